@@ -1,0 +1,1 @@
+"""Vigie: a SIEM log-correlation pipeline on Apache Beam (mail, web and VPN logs)."""

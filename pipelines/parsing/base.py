@@ -1,0 +1,292 @@
+"""The contract every log parser follows, and the vectorised helpers they share.
+
+A parser is a pure function `parse(batch: LineBatch, ctx: ParseContext) -> ParseResult`:
+- in: a batch of decoded lines of ONE file (Arrow string array, no line terminators), the byte
+  offset of each line, the file's path and key, and the reading context (timezone, reference time
+  for syslog year inference, W3C field list in force at the start of the batch);
+- out: events (Arrow table conforming to `event_schema()`), dead letters (Arrow table conforming
+  to `DEAD_LETTER_SCHEMA`), lines skipped with a reason, and optional fragments (event rows to be
+  stitched by key, e.g. the lines of one Postfix message).
+Every input line ends up in exactly one of: an event or a fragment (each carries `vigie.lines`),
+a dead letter (each carries `lines`), or the skipped counts. Parsers never raise on content.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.schema import DEAD_LETTER_SCHEMA, event_schema
+
+STITCH_KEY = "vigie.stitch_key"
+
+
+@dataclass(frozen=True)
+class LineBatch:
+    """Decoded lines of one file, in file order, with their byte offsets."""
+
+    path: str
+    file_key: str  # 16 hex chars identifying the file's content (see reading.file_key)
+    lines: pa.StringArray
+    offsets: np.ndarray  # int64, byte offset of each line in the (decompressed) file
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a parser needs beyond the lines: how to read local times, and W3C headers."""
+
+    timezone: str = "UTC"
+    # Syslog lines carry no year: the year is chosen so that the timestamp is not later than
+    # this instant (plus a small slack); defaults to the file's modification time.
+    reference_time: dt.datetime = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+    w3c_fields: tuple[str, ...] | None = None
+
+
+@dataclass
+class ParseResult:
+    """What a parser made of a batch (see the module docstring)."""
+
+    events: pa.Table
+    dead_letters: pa.Table
+    skipped: dict[str, int] = field(default_factory=dict)
+    fragments: pa.Table | None = None  # event columns + STITCH_KEY
+
+    def lines_accounted(self) -> int:
+        """Lines carried by events, fragments, dead letters and skips (must equal the input)."""
+        total = sum(self.skipped.values())
+        for table, column in ((self.events, "vigie.lines"), (self.fragments, "vigie.lines"),
+                              (self.dead_letters, "lines")):
+            if table is not None and table.num_rows:
+                total += pc.sum(table[column]).as_py() or 0
+        return total
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """A supported log format: its name, family, detector and parser."""
+
+    name: str  # e.g. apache_combined; event.dataset is "<family>.<name>"
+    family: str  # mail, web or vpn
+    parse: Callable[[LineBatch, ParseContext], ParseResult]
+    # Fraction (0..1) of the sample lines (non-blank, from the file's start) this format reads.
+    detect: Callable[[list[str]], float]
+    observer: Mapping[str, str] = field(default_factory=dict)  # observer.product/vendor/type
+    stitched: bool = False  # emits fragments that must be stitched by STITCH_KEY
+
+    @property
+    def dataset(self) -> str:
+        return f"{self.family}.{self.name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Building output tables
+# ---------------------------------------------------------------------------------------------
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def event_ids(file_key: str, offsets: np.ndarray) -> pa.StringArray:
+    """Deterministic event ids, vectorised: the 16-hex file key followed by the 16-hex offset."""
+    n = len(offsets)
+    raw = np.ascontiguousarray(offsets, dtype=">u8").view(np.uint8).reshape(n, 8)
+    out = np.empty((n, 32), dtype=np.uint8)
+    out[:, :16] = np.frombuffer(file_key.encode("ascii"), dtype=np.uint8)
+    out[:, 16::2] = _HEX[raw >> 4]
+    out[:, 17::2] = _HEX[raw & 15]
+    value_offsets = np.arange(0, 32 * (n + 1), 32, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(value_offsets), pa.py_buffer(out.tobytes()))
+
+
+def _column(value: Any, n: int, ftype: pa.DataType) -> pa.Array:
+    """A value for one event column: an array of length n, or a scalar broadcast to n rows."""
+    if value is None:
+        return pa.nulls(n, ftype)
+    if isinstance(value, pa.ChunkedArray):
+        value = value.combine_chunks()
+    if isinstance(value, pa.Array):
+        if len(value) != n:
+            raise ValueError(f"column has {len(value)} rows, expected {n}")
+        if value.type != ftype:
+            if pa.types.is_list(ftype) and not pa.types.is_list(value.type):
+                value = as_list(value)
+            value = value.cast(ftype)
+        return value
+    if pa.types.is_list(ftype) and not isinstance(value, (list, tuple)):
+        value = [value]
+    return pa.array([value] * n, type=ftype) if n else pa.array([], type=ftype)
+
+
+def as_list(values: pa.Array) -> pa.Array:
+    """Wrap each non-null value in a one-element list (null stays null), vectorised."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    n = len(values)
+    valid = values.is_valid()
+    flat = values.filter(valid)
+    counts = np.asarray(valid.cast(pa.int32()).fill_null(0), dtype=np.int32)
+    offs = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=offs[1:])
+    mask = pc.invert(valid)
+    return pa.ListArray.from_arrays(pa.array(offs), flat, mask=mask)
+
+
+def build_events(batch: LineBatch, rows: np.ndarray | pa.Array | None, fmt: LogFormat,
+                 timestamp: pa.Array, columns: Mapping[str, Any],
+                 extra: Mapping[str, pa.Array] | None = None) -> pa.Table:
+    """Assemble event rows for `rows` (indices into batch; None = all rows).
+
+    `timestamp` and every array in `columns` have one value per selected row; scalars are
+    broadcast. Adds the columns every event has (@timestamp, event.id, event.dataset,
+    event.module, event.original, log.file.path, log.offset, vigie.lines, vigie.format,
+    observer.*) and conforms to `event_schema()`. `extra` columns (e.g. STITCH_KEY) are appended.
+    """
+    if rows is None:
+        lines, offsets = batch.lines, batch.offsets
+    else:
+        idx = np.asarray(rows, dtype=np.int64)
+        lines, offsets = batch.lines.take(pa.array(idx)), batch.offsets[idx]
+    n = len(offsets)
+    given: dict[str, Any] = {"event.kind": "event", "event.timezone": None}
+    given.update({f"observer.{k}": v for k, v in fmt.observer.items()})
+    given.update(columns)
+    given.update({
+        "@timestamp": timestamp,
+        "event.id": event_ids(batch.file_key, offsets),
+        "event.dataset": fmt.dataset,
+        "event.module": fmt.family,
+        "event.original": lines,
+        "log.file.path": batch.path,
+        "log.offset": pa.array(offsets, type=pa.int64()),
+        "vigie.lines": 1,
+        "vigie.format": fmt.name,
+    })
+    schema = event_schema()
+    unknown = set(given) - set(schema.names)
+    if unknown:
+        raise KeyError(f"{fmt.name} parser sets fields not in schemas/: {sorted(unknown)}")
+    arrays = [_column(given.get(f.name), n, f.type) for f in schema]
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    for name, arr in (extra or {}).items():
+        table = table.append_column(name, arr)
+    return table
+
+
+def empty_events() -> pa.Table:
+    """An event table with no rows."""
+    return event_schema().empty_table()
+
+
+def build_dead_letters(batch: LineBatch, rows: np.ndarray | pa.Array, reason: str | pa.Array,
+                       fmt: LogFormat | None, family: str | None = None,
+                       stage: str = "parse") -> pa.Table:
+    """Dead letters for `rows` (indices into batch), one per line, with reason and origin."""
+    idx = np.asarray(rows, dtype=np.int64)
+    n = len(idx)
+    if n == 0:
+        return DEAD_LETTER_SCHEMA.empty_table()
+    raw_text = batch.lines.take(pa.array(idx))
+    reasons = reason if isinstance(reason, pa.Array) else pa.array([reason] * n, pa.string())
+    now = dt.datetime.now(dt.timezone.utc)
+    return pa.Table.from_arrays([
+        pa.array([stage] * n, pa.string()),
+        reasons.cast(pa.string()),
+        pa.array([fmt.family if fmt else family] * n, pa.string()),
+        pa.array([fmt.name if fmt else None] * n, pa.string()),
+        raw_text.cast(pa.binary()),
+        raw_text,
+        pa.array([batch.path] * n, pa.string()),
+        pa.array(batch.offsets[idx], pa.int64()),
+        pa.array(np.ones(n, dtype=np.int32)),
+        pa.array([now] * n, pa.timestamp("ms", tz="UTC")),
+    ], schema=DEAD_LETTER_SCHEMA)
+
+
+def no_dead_letters() -> pa.Table:
+    """A dead-letter table with no rows."""
+    return DEAD_LETTER_SCHEMA.empty_table()
+
+
+def indices(mask: pa.Array | np.ndarray) -> np.ndarray:
+    """Row indices where a boolean mask is true (nulls count as false)."""
+    if isinstance(mask, (pa.Array, pa.ChunkedArray)):
+        mask = np.asarray(mask.fill_null(False), dtype=bool) if len(mask) else np.zeros(0, bool)
+    return np.flatnonzero(mask)
+
+
+# ---------------------------------------------------------------------------------------------
+# Timestamps
+# ---------------------------------------------------------------------------------------------
+
+TS_TYPE = pa.timestamp("ms", tz="UTC")
+
+
+def parse_zoned(strings: pa.Array, fmt: str) -> pa.Array:
+    """Strings carrying their own UTC offset (strptime `fmt` with %z) -> UTC timestamps.
+
+    Unparseable values become null (the caller dead-letters them).
+    """
+    return pc.strptime(strings, format=fmt, unit="ms", error_is_null=True).cast(TS_TYPE)
+
+
+def parse_local(strings: pa.Array, fmt: str, timezone: str) -> pa.Array:
+    """Strings in local wall-clock time (no offset) -> UTC timestamps, reading them in `timezone`.
+
+    Daylight-saving changes: a wall-clock time that does not exist (spring forward) is read as
+    the instant just before the gap closes; a time that occurs twice (fall back) is read as the
+    first occurrence unless the log already went past it, i.e. time ran backwards in file order,
+    in which case it is the second occurrence.
+    """
+    naive = pc.strptime(strings, format=fmt, unit="ms", error_is_null=True)
+    return local_to_utc(naive, timezone)
+
+
+def local_to_utc(naive: pa.Array, timezone: str) -> pa.Array:
+    """Naive wall-clock timestamps (file order) in `timezone` -> UTC, handling DST (see above)."""
+    naive = naive.cast(pa.timestamp("ms"))
+    if timezone in ("UTC", "Etc/UTC", "Z"):
+        return naive.cast(TS_TYPE)
+    earliest = pc.assume_timezone(naive, timezone=timezone, ambiguous="earliest", nonexistent="earliest")
+    latest = pc.assume_timezone(naive, timezone=timezone, ambiguous="latest", nonexistent="earliest")
+    ambiguous = np.asarray(pc.not_equal(earliest, latest).fill_null(False), dtype=bool)
+    if not ambiguous.any():
+        return earliest.cast(TS_TYPE)
+    wall = np.asarray(naive.cast(pa.int64()).fill_null(np.iinfo(np.int64).min), dtype=np.int64)
+    seen_max = np.maximum.accumulate(wall)
+    went_back = np.zeros(len(wall), dtype=bool)
+    went_back[1:] = wall[1:] < seen_max[:-1]
+    use_latest = pa.array(ambiguous & went_back)
+    return pc.if_else(use_latest, latest, earliest).cast(TS_TYPE)
+
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+
+
+def parse_syslog(strings: pa.Array, ctx: ParseContext) -> pa.Array:
+    """Syslog 'Mmm dd HH:MM:SS' (no year, no zone; fractions allowed) -> UTC timestamps.
+
+    The zone is ctx.timezone. The year is ctx.reference_time's year, or the year before when
+    that would put the line more than two days after the reference (so a file spanning New Year,
+    read with a reference in January, puts its December lines in the previous year).
+    """
+    strings = pc.utf8_trim_whitespace(strings)
+    # normalise "Feb  1" -> "Feb 1"; drop fractional seconds (kept out of the ms precision)
+    strings = pc.replace_substring_regex(strings, r"\s+", " ")
+    strings = pc.replace_substring_regex(strings, r"^(\S+ \d+ \d\d:\d\d:\d\d)\.\d+$", r"\1")
+    ref = ctx.reference_time.astimezone(dt.timezone.utc)
+    limit = ref + dt.timedelta(days=2)
+    year = ref.year
+    this_year = parse_local(pc.binary_join_element_wise(strings, pa.scalar(str(year)), " "),
+                            "%b %d %H:%M:%S %Y", ctx.timezone)
+    prev_year = parse_local(pc.binary_join_element_wise(strings, pa.scalar(str(year - 1)), " "),
+                            "%b %d %H:%M:%S %Y", ctx.timezone)
+    too_late = pc.greater(this_year, pa.scalar(limit, TS_TYPE))
+    # Feb 29 in a non-leap year fails in one candidate and not in the other: take what parses.
+    chosen = pc.if_else(pc.fill_null(too_late, False), prev_year, this_year)
+    return pc.coalesce(chosen, pc.if_else(pc.is_null(this_year), prev_year, this_year))

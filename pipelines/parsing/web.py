@@ -1,0 +1,4 @@
+"""web log parsers (placeholder until the parsers land)."""
+from pipelines.parsing.base import LogFormat
+
+FORMATS: list[LogFormat] = []

@@ -1,0 +1,194 @@
+"""Fields from schemas/ -> the Arrow schema of events and dead letters, and ES templates.
+
+In: schemas/fields.yml (every field: name, type, array, description) and schemas/datasets.yml
+(which fields each log family fills). Out: `event_schema()` (pyarrow.Schema used by the parsers
+and the Parquet writer) and `index_templates()` (composable Elasticsearch index templates, one per
+family). An unknown type or an undefined field raises SchemaError: nothing defaults silently.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import yaml
+
+from pipelines.errors import VigieError
+from pipelines.resources import data_dir
+
+FAMILIES = ("mail", "web", "vpn")
+
+# schema type -> (Arrow type, Elasticsearch mapping)
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "keyword": pa.string(),
+    "wildcard": pa.string(),
+    "match_only_text": pa.string(),
+    "ip": pa.string(),
+    "long": pa.int64(),
+    "integer": pa.int32(),
+    "float": pa.float32(),
+    "double": pa.float64(),
+    "date": pa.timestamp("ms", tz="UTC"),
+    "boolean": pa.bool_(),
+}
+ES_TYPES: dict[str, dict[str, Any]] = {
+    "keyword": {"type": "keyword", "ignore_above": 1024},
+    "wildcard": {"type": "wildcard"},
+    "match_only_text": {"type": "match_only_text"},
+    "ip": {"type": "ip"},
+    "long": {"type": "long"},
+    "integer": {"type": "integer"},
+    "float": {"type": "float"},
+    "double": {"type": "double"},
+    "date": {"type": "date"},
+    "boolean": {"type": "boolean"},
+}
+
+
+class SchemaError(VigieError):
+    """schemas/ is inconsistent (unknown type, undefined field, duplicate)."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One event field as described in schemas/fields.yml."""
+
+    name: str
+    type: str
+    array: bool
+    description: str
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        base = ARROW_TYPES[self.type]
+        return pa.list_(base) if self.array else base
+
+
+@dataclass(frozen=True)
+class Schemas:
+    """The loaded schemas/ folder: all fields by name, and the field names of each family."""
+
+    ecs_version: str
+    fields: dict[str, Field]
+    common: tuple[str, ...]
+    datasets: dict[str, tuple[str, ...]]
+
+    def family_fields(self, family: str) -> tuple[str, ...]:
+        """Common fields then the family's own, in declaration order, without repeats."""
+        return tuple(dict.fromkeys(self.common + self.datasets[family]))
+
+    def event_field_names(self) -> tuple[str, ...]:
+        """Every event field of every family, in a stable order."""
+        names = list(self.common)
+        for family in FAMILIES:
+            names.extend(self.datasets[family])
+        return tuple(dict.fromkeys(names))
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SchemaError(f"cannot read {path}: {exc}") from exc
+
+
+def load_schemas(folder: Path | None = None) -> Schemas:
+    """Read and validate fields.yml and datasets.yml from `folder` (default: shipped schemas/)."""
+    folder = folder or data_dir("schemas")
+    raw_fields = _load_yaml(folder / "fields.yml")
+    raw_sets = _load_yaml(folder / "datasets.yml")
+    fields: dict[str, Field] = {}
+    for entry in raw_fields.get("fields", []):
+        name, ftype = entry.get("name"), entry.get("type")
+        if not name or not entry.get("description"):
+            raise SchemaError(f"{folder / 'fields.yml'}: field {entry!r} needs a name and a description")
+        if ftype not in ARROW_TYPES:
+            raise SchemaError(f"{folder / 'fields.yml'}: field {name}: unknown type {ftype!r} "
+                              f"(known: {', '.join(sorted(ARROW_TYPES))})")
+        if name in fields:
+            raise SchemaError(f"{folder / 'fields.yml'}: field {name} is defined twice")
+        fields[name] = Field(name, ftype, bool(entry.get("array", False)), entry["description"])
+
+    def checked(names: list[str], where: str) -> tuple[str, ...]:
+        for n in names:
+            if n not in fields:
+                raise SchemaError(f"{folder / 'datasets.yml'}: {where} uses {n!r}, "
+                                  "which schemas/fields.yml does not define")
+        return tuple(names)
+
+    common = checked(raw_sets.get("common", []), "common")
+    datasets = {}
+    for family in FAMILIES:
+        if family not in raw_sets.get("datasets", {}):
+            raise SchemaError(f"{folder / 'datasets.yml'}: family {family!r} is missing")
+        datasets[family] = checked(raw_sets["datasets"][family], family)
+    return Schemas(str(raw_fields.get("ecs_version", "")), fields, common, datasets)
+
+
+@functools.lru_cache(maxsize=None)
+def schemas() -> Schemas:
+    """The shipped schemas, loaded once per process."""
+    return load_schemas()
+
+
+@functools.lru_cache(maxsize=None)
+def event_schema() -> pa.Schema:
+    """Arrow schema of an event row: every field of every family, flat dotted column names."""
+    s = schemas()
+    return pa.schema([pa.field(n, s.fields[n].arrow_type) for n in s.event_field_names()])
+
+
+# Partition columns added for the Hive layout of DIR/events/ (dataset=<event.dataset>/date=<day>).
+PARTITION_COLUMNS = ("dataset", "date")
+
+DEAD_LETTER_SCHEMA = pa.schema([
+    pa.field("stage", pa.string()),
+    pa.field("reason", pa.string()),
+    pa.field("family", pa.string()),
+    pa.field("format", pa.string()),
+    pa.field("raw", pa.binary()),
+    pa.field("raw_text", pa.string()),
+    pa.field("origin.path", pa.string()),
+    pa.field("origin.offset", pa.int64()),
+    pa.field("lines", pa.int32()),
+    pa.field("written_at", pa.timestamp("ms", tz="UTC")),
+])
+
+
+def _nested_properties(field_names: tuple[str, ...], s: Schemas) -> dict[str, Any]:
+    """Dotted field names -> nested Elasticsearch `properties` objects."""
+    root: dict[str, Any] = {}
+    for name in field_names:
+        parts = name.split(".")
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {"properties": {}})["properties"]
+        node[parts[-1]] = dict(ES_TYPES[s.fields[name].type])
+    return root
+
+
+def index_templates(s: Schemas | None = None) -> dict[str, dict[str, Any]]:
+    """One composable index template per family: name -> template body (JSON-ready)."""
+    s = s or schemas()
+    out = {}
+    for family in FAMILIES:
+        name = f"vigie-events-{family}"
+        out[name] = {
+            "index_patterns": [f"{name}-*"],
+            "priority": 200,
+            "_meta": {
+                "generated_by": "vigie schema render (from schemas/fields.yml and schemas/datasets.yml)",
+                "do_not_edit": True,
+                "ecs_version": s.ecs_version,
+            },
+            "template": {
+                "settings": {"index": {"mapping": {"total_fields": {"limit": 2000}}}},
+                "mappings": {
+                    "dynamic": "strict",
+                    "properties": _nested_properties(s.family_fields(family), s),
+                },
+            },
+        }
+    return out

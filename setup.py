@@ -1,0 +1,46 @@
+"""Vigie distribution: the `pipelines` package, with schemas/ and detections/ shipped as data.
+
+Beam ships this file to workers with `--setup_file`; the console script is `vigie`.
+"""
+from pathlib import Path
+
+import shutil
+
+from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+HERE = Path(__file__).parent
+SHIPPED_DATA = ("schemas", "detections")
+
+
+class BuildWithData(build_py):
+    """Copy schemas/ and detections/ into the built package as pipelines/_data/."""
+
+    def run(self) -> None:
+        super().run()
+        for folder in SHIPPED_DATA:
+            source = HERE / folder
+            if source.is_dir():
+                target = Path(self.build_lib) / "pipelines" / "_data" / folder
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(source, target)
+
+
+setup(
+    name="vigie",
+    version="0.1.0",
+    description="SIEM log-correlation pipeline: mail, web and VPN logs to Parquet and Elasticsearch",
+    python_requires=">=3.11",
+    packages=find_packages(include=["pipelines", "pipelines.*"]),
+    # schemas/ and detections/ live at the repository root (one source of truth) and are
+    # copied into the package as pipelines/_data/ so that an installed `vigie` finds them.
+    cmdclass={"build_py": BuildWithData},
+    install_requires=[
+        "apache-beam==2.75.0",
+        "pyarrow>=17",
+        "numpy>=1.26",
+        "PyYAML>=6",
+    ],
+    extras_require={"test": ["pytest>=8"]},
+    entry_points={"console_scripts": ["vigie=pipelines.cli:main"]},
+)
