@@ -1,0 +1,98 @@
+"""One planned slice -> events, fragments, dead letters and line counts (pure, no Beam).
+
+This is the whole per-slice hot path: read the slice (reading.py), screen lines, run the
+file's parser batch by batch. Counts are keyed (family, counter) with the counter names of
+summary.json. A parser that fails on a batch (a bug, never expected) does not stop the run: the
+batch's lines are dead-lettered with the error as the reason.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from pipelines.parsing import format_by_name
+from pipelines.parsing.base import ParseContext, ParseResult, build_dead_letters
+from pipelines.reading import DamagedInput, FileSlice, read_slice, screen_lines
+from pipelines.schema import DEAD_LETTER_SCHEMA
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    """How to read: batch size, line limit, timezone for local timestamps."""
+
+    batch_bytes: int = 8 * 1024 * 1024
+    max_line_bytes: int = 64 * 1024
+    timezone: str = "UTC"
+
+
+@dataclass
+class SliceOutput:
+    """What one batch of a slice produced."""
+
+    events: pa.Table | None = None
+    fragments: pa.Table | None = None
+    dead_letters: pa.Table | None = None
+    counts: Counter = field(default_factory=Counter)  # (family, counter) -> n
+
+
+def _unrecognised(batch, piece: FileSlice) -> ParseResult:
+    """Every line of a file whose format was not recognised becomes a dead letter."""
+    reason = "log format not recognised (pass --format to force one)"
+    dead = build_dead_letters(batch, np.arange(len(batch)), reason, None, family=piece.family,
+                              stage="detect")
+    return ParseResult(events=None, dead_letters=dead)
+
+
+def parse_slice(piece: FileSlice, settings: ReadSettings) -> Iterator[SliceOutput]:
+    """Read and parse one slice; yield one SliceOutput per batch of lines."""
+    fmt = format_by_name(piece.format_name) if piece.format_name else None
+    ctx = ParseContext(timezone=settings.timezone, w3c_fields=piece.w3c_fields,
+                       **({"reference_time": piece.reference_time} if piece.reference_time else {}))
+    try:
+        yield from _parse_batches(piece, settings, fmt, ctx)
+    except DamagedInput as exc:
+        yield SliceOutput(dead_letters=damaged_input_letter(piece, exc))
+
+
+def damaged_input_letter(piece: FileSlice, exc: DamagedInput) -> pa.Table:
+    """A dead letter (carrying no line) saying where a damaged compressed file broke off."""
+    return pa.Table.from_pylist([{
+        "stage": "read", "reason": str(exc), "family": piece.family, "format": piece.format_name,
+        "raw": b"", "raw_text": "", "origin.path": piece.path, "origin.offset": exc.offset,
+        "lines": 0, "written_at": dt.datetime.now(dt.timezone.utc)}], schema=DEAD_LETTER_SCHEMA)
+
+
+def _parse_batches(piece: FileSlice, settings: ReadSettings, fmt, ctx) -> Iterator[SliceOutput]:
+    for raw in read_slice(piece, settings.batch_bytes):
+        out = SliceOutput()
+        out.counts[(piece.family, "lines_read")] += len(raw.lines)
+        screened = screen_lines(raw, piece, settings.max_line_bytes)
+        for reason, n in screened.skipped.items():
+            out.counts[(piece.family, "lines_skipped")] += n
+            out.counts[(piece.family, f"skipped: {reason}")] += n
+        batch = screened.batch
+        dead_parts = [screened.dead_letters]
+        if len(batch):
+            if fmt is None:
+                result = _unrecognised(batch, piece)
+            else:
+                try:
+                    result = fmt.parse(batch, ctx)
+                except Exception as exc:  # noqa: BLE001 - a parser bug must not lose lines
+                    reason = f"parser {fmt.name} failed on this batch: {type(exc).__name__}: {exc}"
+                    result = ParseResult(events=None, dead_letters=build_dead_letters(
+                        batch, np.arange(len(batch)), reason, fmt, stage="parse"))
+            for reason, n in result.skipped.items():
+                out.counts[(piece.family, "lines_skipped")] += n
+                out.counts[(piece.family, f"skipped: {reason}")] += n
+            out.events = result.events if result.events is not None and result.events.num_rows else None
+            out.fragments = result.fragments if result.fragments is not None and result.fragments.num_rows else None
+            dead_parts.append(result.dead_letters)
+        dead = pa.concat_tables([d for d in dead_parts if d is not None and d.num_rows] or [dead_parts[0]])
+        out.dead_letters = dead if dead.num_rows else None
+        yield out

@@ -1,0 +1,193 @@
+"""Batch replay of archived logs: plan -> Beam pipeline -> Parquet + summary.json (wiring only).
+
+`run_replay(inputs, argv)` validates the output folder, plans the input slices, builds and runs
+the pipeline (ParseLogs -> StitchMessages -> WriteEvents / WriteDeadLetters -> CountLines),
+then writes DIR/summary.json, whose per-dataset counts must balance:
+lines_read == lines_in_events + lines_dead_lettered + lines_skipped.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipelines.errors import VigieError
+from pipelines.ingest import ReadSettings
+from pipelines.options import VigieOptions
+from pipelines.reading import plan_inputs
+from pipelines.schema import FAMILIES
+from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR
+from pipelines.transforms.ingest import (COUNTS, DEAD_LETTERS, EVENTS, FRAGMENTS, CountLines,
+                                         ParseLogs, StitchMessages, WriteDeadLettersFn,
+                                         WriteEventsFn)
+
+COUNTERS = ("lines_read", "lines_in_events", "lines_dead_lettered", "lines_skipped",
+            "events", "dead_letters", "signals", "incidents")
+OUTPUT_PARTS = (EVENTS_DIR, DEAD_LETTER_DIR, "signals", "incidents", "summary.json", "_counts.json")
+COUNTS_FILE = "_counts.json"
+
+
+def prepare_output(out: str, inputs: list[str]) -> Path:
+    """Create or clear the output folder; refuse one that holds something other than Vigie output."""
+    folder = Path(out).resolve()
+    for item in inputs:
+        item_path = Path(item).resolve()
+        if item_path.is_dir() and (folder == item_path or item_path in folder.parents):
+            raise VigieError(f"--out {out} is inside the input folder {item}; choose another --out")
+    if folder.exists() and not folder.is_dir():
+        raise VigieError(f"--out {out} exists and is not a folder")
+    if folder.is_dir() and any(folder.iterdir()):
+        if not (folder / "summary.json").exists():
+            raise VigieError(f"--out {out} is not empty and holds no earlier Vigie output; "
+                             "choose an empty or new folder")
+        for part in OUTPUT_PARTS:
+            target = folder / part
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _checked_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise VigieError(f"unknown --timezone {name!r}; use an IANA name such as Europe/Paris or UTC") from None
+    return name
+
+
+def _checked_reference(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise VigieError(f"--reference-time {value!r} is not an ISO time (e.g. 2026-11-28T00:00:00+01:00)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def with_default_runner(argv: list[str]) -> list[str]:
+    """Beam flags with an explicit runner: FnApiRunner, multi-threaded over every core."""
+    flags = list(argv)
+    names = {a.split("=", 1)[0] for a in flags if a.startswith("--")}
+    if "--runner" not in names:
+        flags.append("--runner=FnApiRunner")
+        if "--direct_running_mode" not in names:
+            flags.append("--direct_running_mode=multi_threading")
+        if "--direct_num_workers" not in names:
+            flags.append(f"--direct_num_workers={os.cpu_count() or 1}")
+    return flags
+
+
+def build_pipeline(pipeline: beam.Pipeline, slices, settings: ReadSettings, out: str,
+                   stitch_gap_seconds: int) -> None:
+    """Wire the replay pipeline onto `pipeline`."""
+    parsed = pipeline | "ParseLogs" >> ParseLogs(slices, settings)
+    stitched = parsed[FRAGMENTS] | "StitchMessages" >> StitchMessages(stitch_gap_seconds)
+    events = (parsed[EVENTS], stitched) | "AllEvents" >> beam.Flatten()
+    event_counts = events | "WriteEvents" >> beam.ParDo(WriteEventsFn(out))
+    dead_counts = parsed[DEAD_LETTERS] | "WriteDeadLetters" >> beam.ParDo(WriteDeadLettersFn(out))
+    ((parsed[COUNTS], event_counts, dead_counts)
+     | "CountLines" >> CountLines(os.path.join(out, COUNTS_FILE)))
+
+
+def dataset_counts(rows: list[dict]) -> tuple[dict, dict]:
+    """Counter rows of the pipeline -> (datasets section of summary.json, skipped reasons)."""
+    counts: dict[str, Counter] = {}
+    skipped: dict[str, dict[str, int]] = {}
+    for row in rows:
+        family, counter, value = row["family"], row["counter"], row["value"]
+        if counter.startswith("skipped: "):
+            skipped.setdefault(family, {})[counter[len("skipped: "):]] = value
+        else:
+            counts.setdefault(family, Counter())[counter] += value
+    families = list(FAMILIES) + sorted(f for f in counts if f not in FAMILIES)
+    datasets = {f: {c: counts.get(f, Counter()).get(c, 0) for c in COUNTERS} for f in families}
+    datasets["total"] = {c: sum(datasets[f][c] for f in families) for c in COUNTERS}
+    return datasets, skipped
+
+
+def unbalanced(datasets: dict) -> list[str]:
+    """Names of the datasets whose line counts do not balance."""
+    return [name for name, c in datasets.items()
+            if c["lines_read"] != c["lines_in_events"] + c["lines_dead_lettered"] + c["lines_skipped"]]
+
+
+def dead_letter_reasons(out: Path, top: int = 15) -> list[dict]:
+    """The most frequent dead-letter reasons of a run, from DIR/deadletter/."""
+    folder = out / DEAD_LETTER_DIR
+    reasons: Counter = Counter()
+    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+        for reason in pq.read_table(path, columns=["reason"])["reason"].to_pylist():
+            reasons[reason] += 1
+    return [{"reason": r, "count": n} for r, n in reasons.most_common(top)]
+
+
+def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = print) -> dict:
+    """Replay `inputs` with flags `argv` (Vigie's and Beam's); return the summary written."""
+    flags = with_default_runner(argv)
+    options = PipelineOptions(flags)
+    vopts = options.view_as(VigieOptions)
+    if not vopts.out:
+        raise VigieError("replay needs --out DIR (where events/, deadletter/ and summary.json go)")
+    for name in ("split_bytes", "batch_bytes", "max_line_bytes", "stitch_gap_seconds"):
+        if getattr(vopts, name) <= 0:
+            raise VigieError(f"--{name.replace('_', '-')} must be a positive number")
+    timezone = _checked_timezone(vopts.timezone)
+    reference = _checked_reference(vopts.reference_time)
+    started = time.time()
+    out = prepare_output(vopts.out, inputs)
+    files, slices = plan_inputs(inputs, vopts.log_format, vopts.split_bytes, reference)
+    planned = time.time()
+    total_bytes = sum(f.size for f in files)
+    say(f"vigie replay: {len(files)} file(s), {total_bytes / 1e6:.1f} MB, {len(slices)} slice(s)")
+    for f in files:
+        fmt = f.format_name or "NOT RECOGNISED (lines go to dead letters)"
+        say(f"  {f.path}: {fmt} ({f.family})")
+    settings = ReadSettings(batch_bytes=vopts.batch_bytes, max_line_bytes=vopts.max_line_bytes,
+                            timezone=timezone)
+    with beam.Pipeline(options=options) as pipeline:
+        build_pipeline(pipeline, slices, settings, str(out), vopts.stitch_gap_seconds)
+    finished = time.time()
+    rows = json.loads((out / COUNTS_FILE).read_text(encoding="utf-8"))
+    (out / COUNTS_FILE).unlink()
+    datasets, skipped = dataset_counts(rows)
+    summary = {
+        "command": "replay",
+        "inputs": inputs,
+        "out": str(out),
+        "runner": options.get_all_options()["runner"],
+        "options": {"timezone": timezone, "format": vopts.log_format,
+                    "reference_time": reference.isoformat() if reference else "file modification time",
+                    "split_bytes": vopts.split_bytes, "batch_bytes": vopts.batch_bytes,
+                    "max_line_bytes": vopts.max_line_bytes,
+                    "stitch_gap_seconds": vopts.stitch_gap_seconds},
+        "started_at": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(),
+        "timings_s": {"plan": round(planned - started, 3), "pipeline": round(finished - planned, 3),
+                      "total": round(finished - started, 3)},
+        "lines_per_second": round(datasets["total"]["lines_read"] / max(finished - started, 1e-9)),
+        "files": [{"path": f.path, "format": f.format_name, "family": f.family, "bytes": f.size,
+                   "compressed": f.compressed, "detection_score": round(f.detection_score, 3)}
+                  for f in files],
+        "datasets": datasets,
+        "skipped_reasons": skipped,
+        "dead_letter_reasons": dead_letter_reasons(out),
+        "balanced": not unbalanced(datasets),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if unbalanced(datasets):
+        raise VigieError(f"line counts do not balance for {', '.join(unbalanced(datasets))} "
+                         f"(see {out / 'summary.json'}); this is a Vigie bug, please report it")
+    return summary

@@ -1,0 +1,1 @@
+"""Output sinks: Parquet files for events and dead letters (Elasticsearch comes later)."""

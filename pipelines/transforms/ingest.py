@@ -1,0 +1,142 @@
+"""PTransforms of the ingest stage: ParseLogs, StitchMessages, WriteEvents, WriteDeadLetters, CountLines.
+
+Elements are Arrow tables (thousands of events), keyed by a deterministic batch name where a
+file is written from them. Counts are ((family, counter), n) pairs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.transforms import window
+
+from pipelines.ingest import ReadSettings, parse_slice
+from pipelines.parsing import stitch
+from pipelines.reading import FileSlice
+from pipelines.sinks.parquet import write_dead_letters, write_events
+
+LOG = logging.getLogger("vigie")
+
+EVENTS, FRAGMENTS, DEAD_LETTERS, COUNTS = "events", "fragments", "dead_letters", "counts"
+
+
+class ParseSliceFn(beam.DoFn):
+    """FileSlice -> (name, events table), fragments tables, (name, dead letters), counts."""
+
+    def __init__(self, settings: ReadSettings, total_slices: int):
+        self.settings = settings
+        self.total_slices = total_slices
+
+    def process(self, piece: FileSlice):
+        for number, out in enumerate(parse_slice(piece, self.settings)):
+            name = f"{piece.slice_id}-{number:05d}"
+            if out.events is not None:
+                yield pvalue.TaggedOutput(EVENTS, (name, out.events))
+            if out.fragments is not None:
+                yield pvalue.TaggedOutput(FRAGMENTS, out.fragments)
+            if out.dead_letters is not None:
+                yield pvalue.TaggedOutput(DEAD_LETTERS, (name, out.dead_letters))
+            for key, n in out.counts.items():
+                yield pvalue.TaggedOutput(COUNTS, (key, n))
+        LOG.info("read %s [%s..%s] (%s of %d slices)", piece.path, piece.start,
+                 "end" if piece.end < 0 else piece.end, piece.slice_id, self.total_slices)
+
+
+class ParseLogs(beam.PTransform):
+    """Planned slices -> tagged outputs events / fragments / dead_letters / counts."""
+
+    def __init__(self, slices: list[FileSlice], settings: ReadSettings):
+        super().__init__()
+        self.slices = slices
+        self.settings = settings
+
+    def expand(self, pbegin):
+        return (pbegin
+                | "CreateSlices" >> beam.Create(self.slices)
+                | "SpreadSlices" >> beam.Reshuffle()
+                | "ParseSlice" >> beam.ParDo(ParseSliceFn(self.settings, len(self.slices))).with_outputs(
+                    EVENTS, FRAGMENTS, DEAD_LETTERS, COUNTS))
+
+
+def _timestamped_fragments(table):
+    for key, row in stitch.fragments_to_rows(table):
+        yield window.TimestampedValue((key, row), row["@timestamp"].timestamp())
+
+
+def _named(table):
+    """A deterministic name for a table of stitched events: a digest of its event ids."""
+    digest = hashlib.blake2b(digest_size=8)
+    for event_id in table["event.id"].to_pylist():
+        digest.update(event_id.encode())
+    return f"stitched-{digest.hexdigest()}", table
+
+
+class StitchMessages(beam.PTransform):
+    """Fragment tables -> (name, events table) of stitched messages.
+
+    Fragments are grouped by stitch key in event-time session windows (gap `gap_seconds`), so
+    replay and streaming group the same lines the same way.
+    """
+
+    def __init__(self, gap_seconds: int):
+        super().__init__()
+        self.gap_seconds = gap_seconds
+
+    def expand(self, fragments):
+        return (fragments
+                | "ToKeyedRows" >> beam.FlatMap(_timestamped_fragments)
+                | "SessionsByEventTime" >> beam.WindowInto(window.Sessions(self.gap_seconds))
+                | "GroupByStitchKey" >> beam.GroupByKey()
+                | "StitchMessage" >> beam.MapTuple(lambda key, rows: stitch.stitch_message(list(rows)))
+                | "BackToGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
+                | "BatchRows" >> beam.BatchElements(min_batch_size=1000, max_batch_size=50_000)
+                | "RowsToTable" >> beam.Map(stitch.rows_to_table)
+                | "NameBatch" >> beam.Map(_named))
+
+
+class WriteEventsFn(beam.DoFn):
+    """(name, events table) -> Parquet under DIR/events/; yields counts of what it wrote."""
+
+    def __init__(self, out_dir: str):
+        self.out_dir = out_dir
+
+    def process(self, element):
+        name, table = element
+        yield from write_events(table, self.out_dir, name).items()
+
+
+class WriteDeadLettersFn(beam.DoFn):
+    """(name, dead letters table) -> Parquet under DIR/deadletter/; yields counts."""
+
+    def __init__(self, out_dir: str):
+        self.out_dir = out_dir
+
+    def process(self, element):
+        name, table = element
+        yield from write_dead_letters(table, self.out_dir, name).items()
+
+
+def _write_counts(counts: dict, path: str) -> None:
+    rows = [{"family": family, "counter": counter, "value": value}
+            for (family, counter), value in sorted(counts.items())]
+    Path(path).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+
+
+class CountLines(beam.PTransform):
+    """Count pairs from every stage -> one JSON file of totals at `path`."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def expand(self, count_pcolls):
+        return (count_pcolls
+                | "FlattenCounts" >> beam.Flatten()
+                | "GlobalCountWindow" >> beam.WindowInto(window.GlobalWindows())
+                | "SumPerCounter" >> beam.CombinePerKey(sum)
+                | "AllCounters" >> beam.combiners.ToDict()
+                | "WriteCounts" >> beam.Map(_write_counts, self.path))
