@@ -1,0 +1,127 @@
+"""End-to-end `vigie replay` on the real Beam runner: outputs, balance, determinism, bad input."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+from pipelines.cli import main
+
+COMBINED = ('203.0.113.{n} - - [27/Nov/2026:19:{m:02d}:{s:02d} +0100] "GET /page/{n}?q=1 HTTP/1.1" '
+            '200 {n}12 "-" "Mozilla/5.0 (X11; Linux x86_64)"')
+
+
+def web_lines(count: int, start: int = 0) -> list[str]:
+    return [COMBINED.format(n=i % 250, m=(i // 60) % 60, s=i % 60) for i in range(start, start + count)]
+
+
+def replay(inputs: list[Path], out: Path, *flags: str) -> dict:
+    code = main(["replay", *map(str, inputs), "--out", str(out), *flags])
+    assert code == 0
+    return json.loads((out / "summary.json").read_text())
+
+
+def assert_balanced(summary: dict) -> None:
+    for name, c in summary["datasets"].items():
+        assert c["lines_read"] == c["lines_in_events"] + c["lines_dead_lettered"] + c["lines_skipped"], name
+    assert summary["balanced"] is True
+
+
+@pytest.fixture
+def bad_input_folder(tmp_path: Path) -> Path:
+    """A folder with good lines and every kind of bad input the issue names."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "access.log").write_text("\n".join(web_lines(300)) + "\n")
+    with gzip.open(folder / "access-old.log.gz", "wt") as f:
+        f.write("\n".join(web_lines(120, start=300)) + "\n")
+    rng = random.Random(3)
+    (folder / "garbage.bin").write_bytes(bytes(rng.randrange(256) for _ in range(20_000)))
+    (folder / "empty.log").write_bytes(b"")
+    mixed = web_lines(40, start=500)
+    mixed[5] = mixed[5][:37]  # truncated line
+    mixed[9] = "\n"  # a blank line
+    body = "\n".join(mixed).encode() + b"\n"
+    body += b'198.51.100.4 - - [27/Nov/2026:19:00:00 +0100] "GET /\xe9t\xe9 HTTP/1.1" 200 1 "-" "-"\n'  # latin-1
+    body += b"A" * (1024 * 1024) + b"\n"  # a 1 MB line
+    body += mixed[0].encode()[:60]  # truncated last line without newline
+    (folder / "mixed.log").write_bytes(body)
+    return folder
+
+
+def test_replay_accounts_for_every_line_of_bad_input(bad_input_folder: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    summary = replay([bad_input_folder], out)
+    assert_balanced(summary)
+    web = summary["datasets"]["web"]
+    # 300 + 120 + 40 - truncated - blank = 458 good lines; mixed.log's bad lines are dead letters
+    assert web["events"] == 458
+    assert web["lines_skipped"] == 1
+    assert web["lines_dead_lettered"] == 4  # truncated, latin-1, 1 MB line, truncated last line
+    unknown = summary["datasets"]["unknown"]
+    assert unknown["lines_read"] > 0 and unknown["lines_dead_lettered"] + unknown["lines_skipped"] == unknown["lines_read"]
+    dead = ds.dataset(out / "deadletter", format="parquet").to_table().to_pylist()
+    reasons = " | ".join(sorted({d["reason"] for d in dead}))
+    assert "not valid UTF-8" in reasons and "--max-line-bytes" in reasons and "not recognised" in reasons
+    assert all(d["origin.path"] and d["origin.offset"] is not None for d in dead)
+    one_mb = [d for d in dead if "--max-line-bytes" in d["reason"]]
+    assert len(one_mb[0]["raw"]) == 1024 * 1024  # the raw line is kept whole
+    files = {f["path"].rsplit("/", 1)[-1]: f for f in summary["files"]}
+    assert files["access-old.log.gz"]["compressed"] and files["empty.log"]["format"] is None
+    partitions = sorted(p.relative_to(out / "events").parts[:2] for p in (out / "events").rglob("*.parquet"))
+    assert partitions[0] == ("dataset=web.apache_combined", "date=2026-11-27")
+
+
+def test_replay_twice_gives_identical_event_ids(tmp_path: Path):
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(web_lines(2000)) + "\n")
+
+    def ids(out: Path) -> list[str]:
+        replay([log], out, "--split-bytes", "50000", "--batch-bytes", "20000")
+        return sorted(ds.dataset(out / "events", format="parquet", partitioning="hive")
+                      .to_table(columns=["event.id"])["event.id"].to_pylist())
+
+    first, second = ids(tmp_path / "a"), ids(tmp_path / "b")
+    assert first == second and len(set(first)) == 2000
+    assert ids(tmp_path / "a") == first  # re-running into the same folder replaces, not duplicates
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, "VIGIE_DEBUG": ""})
+
+
+@pytest.mark.parametrize("args, message", [
+    (["replay", "/no/such/file.log", "--out", "{tmp}/o"], "input not found: /no/such/file.log"),
+    (["replay", "{log}", "--out", "{tmp}/o", "--no-such-flag"], "unknown flag --no-such-flag"),
+    (["replay", "{log}", "--out", "{tmp}/o", "--timezone", "Mars/Olympus"], "unknown --timezone"),
+    (["replay", "{log}", "--out", "{tmp}/o", "--format", "klingon"], "unknown --format"),
+    (["replay", "{log}"], "replay needs --out"),
+    (["replay", "/proc/self/mem", "--out", "{tmp}/o"], "cannot read /proc/self/mem"),
+    (["replay", "{log}", "--out", "{tmp}"], "is not empty and holds no earlier Vigie output"),
+])
+def test_bad_invocations_get_one_line_and_nonzero_exit(tmp_path: Path, args, message):
+    log = tmp_path / "a.log"
+    log.write_text("\n".join(web_lines(3)) + "\n")
+    result = run_cli(*[a.format(tmp=tmp_path, log=log) for a in args])
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreadable_file_is_refused(tmp_path: Path):
+    if os.geteuid() == 0:
+        pytest.skip("running as root: file permissions do not stop reading (covered by /proc/self/mem)")
+    log = tmp_path / "locked.log"
+    log.write_text("x\n")
+    log.chmod(0)
+    result = run_cli("replay", str(log), "--out", str(tmp_path / "o"))
+    assert result.returncode != 0 and "cannot read" in result.stderr and "Traceback" not in result.stderr
