@@ -45,9 +45,10 @@ def bad_input_folder(tmp_path: Path) -> Path:
     rng = random.Random(3)
     (folder / "garbage.bin").write_bytes(bytes(rng.randrange(256) for _ in range(20_000)))
     (folder / "empty.log").write_bytes(b"")
+    (folder / "notes.txt").write_text("shift handover notes\nnothing to report\n")  # text, no known format
     mixed = web_lines(40, start=500)
     mixed[5] = mixed[5][:37]  # truncated line
-    mixed[9] = "\n"  # a blank line
+    mixed[9] = "   "  # a blank line
     body = "\n".join(mixed).encode() + b"\n"
     body += b'198.51.100.4 - - [27/Nov/2026:19:00:00 +0100] "GET /\xe9t\xe9 HTTP/1.1" 200 1 "-" "-"\n'  # latin-1
     body += b"A" * (1024 * 1024) + b"\n"  # a 1 MB line
@@ -67,6 +68,7 @@ def test_replay_accounts_for_every_line_of_bad_input(bad_input_folder: Path, tmp
     assert web["lines_dead_lettered"] == 4  # truncated, latin-1, 1 MB line, truncated last line
     unknown = summary["datasets"]["unknown"]
     assert unknown["lines_read"] > 0 and unknown["lines_dead_lettered"] + unknown["lines_skipped"] == unknown["lines_read"]
+    assert unknown["events"] == 0
     dead = ds.dataset(out / "deadletter", format="parquet").to_table().to_pylist()
     reasons = " | ".join(sorted({d["reason"] for d in dead}))
     assert "not valid UTF-8" in reasons and "--max-line-bytes" in reasons and "not recognised" in reasons
