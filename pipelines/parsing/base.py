@@ -120,7 +120,7 @@ def _column(value: Any, n: int, ftype: pa.DataType) -> pa.Array:
         return value
     if pa.types.is_list(ftype) and not isinstance(value, (list, tuple)):
         value = [value]
-    return pa.array([value] * n, type=ftype) if n else pa.array([], type=ftype)
+    return pa.repeat(pa.scalar(value, type=ftype), n)
 
 
 def as_list(values: pa.Array) -> pa.Array:
