@@ -1,0 +1,1 @@
+"""Labelled scenario generators: synthetic logs with a known attack and its ground truth."""
