@@ -91,7 +91,7 @@ class StitchMessages(beam.PTransform):
                 | "ToKeyedRows" >> beam.FlatMap(_timestamped_fragments)
                 | "SessionsByEventTime" >> beam.WindowInto(window.Sessions(self.gap_seconds))
                 | "GroupByStitchKey" >> beam.GroupByKey()
-                | "StitchMessage" >> beam.MapTuple(lambda key, rows: stitch.stitch_message(list(rows)))
+                | "StitchMessage" >> beam.MapTuple(lambda key, rows: stitch.stitch_message(list(rows), key))
                 | "BackToGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
                 | "BatchRows" >> beam.BatchElements(min_batch_size=1000, max_batch_size=50_000)
                 | "RowsToTable" >> beam.Map(stitch.rows_to_table)
