@@ -96,10 +96,13 @@ def build_pipeline(pipeline: beam.Pipeline, slices, settings: ReadSettings, out:
     """Wire the replay pipeline onto `pipeline`."""
     parsed = pipeline | "ParseLogs" >> ParseLogs(slices, settings)
     stitched = parsed[FRAGMENTS] | "StitchMessages" >> StitchMessages(stitch_gap_seconds)
-    events = (parsed[EVENTS], stitched) | "AllEvents" >> beam.Flatten()
-    event_counts = events | "WriteEvents" >> beam.ParDo(WriteEventsFn(out))
+    # Parsed and stitched events are written by two instances of the same step rather than
+    # through a Flatten: that keeps each in the stage that produced it (a Flatten of two stages
+    # makes the batch runner buffer every event table of the run before writing).
+    event_counts = parsed[EVENTS] | "WriteEvents" >> beam.ParDo(WriteEventsFn(out))
+    stitched_counts = stitched | "WriteStitchedEvents" >> beam.ParDo(WriteEventsFn(out))
     dead_counts = parsed[DEAD_LETTERS] | "WriteDeadLetters" >> beam.ParDo(WriteDeadLettersFn(out))
-    ((parsed[COUNTS], event_counts, dead_counts)
+    ((parsed[COUNTS], event_counts, stitched_counts, dead_counts)
      | "CountLines" >> CountLines(os.path.join(out, COUNTS_FILE)))
 
 
