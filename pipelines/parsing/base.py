@@ -13,6 +13,7 @@ a dead letter (each carries `lines`), or the skipped counts. Parsers never raise
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -226,12 +227,52 @@ def indices(mask: pa.Array | np.ndarray) -> np.ndarray:
 TS_TYPE = pa.timestamp("ms", tz="UTC")
 
 
+_DIRECTIVE_PATTERNS = {"%d": r"(?:29|30|31)", "%b": r"[A-Za-z]{3}", "%m": r"\d{1,2}", "%Y": r"\d{4}",
+                       "%y": r"\d{2}", "%H": r"\d{1,2}", "%M": r"\d{1,2}", "%S": r"\d{1,2}",
+                       "%z": r"(?:[+-]\d\d:?\d\d|Z)", "%%": "%"}
+
+
+def _late_day_pattern(fmt: str) -> str | None:
+    """An RE2 pattern matching `fmt`'s strings whose day of month is 29, 30 or 31 (None: no %d)."""
+    if "%d" not in fmt:
+        return None
+    parts = re.split(r"(%.)", fmt)
+    return "^" + "".join(_DIRECTIVE_PATTERNS.get(p, ".*?") if p.startswith("%") and len(p) == 2
+                         else re.escape(p) for p in parts if p)
+
+
+def _reject_impossible_dates(strings: pa.Array, parsed: pa.Array, fmt: str) -> pa.Array:
+    """Null out dates that do not exist (Feb 30, Nov 31): Arrow's strptime rolls them over.
+
+    Only strings whose day is 29-31 can be impossible; their distinct values are checked with
+    Python's strptime, which refuses them.
+    """
+    pattern = _late_day_pattern(fmt)
+    if pattern is None or len(strings) == 0:
+        return parsed
+    late = pc.fill_null(pc.match_substring_regex(strings, pattern), False)
+    if not pc.any(late).as_py():
+        return parsed
+    impossible = []
+    for value in pc.unique(strings.filter(late)).to_pylist():
+        try:
+            dt.datetime.strptime(value, fmt)
+        except ValueError as exc:
+            if "day is out of range" in str(exc):
+                impossible.append(value)
+    if not impossible:
+        return parsed
+    return pc.if_else(pc.is_in(strings, pa.array(impossible, pa.string())),
+                      pa.scalar(None, parsed.type), parsed)
+
+
 def parse_zoned(strings: pa.Array, fmt: str) -> pa.Array:
     """Strings carrying their own UTC offset (strptime `fmt` with %z) -> UTC timestamps.
 
-    Unparseable values become null (the caller dead-letters them).
+    Unparseable values and impossible dates become null (the caller dead-letters them).
     """
-    return pc.strptime(strings, format=fmt, unit="ms", error_is_null=True).cast(TS_TYPE)
+    parsed = pc.strptime(strings, format=fmt, unit="ms", error_is_null=True)
+    return _reject_impossible_dates(strings, parsed, fmt).cast(TS_TYPE)
 
 
 def parse_local(strings: pa.Array, fmt: str, timezone: str) -> pa.Array:
@@ -243,7 +284,7 @@ def parse_local(strings: pa.Array, fmt: str, timezone: str) -> pa.Array:
     in which case it is the second occurrence.
     """
     naive = pc.strptime(strings, format=fmt, unit="ms", error_is_null=True)
-    return local_to_utc(naive, timezone)
+    return local_to_utc(_reject_impossible_dates(strings, naive, fmt), timezone)
 
 
 def local_to_utc(naive: pa.Array, timezone: str) -> pa.Array:
