@@ -12,27 +12,24 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from pipelines.schema import PARTITION_COLUMNS
 
 EVENTS_DIR = "events"
 DEAD_LETTER_DIR = "deadletter"
-
-_PARTITIONING = ds.partitioning(pa.schema([(c, pa.string()) for c in PARTITION_COLUMNS]), flavor="hive")
-
 
 def write_events(table: pa.Table, out_dir: str, name: str) -> Counter:
     """Write an event table into the Hive-partitioned events folder; count what was written."""
     if table.num_rows == 0:
         return Counter()
-    with_parts = table.append_column("dataset", table["event.dataset"]).append_column(
-        "date", pc.strftime(table["@timestamp"], format="%Y-%m-%d"))
-    ds.write_dataset(with_parts, str(Path(out_dir) / EVENTS_DIR), format="parquet",
-                     partitioning=_PARTITIONING, basename_template=f"{name}-{{i}}.parquet",
-                     existing_data_behavior="overwrite_or_ignore",
-                     max_rows_per_group=256 * 1024)
+    days = pc.strftime(table["@timestamp"], format="%Y-%m-%d")
+    keys = pa.table({"dataset": table["event.dataset"], "date": days})
+    for group in keys.group_by(["dataset", "date"]).aggregate([]).to_pylist():
+        dataset, day = group["dataset"], group["date"]
+        part = table.filter(pc.and_(pc.equal(keys["dataset"], dataset), pc.equal(keys["date"], day)))
+        folder = Path(out_dir) / EVENTS_DIR / f"dataset={dataset}" / f"date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(part, folder / f"{name}.parquet", row_group_size=256 * 1024)
     counts: Counter = Counter()
     per_family = table.group_by("event.module").aggregate([("vigie.lines", "sum"), ("event.id", "count")])
     for family, lines, events in zip(per_family["event.module"].to_pylist(),
