@@ -157,6 +157,7 @@ def _replay_help() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("vigie").setLevel(logging.INFO)  # progress lines; Beam's own stay quiet
     try:
         if argv and argv[0] == "replay":
             if "--help" in argv[1:] or "-h" in argv[1:]:

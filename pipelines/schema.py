@@ -192,3 +192,28 @@ def index_templates(s: Schemas | None = None) -> dict[str, dict[str, Any]]:
             },
         }
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def signal_schema() -> pa.Schema:
+    """Arrow schema of a signal row, from schemas/signals.yml (same format and types as
+    fields.yml); a field that is also an event field must have the event field's type."""
+    path = data_dir("schemas") / "signals.yml"
+    events = schemas().fields
+    fields: dict[str, Field] = {}
+    for entry in _load_yaml(path).get("fields", []):
+        name, ftype = entry.get("name"), entry.get("type")
+        if not name or not entry.get("description"):
+            raise SchemaError(f"{path}: field {entry!r} needs a name and a description")
+        if ftype not in ARROW_TYPES:
+            raise SchemaError(f"{path}: field {name}: unknown type {ftype!r} "
+                              f"(known: {', '.join(sorted(ARROW_TYPES))})")
+        if name in fields:
+            raise SchemaError(f"{path}: field {name} is defined twice")
+        field = Field(name, ftype, bool(entry.get("array", False)), entry["description"])
+        event = events.get(name)
+        if event is not None and (event.type, event.array) != (field.type, field.array):
+            raise SchemaError(f"{path}: field {name} is {field.type}{'[]' * field.array} but "
+                              f"fields.yml says {event.type}{'[]' * event.array}")
+        fields[name] = field
+    return pa.schema([pa.field(f.name, f.arrow_type) for f in fields.values()])

@@ -6,6 +6,7 @@ file is written from them. Counts are ((family, counter), n) pairs.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -22,6 +23,8 @@ from pipelines.sinks.parquet import write_dead_letters, write_events
 LOG = logging.getLogger("vigie")
 
 EVENTS, FRAGMENTS, DEAD_LETTERS, COUNTS = "events", "fragments", "dead_letters", "counts"
+# Slices parsed so far in this process (progress lines only; on a cluster each worker counts its own).
+_SLICES_DONE = itertools.count(1)
 
 
 class ParseSliceFn(beam.DoFn):
@@ -42,8 +45,9 @@ class ParseSliceFn(beam.DoFn):
                 yield pvalue.TaggedOutput(DEAD_LETTERS, (name, out.dead_letters))
             for key, n in out.counts.items():
                 yield pvalue.TaggedOutput(COUNTS, (key, n))
-        LOG.info("read %s [%s..%s] (%s of %d slices)", piece.path, piece.start,
-                 "end" if piece.end < 0 else piece.end, piece.slice_id, self.total_slices)
+        end = "end" if piece.end < 0 else f"{piece.end:,}"
+        LOG.info("  [%d/%d] parsed %s bytes %s..%s", next(_SLICES_DONE), self.total_slices,
+                 piece.path, f"{piece.start:,}", end)
 
 
 class ParseLogs(beam.PTransform):
