@@ -276,7 +276,8 @@ def _noise_ip(rng: random.Random) -> str:
     return f"203.0.113.{rng.randint(200, 254)}"
 
 
-_B52 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"  # Postfix long queue id digits
+# Postfix long queue ids are written in base 52: digits and letters without vowels.
+_B52 = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _B64 = _B62 + "+/"
 
@@ -662,7 +663,7 @@ def _delivery(rng: random.Random, t: int, qid: str, rcpt: str, fate: str,
                     f"rejected: User unknown (in reply to RCPT TO command))", tag)]
 
     def failure(delays: str) -> str:
-        if "google" in mx_host:
+        if "google" in mx_host and tag is not None:  # only the attack's burst is rate limited
             return (f"{head}, {delays}, dsn=4.7.28, status=deferred (host {mx_host}[{mx_ip}] "
                     f"said: {_GMAIL_RATE_LIMIT})")
         return (f"{qid}: to=<{rcpt}>, relay=none, {delays}, dsn=4.4.1, status=deferred "
