@@ -40,7 +40,10 @@ setup(
         "pyarrow>=17",
         "numpy>=1.26",
         "PyYAML>=6",
+        "pySigma>=1.5,<2",
+        "pySigma-backend-elasticsearch>=2.1,<3",
+        "pySigma-validators-sigmahq>=0.21",
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={"test": ["pytest>=8", "pySigma-backend-sqlite>=2.0", "sigma-cli>=3.1"]},
     entry_points={"console_scripts": ["vigie=pipelines.cli:main"]},
 )

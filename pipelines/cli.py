@@ -1,4 +1,4 @@
-"""`vigie` entry point: thin dispatch to the commands (generate, replay, schema, demo).
+"""`vigie` entry point: thin dispatch to the commands (generate, replay, rules, schema, demo).
 
 Errors the user can fix are printed as one line `vigie: ...` with a non-zero exit, never a
 traceback (set VIGIE_DEBUG=1 to see one).
@@ -97,7 +97,13 @@ def print_summary(summary: dict) -> None:
     for name, c in summary["datasets"].items():
         print(f"  {name:<8}{c['lines_read']:>10,}{c['events']:>10,}{c['lines_in_events']:>11,}"
               f"{c['lines_dead_lettered']:>8,}{c['lines_skipped']:>9,}")
+    rules = summary.get("rules", {})
+    if "loaded" in rules:
+        firing = [(v["signals"], v["title"]) for v in rules["signals_per_rule"].values() if v["signals"]]
+        print(f"  {summary['datasets']['total']['signals']:,} signals from {len(firing)} of "
+              f"{rules['loaded']} rules" + (f" ({len(rules['skipped'])} skipped)" if rules["skipped"] else ""))
     print(f"  events:       {out}/events/ (Parquet, dataset=/date= partitions)")
+    print(f"  signals:      {out}/signals/")
     print(f"  dead letters: {out}/deadletter/")
     print(f"  summary:      {out}/summary.json")
 
@@ -134,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=7)
     sub.add_parser("replay", add_help=False,
                    help="replay archived logs into Parquet: vigie replay INPUT... --out DIR [flags]")
+    sub.add_parser("rules", add_help=False,
+                   help="detection engineering: vigie rules check|test|new|convert|backtest ...")
     schema = sub.add_parser("schema", help="render or check the files generated from schemas/")
     schema.add_argument("action", choices=["render"])
     schema.add_argument("--check", action="store_true", help="fail if a generated file is stale")
@@ -159,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("vigie").setLevel(logging.INFO)  # progress lines; Beam's own stay quiet
     try:
+        if argv and argv[0] == "rules":
+            from pipelines.detection.commands import rules_main
+            return rules_main(argv[1:])
         if argv and argv[0] == "replay":
             if "--help" in argv[1:] or "-h" in argv[1:]:
                 print(_replay_help())

@@ -32,6 +32,11 @@ class VigieOptions(PipelineOptions):
                             help="Bytes of log read into one Arrow batch.")
         parser.add_argument("--max-line-bytes", dest="max_line_bytes", type=int, default=64 * 1024,
                             help="Longer lines are dead-lettered instead of parsed.")
+        parser.add_argument("--rules", action="append", default=None,
+                            help="Sigma rule file or folder (repeatable). Default: the rules "
+                                 "shipped in detections/.")
+        parser.add_argument("--no-detect", dest="no_detect", action="store_true",
+                            help="Only ingest: evaluate no Sigma rule.")
         parser.add_argument("--stitch-gap-seconds", dest="stitch_gap_seconds", type=int, default=3600,
                             help="Lines of one mail message further apart than this (event time) "
                                  "are stitched into separate events.")

@@ -1,8 +1,9 @@
 """Batch replay of archived logs: plan -> Beam pipeline -> Parquet + summary.json (wiring only).
 
-`run_replay(inputs, argv)` validates the output folder, plans the input slices, builds and runs
-the pipeline (ParseLogs -> StitchMessages -> WriteEvents / WriteDeadLetters -> CountLines),
-then writes DIR/summary.json, whose per-dataset counts must balance:
+`run_replay(inputs, argv)` validates the output folder, compiles the Sigma rules, plans the
+input slices, builds and runs the pipeline (ParseLogs -> StitchMessages -> WriteEvents ->
+DetectSigma -> WriteSignals, WriteDeadLetters, CountLines), then writes DIR/summary.json, whose
+per-dataset counts must balance:
 lines_read == lines_in_events + lines_dead_lettered + lines_skipped.
 """
 from __future__ import annotations
@@ -21,20 +22,26 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.detection.engine import RuleSet
+from pipelines.detection.loader import load_rules
 from pipelines.errors import VigieError
 from pipelines.ingest import ReadSettings
 from pipelines.options import VigieOptions
 from pipelines.reading import plan_inputs
 from pipelines.schema import FAMILIES
-from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR
+from pipelines.resources import data_dir
+from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR
+from pipelines.transforms.detect import DetectSigma
 from pipelines.transforms.ingest import (COUNTS, DEAD_LETTERS, EVENTS, FRAGMENTS, CountLines,
                                          ParseLogs, StitchMessages, WriteDeadLettersFn,
-                                         WriteEventsFn)
+                                         WriteEventsFn, WriteSignalsFn)
 
 COUNTERS = ("lines_read", "lines_in_events", "lines_dead_lettered", "lines_skipped",
             "events", "dead_letters", "signals", "incidents")
-OUTPUT_PARTS = (EVENTS_DIR, DEAD_LETTER_DIR, "signals", "incidents", "summary.json", "_counts.json")
+OUTPUT_PARTS = (EVENTS_DIR, DEAD_LETTER_DIR, SIGNALS_DIR, "incidents", "summary.json", "_counts.json")
 COUNTS_FILE = "_counts.json"
+# FnApiRunner's mode when the user names no runner (see with_default_runner and the README).
+RUNNING_MODE = "in_memory"
 
 
 def prepare_output(out: str, inputs: list[str]) -> Path:
@@ -79,47 +86,81 @@ def _checked_reference(value: str | None) -> dt.datetime | None:
 
 
 def with_default_runner(argv: list[str]) -> list[str]:
-    """Beam flags with an explicit runner: FnApiRunner, multi-threaded over every core."""
+    """Beam flags with an explicit runner (FnApiRunner, see RUNNING_MODE) unless one is given.
+
+    Refuses `--direct_running_mode=multi_threading`: with it, Beam 2.75's FnApiRunner corrupts
+    the data of grouping steps when bundles run in parallel (seen here as lost lines, process
+    crashes and runaway memory), which would break Vigie's promise that no line is lost.
+    """
     flags = list(argv)
+    for i, arg in enumerate(flags):
+        value = arg.split("=", 1)[1] if "=" in arg else (flags[i + 1] if i + 1 < len(flags) else "")
+        if arg.split("=", 1)[0] == "--direct_running_mode" and value == "multi_threading":
+            raise VigieError("--direct_running_mode=multi_threading is refused: Beam's FnApiRunner "
+                             "loses grouped data in that mode; use in_memory or multi_processing")
     names = {a.split("=", 1)[0] for a in flags if a.startswith("--")}
     if "--runner" not in names:
         flags.append("--runner=FnApiRunner")
         if "--direct_running_mode" not in names:
-            flags.append("--direct_running_mode=multi_threading")
-        if "--direct_num_workers" not in names:
-            flags.append(f"--direct_num_workers={os.cpu_count() or 1}")
+            flags.append(f"--direct_running_mode={RUNNING_MODE}")
     return flags
 
 
 def build_pipeline(pipeline: beam.Pipeline, slices, settings: ReadSettings, out: str,
-                   stitch_gap_seconds: int) -> None:
-    """Wire the replay pipeline onto `pipeline`."""
+                   stitch_gap_seconds: int, ruleset: RuleSet | None) -> None:
+    """Wire the replay pipeline onto `pipeline` (no detection when `ruleset` is None)."""
     parsed = pipeline | "ParseLogs" >> ParseLogs(slices, settings)
     stitched = parsed[FRAGMENTS] | "StitchMessages" >> StitchMessages(stitch_gap_seconds)
-    # Parsed and stitched events are written by two instances of the same step rather than
-    # through a Flatten: that keeps each in the stage that produced it (a Flatten of two stages
-    # makes the batch runner buffer every event table of the run before writing).
-    event_counts = parsed[EVENTS] | "WriteEvents" >> beam.ParDo(WriteEventsFn(out))
-    stitched_counts = stitched | "WriteStitchedEvents" >> beam.ParDo(WriteEventsFn(out))
-    dead_counts = parsed[DEAD_LETTERS] | "WriteDeadLetters" >> beam.ParDo(WriteDeadLettersFn(out))
-    ((parsed[COUNTS], event_counts, stitched_counts, dead_counts)
-     | "CountLines" >> CountLines(os.path.join(out, COUNTS_FILE)))
+    counts = [parsed[COUNTS], parsed[DEAD_LETTERS] | "WriteDeadLetters" >> beam.ParDo(WriteDeadLettersFn(out))]
+    # Parsed and stitched events go through two instances of the same steps rather than a
+    # Flatten: that keeps each in the stage that produced it (a Flatten of two stages makes the
+    # batch runner buffer every event table of the run before writing).
+    for label, events in (("", parsed[EVENTS]), ("Stitched", stitched)):
+        counts.append(events | f"Write{label}Events" >> beam.ParDo(WriteEventsFn(out)))
+        if ruleset is not None:
+            signals = events | f"Detect{label}Sigma" >> DetectSigma(ruleset)
+            counts.append(signals | f"Write{label}Signals" >> beam.ParDo(WriteSignalsFn(out)))
+    tuple(counts) | "CountLines" >> CountLines(os.path.join(out, COUNTS_FILE))
 
 
-def dataset_counts(rows: list[dict]) -> tuple[dict, dict]:
-    """Counter rows of the pipeline -> (datasets section of summary.json, skipped reasons)."""
+def compile_rules(paths: list[str] | None) -> RuleSet:
+    """The rules to evaluate: the given files/folders, or the shipped detections/."""
+    return load_rules([Path(p) for p in paths] if paths else [data_dir("detections")])
+
+
+def dataset_counts(rows: list[dict]) -> tuple[dict, dict, Counter]:
+    """Counter rows of the pipeline -> (datasets section of summary.json, skipped reasons,
+    signals per rule id)."""
     counts: dict[str, Counter] = {}
     skipped: dict[str, dict[str, int]] = {}
+    per_rule: Counter = Counter()
     for row in rows:
         family, counter, value = row["family"], row["counter"], row["value"]
         if counter.startswith("skipped: "):
             skipped.setdefault(family, {})[counter[len("skipped: "):]] = value
+        elif counter.startswith("rule: "):
+            per_rule[counter[len("rule: "):]] += value
         else:
             counts.setdefault(family, Counter())[counter] += value
     families = list(FAMILIES) + sorted(f for f in counts if f not in FAMILIES)
     datasets = {f: {c: counts.get(f, Counter()).get(c, 0) for c in COUNTERS} for f in families}
     datasets["total"] = {c: sum(datasets[f][c] for f in families) for c in COUNTERS}
-    return datasets, skipped
+    return datasets, skipped, per_rule
+
+
+def rules_section(ruleset: RuleSet | None, per_rule: Counter) -> dict:
+    """summary.json's account of the rules: loaded, skipped with reasons, signals per rule."""
+    if ruleset is None:
+        return {"detection": "off (--no-detect)"}
+    return {
+        "loaded": len(ruleset.rules),
+        "skipped": [{"path": str(s.path), "title": s.title, "reason": s.reason}
+                    for s in ruleset.skipped if not s.deferred],
+        "deferred": [{"path": str(s.path), "title": s.title, "reason": s.reason}
+                     for s in ruleset.skipped if s.deferred],
+        "signals_per_rule": {r.id: {"title": r.title, "level": r.level, "signals": per_rule.get(r.id, 0)}
+                             for r in sorted(ruleset.rules, key=lambda r: (-per_rule.get(r.id, 0), r.title))},
+    }
 
 
 def unbalanced(datasets: dict) -> list[str]:
@@ -151,6 +192,7 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
     timezone = _checked_timezone(vopts.timezone)
     reference = _checked_reference(vopts.reference_time)
     started = time.time()
+    ruleset = None if vopts.no_detect else compile_rules(vopts.rules)
     out = prepare_output(vopts.out, inputs)
     files, slices = plan_inputs(inputs, vopts.log_format, vopts.split_bytes, reference)
     planned = time.time()
@@ -159,14 +201,17 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
     for f in files:
         fmt = f.format_name or "NOT RECOGNISED (lines go to dead letters)"
         say(f"  {f.path}: {fmt} ({f.family})")
+    if ruleset is not None:
+        say(f"  {len(ruleset.rules)} Sigma rule(s) loaded" +
+            "".join(f"\n  rule skipped: {s}" for s in ruleset.skipped if not s.deferred))
     settings = ReadSettings(batch_bytes=vopts.batch_bytes, max_line_bytes=vopts.max_line_bytes,
                             timezone=timezone)
     with beam.Pipeline(options=options) as pipeline:
-        build_pipeline(pipeline, slices, settings, str(out), vopts.stitch_gap_seconds)
+        build_pipeline(pipeline, slices, settings, str(out), vopts.stitch_gap_seconds, ruleset)
     finished = time.time()
     rows = json.loads((out / COUNTS_FILE).read_text(encoding="utf-8"))
     (out / COUNTS_FILE).unlink()
-    datasets, skipped = dataset_counts(rows)
+    datasets, skipped, per_rule = dataset_counts(rows)
     summary = {
         "command": "replay",
         "inputs": inputs,
@@ -178,7 +223,7 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
                     "max_line_bytes": vopts.max_line_bytes,
                     "stitch_gap_seconds": vopts.stitch_gap_seconds},
         "started_at": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(),
-        "timings_s": {"plan": round(planned - started, 3), "pipeline": round(finished - planned, 3),
+        "timings_s": {"plan_and_compile_rules": round(planned - started, 3), "pipeline": round(finished - planned, 3),
                       "total": round(finished - started, 3)},
         "lines_per_second": round(datasets["total"]["lines_read"] / max(finished - started, 1e-9)),
         "files": [{"path": f.path, "format": f.format_name, "family": f.family, "bytes": f.size,
@@ -187,6 +232,7 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
         "datasets": datasets,
         "skipped_reasons": skipped,
         "dead_letter_reasons": dead_letter_reasons(out),
+        "rules": rules_section(ruleset, per_rule),
         "balanced": not unbalanced(datasets),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

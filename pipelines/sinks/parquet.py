@@ -1,7 +1,7 @@
 """Arrow tables -> Parquet files under a replay's output folder (pure, no Beam).
 
-Events go to DIR/events/dataset=<event.dataset>/date=<UTC day>/<name>-<i>.parquet (Hive
-layout); dead letters to DIR/deadletter/<name>.parquet. File names are derived from the
+Events go to DIR/events/dataset=<event.dataset>/date=<UTC day>/<name>.parquet (Hive layout);
+signals to DIR/signals/<name>.parquet; dead letters to DIR/deadletter/<name>.parquet. File names are derived from the
 batch's deterministic name, so a retried bundle overwrites instead of duplicating. Each writer
 returns the counts it wrote, keyed (family, counter) like summary.json.
 """
@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 
 EVENTS_DIR = "events"
+SIGNALS_DIR = "signals"
 DEAD_LETTER_DIR = "deadletter"
 
 def write_events(table: pa.Table, out_dir: str, name: str) -> Counter:
@@ -53,4 +54,21 @@ def write_dead_letters(table: pa.Table, out_dir: str, name: str) -> Counter:
                                    per_family["reason_count"].to_pylist()):
         counts[(family or "unknown", "dead_letters")] += rows
         counts[(family or "unknown", "lines_dead_lettered")] += lines or 0
+    return counts
+
+
+def write_signals(table: pa.Table, out_dir: str, name: str) -> Counter:
+    """Write signals to DIR/signals/<name>.parquet; count them per family and per rule."""
+    if table.num_rows == 0:
+        return Counter()
+    folder = Path(out_dir) / SIGNALS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / f"{name}.parquet")
+    counts: Counter = Counter()
+    per_rule = table.group_by(["event.dataset", "rule.id"]).aggregate([("signal.id", "count")])
+    for dataset, rule_id, n in zip(per_rule["event.dataset"].to_pylist(), per_rule["rule.id"].to_pylist(),
+                                   per_rule["signal.id_count"].to_pylist()):
+        family = (dataset or "unknown").split(".", 1)[0]
+        counts[(family, "signals")] += n
+        counts[(family, f"rule: {rule_id}")] += n
     return counts

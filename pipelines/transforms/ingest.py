@@ -18,7 +18,7 @@ from apache_beam.transforms import window
 from pipelines.ingest import ReadSettings, parse_slice
 from pipelines.parsing import stitch
 from pipelines.reading import FileSlice
-from pipelines.sinks.parquet import write_dead_letters, write_events
+from pipelines.sinks.parquet import write_dead_letters, write_events, write_signals
 
 LOG = logging.getLogger("vigie")
 
@@ -111,6 +111,17 @@ class WriteEventsFn(beam.DoFn):
     def process(self, element):
         name, table = element
         yield from write_events(table, self.out_dir, name).items()
+
+
+class WriteSignalsFn(beam.DoFn):
+    """(name, signals table) -> Parquet under DIR/signals/; yields counts per family and rule."""
+
+    def __init__(self, out_dir: str):
+        self.out_dir = out_dir
+
+    def process(self, element):
+        name, table = element
+        yield from write_signals(table, self.out_dir, name).items()
 
 
 class WriteDeadLettersFn(beam.DoFn):
