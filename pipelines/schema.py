@@ -94,22 +94,28 @@ def _load_yaml(path: Path) -> Any:
         raise SchemaError(f"cannot read {path}: {exc}") from exc
 
 
+def _parse_fields(entries: list[dict], path: Path) -> dict[str, Field]:
+    """Field entries of a schema file -> Fields by name; an unknown type or a repeat is an error."""
+    fields: dict[str, Field] = {}
+    for entry in entries:
+        name, ftype = entry.get("name"), entry.get("type")
+        if not name or not entry.get("description"):
+            raise SchemaError(f"{path}: field {entry!r} needs a name and a description")
+        if ftype not in ARROW_TYPES:
+            raise SchemaError(f"{path}: field {name}: unknown type {ftype!r} "
+                              f"(known: {', '.join(sorted(ARROW_TYPES))})")
+        if name in fields:
+            raise SchemaError(f"{path}: field {name} is defined twice")
+        fields[name] = Field(name, ftype, bool(entry.get("array", False)), entry["description"])
+    return fields
+
+
 def load_schemas(folder: Path | None = None) -> Schemas:
     """Read and validate fields.yml and datasets.yml from `folder` (default: shipped schemas/)."""
     folder = folder or data_dir("schemas")
     raw_fields = _load_yaml(folder / "fields.yml")
     raw_sets = _load_yaml(folder / "datasets.yml")
-    fields: dict[str, Field] = {}
-    for entry in raw_fields.get("fields", []):
-        name, ftype = entry.get("name"), entry.get("type")
-        if not name or not entry.get("description"):
-            raise SchemaError(f"{folder / 'fields.yml'}: field {entry!r} needs a name and a description")
-        if ftype not in ARROW_TYPES:
-            raise SchemaError(f"{folder / 'fields.yml'}: field {name}: unknown type {ftype!r} "
-                              f"(known: {', '.join(sorted(ARROW_TYPES))})")
-        if name in fields:
-            raise SchemaError(f"{folder / 'fields.yml'}: field {name} is defined twice")
-        fields[name] = Field(name, ftype, bool(entry.get("array", False)), entry["description"])
+    fields = _parse_fields(raw_fields.get("fields", []), folder / "fields.yml")
 
     def checked(names: list[str], where: str) -> tuple[str, ...]:
         for n in names:
@@ -139,9 +145,6 @@ def event_schema() -> pa.Schema:
     s = schemas()
     return pa.schema([pa.field(n, s.fields[n].arrow_type) for n in s.event_field_names()])
 
-
-# Partition columns added for the Hive layout of DIR/events/ (dataset=<event.dataset>/date=<day>).
-PARTITION_COLUMNS = ("dataset", "date")
 
 DEAD_LETTER_SCHEMA = pa.schema([
     pa.field("stage", pa.string()),
@@ -200,20 +203,10 @@ def signal_schema() -> pa.Schema:
     fields.yml); a field that is also an event field must have the event field's type."""
     path = data_dir("schemas") / "signals.yml"
     events = schemas().fields
-    fields: dict[str, Field] = {}
-    for entry in _load_yaml(path).get("fields", []):
-        name, ftype = entry.get("name"), entry.get("type")
-        if not name or not entry.get("description"):
-            raise SchemaError(f"{path}: field {entry!r} needs a name and a description")
-        if ftype not in ARROW_TYPES:
-            raise SchemaError(f"{path}: field {name}: unknown type {ftype!r} "
-                              f"(known: {', '.join(sorted(ARROW_TYPES))})")
-        if name in fields:
-            raise SchemaError(f"{path}: field {name} is defined twice")
-        field = Field(name, ftype, bool(entry.get("array", False)), entry["description"])
+    fields = _parse_fields(_load_yaml(path).get("fields", []), path)
+    for name, field in fields.items():
         event = events.get(name)
         if event is not None and (event.type, event.array) != (field.type, field.array):
             raise SchemaError(f"{path}: field {name} is {field.type}{'[]' * field.array} but "
                               f"fields.yml says {event.type}{'[]' * event.array}")
-        fields[name] = field
     return pa.schema([pa.field(f.name, f.arrow_type) for f in fields.values()])
