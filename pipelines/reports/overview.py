@@ -1,9 +1,10 @@
 """A replay's output folder -> a short plain-text overview of what the logs show.
 
 In: DIR of `vigie replay` (events/ Parquet, deadletter/) and optionally a scenario's truth.json.
-Out: lines of text: time range per dataset, the addresses with the most authentication
-failures, the noisiest web clients by error status, the senders with the most recipients, and,
-with a truth file, how many lines of each attack step were read into events.
+Out: lines of text: time range per dataset, the rules that fired most (with their level), the
+addresses with the most authentication failures, the noisiest web clients by error status, the
+senders with the most recipients, and, with a truth file, how many lines of each attack step were
+read into events and how many of its events raised a signal.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR
+from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR
 
 
 def _events(out: Path, columns: list[str]) -> pa.Table:
@@ -42,6 +43,13 @@ def overview(out: Path, truth: dict | None = None) -> list[str]:
         if part.num_rows:
             lo, hi = pc.min(part["@timestamp"]).as_py(), pc.max(part["@timestamp"]).as_py()
             lines.append(f"{family}: {part.num_rows:,} events from {lo:%Y-%m-%d %H:%M} to {hi:%H:%M} UTC")
+    signals = _signals(out)
+    if signals.num_rows:
+        by_rule = Counter(zip(signals["rule.level"].to_pylist(), signals["rule.name"].to_pylist()))
+        lines.append(f"{signals.num_rows:,} signals; the rules that fired most:")
+        order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+        for (level, name), n in sorted(by_rule.items(), key=lambda kv: (order.get(kv[0][0], 4), -kv[1]))[:12]:
+            lines.append(f"  {level or '-':<8} {n:>6,}  {name}")
     failures = t.filter(pc.and_(pc.equal(t["event.outcome"], "failure"),
                                 pc.is_in(t["event.module"], pa.array(["vpn", "mail"]))))
     auth = failures.filter(pc.list_value_length(failures["event.category"]).is_valid())
@@ -66,6 +74,14 @@ def overview(out: Path, truth: dict | None = None) -> list[str]:
     return lines
 
 
+def _signals(out: Path) -> pa.Table:
+    folder = out / SIGNALS_DIR
+    columns = ["rule.name", "rule.level", "log.file.path", "log.offset"]
+    if not folder.is_dir():
+        return pa.table({c: pa.array([], pa.string()) for c in columns})
+    return ds.dataset(folder, format="parquet").to_table(columns=columns)
+
+
 def _line_offsets(path: Path) -> list[int]:
     offsets, pos = [], 0
     with open(path, "rb") as f:
@@ -76,7 +92,8 @@ def _line_offsets(path: Path) -> list[int]:
 
 
 def attack_coverage(out: Path, truth: dict) -> list[str]:
-    """Per attack step of a scenario: how many of its lines were read into events (not dead-lettered)."""
+    """Per attack step of a scenario: lines read into events (not dead-lettered), and lines
+    whose event raised a signal (a stitched message counts by its first line)."""
     scenario_dir = Path(truth["_dir"])
     dead = set()
     folder = out / DEAD_LETTER_DIR
@@ -84,17 +101,22 @@ def attack_coverage(out: Path, truth: dict) -> list[str]:
         table = ds.dataset(folder, format="parquet").to_table(columns=["origin.path", "origin.offset"])
         dead = {(str(Path(p).resolve()), o) for p, o in zip(table["origin.path"].to_pylist(),
                                                            table["origin.offset"].to_pylist())}
+    signals = _signals(out)
+    signalled = {(str(Path(p).resolve()), o) for p, o in zip(signals["log.file.path"].to_pylist(),
+                                                           signals["log.offset"].to_pylist())}
     offsets = {}
-    result = ["attack steps in the scenario's truth.json, lines read into events:"]
+    result = ["attack steps of the scenario's truth.json: lines read into events, events with a signal:"]
     for step in truth.get("attack_steps", []):
-        total = ok = 0
+        total = read = flagged = 0
         for ref in step.get("lines", []):
             path = scenario_dir / ref["file"]
             if ref["file"] not in offsets:
                 offsets[ref["file"]] = _line_offsets(path)
+            key = (str(path.resolve()), offsets[ref["file"]][ref["line"] - 1])
             total += 1
-            ok += (str(path.resolve()), offsets[ref["file"]][ref["line"] - 1]) not in dead
-        result.append(f"  {step['id']:<28} {ok}/{total}  {step.get('title', '')}")
+            read += key not in dead
+            flagged += key in signalled
+        result.append(f"  {step['id']:<20} {read:>4}/{total:<4} read  {flagged:>4} with a signal  {step.get('title', '')}")
     return result
 
 
