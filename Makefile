@@ -29,6 +29,7 @@ schema: venv
 
 bench: venv
 	$(BIN)/python bench/bench_replay.py
+	$(BIN)/python bench/bench_detection.py
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache build *.egg-info

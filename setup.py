@@ -31,7 +31,11 @@ setup(
     version="0.1.0",
     description="SIEM log-correlation pipeline: mail, web and VPN logs to Parquet and Elasticsearch",
     python_requires=">=3.11",
-    packages=find_packages(include=["pipelines", "pipelines.*"]),
+    # The pySigma plugin lives in pipelines/detection/sigma_plugin and is installed as
+    # sigma.pipelines.vigie, the namespace where pySigma and sigma-cli look for pipelines
+    # (`sigma convert -p vigie_ecs`).
+    packages=find_packages(include=["pipelines", "pipelines.*"]) + ["sigma.pipelines", "sigma.pipelines.vigie"],
+    package_dir={"sigma.pipelines": "pipelines/detection/sigma_plugin"},
     # schemas/ and detections/ live at the repository root (one source of truth) and are
     # copied into the package as pipelines/_data/ so that an installed `vigie` finds them.
     cmdclass={"build_py": BuildWithData},
