@@ -16,8 +16,9 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.parsing import format_by_name
-from pipelines.parsing.base import ParseContext, ParseResult, build_dead_letters
-from pipelines.reading import DamagedInput, FileSlice, read_slice, screen_lines
+from pipelines.parsing.base import LogFormat, ParseContext, ParseResult, build_dead_letters
+from pipelines.reading import (DamagedInput, FileSlice, RawBatch, fields_in_force, read_slice,
+                               screen_lines)
 from pipelines.schema import DEAD_LETTER_SCHEMA
 
 
@@ -49,14 +50,21 @@ def _unrecognised(batch, piece: FileSlice) -> ParseResult:
 
 
 def parse_slice(piece: FileSlice, settings: ReadSettings) -> Iterator[SliceOutput]:
-    """Read and parse one slice; yield one SliceOutput per batch of lines."""
+    """Read and parse one slice; yield one SliceOutput per batch of lines, in file order."""
     fmt = format_by_name(piece.format_name) if piece.format_name else None
-    ctx = ParseContext(timezone=settings.timezone, w3c_fields=piece.w3c_fields,
-                       **({"reference_time": piece.reference_time} if piece.reference_time else {}))
+    for raw in _raw_batches(piece, settings):
+        if isinstance(raw, DamagedInput):
+            yield SliceOutput(dead_letters=damaged_input_letter(piece, raw))
+        else:
+            yield parse_batch(raw, piece, settings, fmt)
+
+
+def _raw_batches(piece: FileSlice, settings: ReadSettings) -> Iterator[RawBatch | DamagedInput]:
+    """The slice's raw batches; a damaged compressed file ends them with the DamagedInput."""
     try:
-        yield from _parse_batches(piece, settings, fmt, ctx)
+        yield from read_slice(piece, settings.batch_bytes)
     except DamagedInput as exc:
-        yield SliceOutput(dead_letters=damaged_input_letter(piece, exc))
+        yield exc
 
 
 def damaged_input_letter(piece: FileSlice, exc: DamagedInput) -> pa.Table:
@@ -67,32 +75,37 @@ def damaged_input_letter(piece: FileSlice, exc: DamagedInput) -> pa.Table:
         "lines": 0, "written_at": dt.datetime.now(dt.timezone.utc)}], schema=DEAD_LETTER_SCHEMA)
 
 
-def _parse_batches(piece: FileSlice, settings: ReadSettings, fmt, ctx) -> Iterator[SliceOutput]:
-    for raw in read_slice(piece, settings.batch_bytes):
-        out = SliceOutput()
-        out.counts[(piece.family, "lines_read")] += len(raw.lines)
-        screened = screen_lines(raw, piece, settings.max_line_bytes)
-        for reason, n in screened.skipped.items():
+def parse_batch(raw: RawBatch, piece: FileSlice, settings: ReadSettings,
+                fmt: LogFormat | None) -> SliceOutput:
+    """Screen and parse one raw batch of a slice (see the module docstring)."""
+    out = SliceOutput()
+    out.counts[(piece.family, "lines_read")] += len(raw.lines)
+    screened = screen_lines(raw, piece, settings.max_line_bytes)
+    for reason, n in screened.skipped.items():
+        out.counts[(piece.family, "lines_skipped")] += n
+        out.counts[(piece.family, f"skipped: {reason}")] += n
+    batch = screened.batch
+    dead_parts = [screened.dead_letters]
+    if len(batch):
+        if fmt is None:
+            result = _unrecognised(batch, piece)
+        else:
+            first_offset = int(raw.offsets[0]) if len(raw.offsets) else 0
+            ctx = ParseContext(timezone=settings.timezone,
+                               w3c_fields=fields_in_force(piece.w3c_directives, first_offset),
+                               **({"reference_time": piece.reference_time} if piece.reference_time else {}))
+            try:
+                result = fmt.parse(batch, ctx)
+            except Exception as exc:  # noqa: BLE001 - a parser bug must not lose lines
+                reason = f"parser {fmt.name} failed on this batch: {type(exc).__name__}: {exc}"
+                result = ParseResult(events=None, dead_letters=build_dead_letters(
+                    batch, np.arange(len(batch)), reason, fmt, stage="parse"))
+        for reason, n in result.skipped.items():
             out.counts[(piece.family, "lines_skipped")] += n
             out.counts[(piece.family, f"skipped: {reason}")] += n
-        batch = screened.batch
-        dead_parts = [screened.dead_letters]
-        if len(batch):
-            if fmt is None:
-                result = _unrecognised(batch, piece)
-            else:
-                try:
-                    result = fmt.parse(batch, ctx)
-                except Exception as exc:  # noqa: BLE001 - a parser bug must not lose lines
-                    reason = f"parser {fmt.name} failed on this batch: {type(exc).__name__}: {exc}"
-                    result = ParseResult(events=None, dead_letters=build_dead_letters(
-                        batch, np.arange(len(batch)), reason, fmt, stage="parse"))
-            for reason, n in result.skipped.items():
-                out.counts[(piece.family, "lines_skipped")] += n
-                out.counts[(piece.family, f"skipped: {reason}")] += n
-            out.events = result.events if result.events is not None and result.events.num_rows else None
-            out.fragments = result.fragments if result.fragments is not None and result.fragments.num_rows else None
-            dead_parts.append(result.dead_letters)
-        dead = pa.concat_tables([d for d in dead_parts if d is not None and d.num_rows] or [dead_parts[0]])
-        out.dead_letters = dead if dead.num_rows else None
-        yield out
+        out.events = result.events if result.events is not None and result.events.num_rows else None
+        out.fragments = result.fragments if result.fragments is not None and result.fragments.num_rows else None
+        dead_parts.append(result.dead_letters)
+    dead = pa.concat_tables([d for d in dead_parts if d is not None and d.num_rows] or [dead_parts[0]])
+    out.dead_letters = dead if dead.num_rows else None
+    return out

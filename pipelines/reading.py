@@ -45,7 +45,8 @@ class FileSlice:
     start: int
     end: int  # exclusive; for gzip: -1 (whole file)
     compressed: bool
-    w3c_fields: tuple[str, ...] | None = None  # W3C #Fields in force at `start`
+    # Every W3C `#Fields:` directive of the file: (byte offset, field names), in file order.
+    w3c_directives: tuple[tuple[int, tuple[str, ...]], ...] = ()
     reference_time: dt.datetime | None = None
 
     @property
@@ -164,6 +165,17 @@ def w3c_directives(path: str, compressed: bool) -> list[tuple[int, tuple[str, ..
     return found
 
 
+def fields_in_force(directives: tuple[tuple[int, tuple[str, ...]], ...],
+                    offset: int) -> tuple[str, ...] | None:
+    """The W3C field list of the last `#Fields:` directive before byte `offset`, if any."""
+    in_force = None
+    for directive_offset, names in directives:
+        if directive_offset >= offset:
+            break
+        in_force = names
+    return in_force
+
+
 def plan_slices(files: list[InputFile], split_bytes: int,
                 reference_time: dt.datetime | None) -> list[FileSlice]:
     """Cut each file into byte ranges of about `split_bytes` (gzip and empty files: one slice)."""
@@ -178,11 +190,10 @@ def plan_slices(files: list[InputFile], split_bytes: int,
             cuts = list(range(0, info.size, split_bytes)) + [info.size]
             bounds = list(zip(cuts[:-1], cuts[1:]))
         for start, end in bounds:
-            in_force = [names for off, names in directives if off < max(start, 0)]
             slices.append(FileSlice(
                 path=info.path, file_key=info.file_key, format_name=info.format_name,
                 family=info.family, start=start, end=end, compressed=info.compressed,
-                w3c_fields=in_force[-1] if in_force else None, reference_time=ref))
+                w3c_directives=tuple(directives), reference_time=ref))
     return slices
 
 
