@@ -18,6 +18,7 @@ from apache_beam.transforms import window
 from pipelines.ingest import ReadSettings, parse_slice
 from pipelines.parsing import stitch
 from pipelines.reading import FileSlice
+from pipelines.transforms.coders import typed_as_named_tables
 from pipelines.sinks.parquet import write_dead_letters, write_events, write_signals
 
 LOG = logging.getLogger("vigie")
@@ -59,11 +60,14 @@ class ParseLogs(beam.PTransform):
         self.settings = settings
 
     def expand(self, pbegin):
-        return (pbegin
-                | "CreateSlices" >> beam.Create(self.slices)
-                | "SpreadSlices" >> beam.Reshuffle()
-                | "ParseSlice" >> beam.ParDo(ParseSliceFn(self.settings, len(self.slices))).with_outputs(
-                    EVENTS, FRAGMENTS, DEAD_LETTERS, COUNTS))
+        outputs = (pbegin
+                   | "CreateSlices" >> beam.Create(self.slices)
+                   | "SpreadSlices" >> beam.Reshuffle()
+                   | "ParseSlice" >> beam.ParDo(ParseSliceFn(self.settings, len(self.slices))).with_outputs(
+                       EVENTS, FRAGMENTS, DEAD_LETTERS, COUNTS))
+        typed_as_named_tables(outputs[EVENTS])
+        typed_as_named_tables(outputs[DEAD_LETTERS])
+        return outputs
 
 
 def _timestamped_fragments(table):
