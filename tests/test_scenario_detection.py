@@ -10,16 +10,8 @@ import pyarrow.dataset as ds
 import pytest
 
 from pipelines.cli import main
+from pipelines.reports.overview import line_offsets
 from pipelines.scenario.chu import generate_chu
-
-
-def line_offsets(path: Path) -> list[int]:
-    offsets, pos = [], 0
-    with open(path, "rb") as f:
-        for line in f:
-            offsets.append(pos)
-            pos += len(line)
-    return offsets
 
 
 @pytest.fixture(scope="module")

@@ -82,7 +82,8 @@ def _signals(out: Path) -> pa.Table:
     return ds.dataset(folder, format="parquet").to_table(columns=columns)
 
 
-def _line_offsets(path: Path) -> list[int]:
+def line_offsets(path: Path) -> list[int]:
+    """Byte offset of the start of every line of a file."""
     offsets, pos = [], 0
     with open(path, "rb") as f:
         for line in f:
@@ -111,7 +112,7 @@ def attack_coverage(out: Path, truth: dict) -> list[str]:
         for ref in step.get("lines", []):
             path = scenario_dir / ref["file"]
             if ref["file"] not in offsets:
-                offsets[ref["file"]] = _line_offsets(path)
+                offsets[ref["file"]] = line_offsets(path)
             key = (str(path.resolve()), offsets[ref["file"]][ref["line"] - 1])
             total += 1
             read += key not in dead

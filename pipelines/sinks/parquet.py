@@ -19,6 +19,11 @@ EVENTS_DIR = "events"
 SIGNALS_DIR = "signals"
 DEAD_LETTER_DIR = "deadletter"
 
+def _write(table: pa.Table, folder: Path, name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / f"{name}.parquet", row_group_size=256 * 1024)
+
+
 def write_events(table: pa.Table, out_dir: str, name: str) -> Counter:
     """Write an event table into the Hive-partitioned events folder; count what was written."""
     if table.num_rows == 0:
@@ -28,9 +33,7 @@ def write_events(table: pa.Table, out_dir: str, name: str) -> Counter:
     for group in keys.group_by(["dataset", "date"]).aggregate([]).to_pylist():
         dataset, day = group["dataset"], group["date"]
         part = table.filter(pc.and_(pc.equal(keys["dataset"], dataset), pc.equal(keys["date"], day)))
-        folder = Path(out_dir) / EVENTS_DIR / f"dataset={dataset}" / f"date={day}"
-        folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(part, folder / f"{name}.parquet", row_group_size=256 * 1024)
+        _write(part, Path(out_dir) / EVENTS_DIR / f"dataset={dataset}" / f"date={day}", name)
     counts: Counter = Counter()
     per_family = table.group_by("event.module").aggregate([("vigie.lines", "sum"), ("event.id", "count")])
     for family, lines, events in zip(per_family["event.module"].to_pylist(),
@@ -45,9 +48,7 @@ def write_dead_letters(table: pa.Table, out_dir: str, name: str) -> Counter:
     """Write dead letters to DIR/deadletter/<name>.parquet; count rows and lines per family."""
     if table.num_rows == 0:
         return Counter()
-    folder = Path(out_dir) / DEAD_LETTER_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / f"{name}.parquet")
+    _write(table, Path(out_dir) / DEAD_LETTER_DIR, name)
     counts: Counter = Counter()
     per_family = table.group_by("family").aggregate([("lines", "sum"), ("reason", "count")])
     for family, lines, rows in zip(per_family["family"].to_pylist(), per_family["lines_sum"].to_pylist(),
@@ -61,9 +62,7 @@ def write_signals(table: pa.Table, out_dir: str, name: str) -> Counter:
     """Write signals to DIR/signals/<name>.parquet; count them per family and per rule."""
     if table.num_rows == 0:
         return Counter()
-    folder = Path(out_dir) / SIGNALS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / f"{name}.parquet")
+    _write(table, Path(out_dir) / SIGNALS_DIR, name)
     counts: Counter = Counter()
     per_rule = table.group_by(["event.dataset", "rule.id"]).aggregate([("signal.id", "count")])
     for dataset, rule_id, n in zip(per_rule["event.dataset"].to_pylist(), per_rule["rule.id"].to_pylist(),
