@@ -6,6 +6,7 @@ traceback (set VIGIE_DEBUG=1 to see one).
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import re
@@ -30,9 +31,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _beam_flag_names() -> set[str]:
-    """Every flag a Beam PipelineOptions subclass declares (so that typos can be refused)."""
+@functools.lru_cache(maxsize=None)
+def _pipeline_flags() -> dict[str, bool]:
+    """Every flag of Beam's PipelineOptions subclasses, VigieOptions included -> takes a value."""
     from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.options import VigieOptions  # noqa: F401 - registers Vigie's flags
     parser = argparse.ArgumentParser(add_help=False)
 
     def add(cls):
@@ -40,34 +44,24 @@ def _beam_flag_names() -> set[str]:
             try:
                 sub._add_argparse_args(parser)
             except argparse.ArgumentError:
-                pass
+                pass  # a flag declared by two option classes
             add(sub)
     add(PipelineOptions)
-    return {opt for action in parser._actions for opt in action.option_strings}
-
-
-def _check_flags(argv: list[str]) -> None:
-    known = _beam_flag_names()
-    for arg in argv:
-        if arg.startswith("--"):
-            name = arg.split("=", 1)[0]
-            if name not in known and name.replace("-", "_") not in known:
-                raise VigieError(f"unknown flag {name} (see `vigie replay --help`)")
+    return {opt: action.nargs != 0 for action in parser._actions for opt in action.option_strings}
 
 
 def _split_inputs(rest: list[str]) -> tuple[list[str], list[str]]:
-    """Positional inputs vs flags (a flag's value may follow it as the next word)."""
-    from pipelines.options import VigieOptions
-    parser = argparse.ArgumentParser(add_help=False)
-    VigieOptions._add_argparse_args(parser)
-    takes_value = {opt for a in parser._actions if a.nargs != 0 for opt in a.option_strings}
+    """`vigie replay` words -> (inputs, flags); unknown flags are refused with a clear message."""
+    flags_known = _pipeline_flags()
     inputs, flags, i = [], [], 0
     while i < len(rest):
         arg = rest[i]
         if arg.startswith("--"):
+            name = arg.split("=", 1)[0]
+            if name not in flags_known:
+                raise VigieError(f"unknown flag {name} (see `vigie replay --help`)")
             flags.append(arg)
-            if "=" not in arg and (arg in takes_value or arg in {"--runner", "--direct_num_workers",
-                                                                  "--direct_running_mode"}) and i + 1 < len(rest):
+            if "=" not in arg and flags_known[name] and i + 1 < len(rest):
                 flags.append(rest[i + 1])
                 i += 1
         else:
@@ -81,7 +75,6 @@ def _cmd_replay(rest: list[str]) -> int:
     inputs, flags = _split_inputs(rest)
     if not inputs:
         raise VigieError("replay needs at least one input file or folder: vigie replay INPUT... --out DIR")
-    _check_flags(flags)
     summary = run_replay(inputs, flags, say=lambda m: print(m, file=sys.stderr))
     print_summary(summary)
     return 0
