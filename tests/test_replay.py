@@ -127,3 +127,20 @@ def test_unreadable_file_is_refused(tmp_path: Path):
     log.chmod(0)
     result = run_cli("replay", str(log), "--out", str(tmp_path / "o"))
     assert result.returncode != 0 and "cannot read" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_damaged_gzip_keeps_what_was_read_and_says_where_it_broke(tmp_path: Path):
+    whole = gzip.compress(("\n".join(web_lines(3000)) + "\n").encode())
+    log = tmp_path / "in" / "access.log.gz"
+    log.parent.mkdir()
+    log.write_bytes(whole[: len(whole) * 2 // 3])  # cut off: the stream ends without its trailer
+    out = tmp_path / "out"
+    summary = replay([log.parent], out, "--batch-bytes", "65536")
+    assert_balanced(summary)
+    web = summary["datasets"]["web"]
+    assert 0 < web["events"] < 3000
+    dead = ds.dataset(out / "deadletter", format="parquet").to_table().to_pylist()
+    damaged = [d for d in dead if d["stage"] == "read"]
+    assert len(damaged) == 1 and damaged[0]["lines"] == 0
+    assert "gzip data" in damaged[0]["reason"] and "damaged" in damaged[0]["reason"]
+    assert len(dead) - 1 == web["lines_dead_lettered"] <= 1  # at most the line the cut went through
