@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-DEFAULT_RUNNER = "FnApiRunner"
 
 
 class VigieOptions(PipelineOptions):

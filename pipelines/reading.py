@@ -314,9 +314,9 @@ def screen_lines(raw: RawBatch, piece: FileSlice, max_line_bytes: int) -> Screen
     blank = np.zeros(len(lengths), dtype=bool)
     if len(lengths):
         candidates = valid_utf8 & ~too_long
-        stripped_len = np.asarray(pc.utf8_length(pc.utf8_trim_whitespace(
-            pc.if_else(pa.array(candidates), text, pa.scalar("x")))), dtype=np.int64)
-        blank = candidates & (stripped_len == 0)
+        all_space = np.asarray(pc.utf8_is_space(pc.if_else(pa.array(candidates), text, pa.scalar("x")))
+                               .fill_null(False), dtype=bool)
+        blank = candidates & ((lengths == 0) | all_space)
     keep = valid_utf8 & ~too_long & ~blank
     dead_parts = []
     for mask, reason in ((too_long, f"line exceeds --max-line-bytes {max_line_bytes}"),
