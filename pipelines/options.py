@@ -9,7 +9,6 @@ from __future__ import annotations
 from apache_beam.options.pipeline_options import PipelineOptions
 
 
-
 class VigieOptions(PipelineOptions):
     """Flags of `vigie replay` (and later `vigie stream`)."""
 
