@@ -160,47 +160,47 @@ DEAD_LETTER_SCHEMA = pa.schema([
 ])
 
 
-def _nested_properties(field_names: tuple[str, ...], s: Schemas) -> dict[str, Any]:
-    """Dotted field names -> nested Elasticsearch `properties` objects."""
+def _nested_properties(fields: list[Field]) -> dict[str, Any]:
+    """Fields with dotted names -> nested Elasticsearch `properties` objects."""
     root: dict[str, Any] = {}
-    for name in field_names:
-        parts = name.split(".")
+    for field in fields:
+        parts = field.name.split(".")
         node = root
         for part in parts[:-1]:
             node = node.setdefault(part, {"properties": {}})["properties"]
-        node[parts[-1]] = dict(ES_TYPES[s.fields[name].type])
+        node[parts[-1]] = dict(ES_TYPES[field.type])
     return root
 
 
+def _template(name: str, fields: list[Field], sources: str, ecs_version: str) -> dict[str, Any]:
+    """A composable index template for indices `<name>-*` mapping exactly `fields`."""
+    return {
+        "index_patterns": [f"{name}-*"],
+        "priority": 200,
+        "_meta": {"generated_by": f"vigie schema render (from {sources})", "do_not_edit": True,
+                  "ecs_version": ecs_version},
+        "template": {
+            "settings": {"index": {"mapping": {"total_fields": {"limit": 2000}}}},
+            "mappings": {"dynamic": "strict", "properties": _nested_properties(fields)},
+        },
+    }
+
+
 def index_templates(s: Schemas | None = None) -> dict[str, dict[str, Any]]:
-    """One composable index template per family: name -> template body (JSON-ready)."""
+    """Composable index templates: one per event family, and one for signals (name -> body)."""
     s = s or schemas()
-    out = {}
-    for family in FAMILIES:
-        name = f"vigie-events-{family}"
-        out[name] = {
-            "index_patterns": [f"{name}-*"],
-            "priority": 200,
-            "_meta": {
-                "generated_by": "vigie schema render (from schemas/fields.yml and schemas/datasets.yml)",
-                "do_not_edit": True,
-                "ecs_version": s.ecs_version,
-            },
-            "template": {
-                "settings": {"index": {"mapping": {"total_fields": {"limit": 2000}}}},
-                "mappings": {
-                    "dynamic": "strict",
-                    "properties": _nested_properties(s.family_fields(family), s),
-                },
-            },
-        }
+    out = {f"vigie-events-{family}": _template(
+        f"vigie-events-{family}", [s.fields[n] for n in s.family_fields(family)],
+        "schemas/fields.yml and schemas/datasets.yml", s.ecs_version) for family in FAMILIES}
+    out["vigie-signals"] = _template("vigie-signals", list(signal_fields().values()),
+                                     "schemas/signals.yml", s.ecs_version)
     return out
 
 
 @functools.lru_cache(maxsize=None)
-def signal_schema() -> pa.Schema:
-    """Arrow schema of a signal row, from schemas/signals.yml (same format and types as
-    fields.yml); a field that is also an event field must have the event field's type."""
+def signal_fields() -> dict[str, Field]:
+    """Signal fields from schemas/signals.yml (same format and types as fields.yml); a field
+    that is also an event field must have the event field's type."""
     path = data_dir("schemas") / "signals.yml"
     events = schemas().fields
     fields = _parse_fields(_load_yaml(path).get("fields", []), path)
@@ -209,4 +209,10 @@ def signal_schema() -> pa.Schema:
         if event is not None and (event.type, event.array) != (field.type, field.array):
             raise SchemaError(f"{path}: field {name} is {field.type}{'[]' * field.array} but "
                               f"fields.yml says {event.type}{'[]' * event.array}")
-    return pa.schema([pa.field(f.name, f.arrow_type) for f in fields.values()])
+    return fields
+
+
+@functools.lru_cache(maxsize=None)
+def signal_schema() -> pa.Schema:
+    """Arrow schema of a signal row (schemas/signals.yml)."""
+    return pa.schema([pa.field(f.name, f.arrow_type) for f in signal_fields().values()])

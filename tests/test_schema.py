@@ -56,3 +56,10 @@ def test_arrow_and_elasticsearch_agree_with_the_field_list():
     assert web["url"]["properties"]["original"] == {"type": "wildcard"}
     assert "email" not in web  # mail fields stay out of the web template
     assert set(s.family_fields("web")) <= set(schema.names)
+
+
+def test_signals_get_their_own_template():
+    signals = index_templates()["vigie-signals"]
+    assert signals["index_patterns"] == ["vigie-signals-*"]
+    rule = signals["template"]["mappings"]["properties"]["rule"]["properties"]
+    assert rule["author"]["type"] == "keyword" and rule["tags"]["type"] == "keyword"
