@@ -183,3 +183,46 @@ def test_table_round_trip():
 def test_rows_to_table_drops_columns_outside_the_schema():
     table = rows_to_table([dict(MESSAGE[0], **{STITCH_KEY: KEY, "not.a.field": 1})])
     assert table.schema == event_schema() and table.num_rows == 1
+
+
+def _sessions_one_by_one(times: list[float], gap: float) -> list[list[float]]:
+    """Reference: merge the windows [t, t + gap) of every time, as Beam's Sessions does."""
+    groups: list[list[float]] = []
+    for t in sorted(times):
+        if groups and t < groups[-1][-1] + gap:
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+    return groups
+
+
+def test_session_runs_group_like_one_session_window_per_row():
+    import datetime as dt
+    import random
+
+    from pipelines.parsing.stitch import session_runs
+
+    rng = random.Random(5)
+    gap = 100.0
+    for _ in range(300):
+        times = [float(rng.choice([rng.randint(0, 1000), rng.randint(0, 60)])) for _ in range(rng.randint(1, 12))]
+        rows = [("k", {"@timestamp": dt.datetime.fromtimestamp(t, dt.timezone.utc), "n": i})
+                for i, t in enumerate(times)]
+        # Split the rows between two batches, as a slice boundary would, then merge every
+        # marker's window like Beam: the groups must equal the one-window-per-row groups.
+        cut = rng.randint(0, len(rows))
+        windows = []
+        for part in (rows[:cut], rows[cut:]):
+            for _, markers, run in session_runs(part, gap):
+                assert all(b - a < gap for a, b in zip(markers, markers[1:]))
+                assert markers[0] == min(r["@timestamp"].timestamp() for r in run)
+                assert markers[-1] == max(r["@timestamp"].timestamp() for r in run)
+                windows.append((markers, [r["@timestamp"].timestamp() for r in run]))
+        merged: list[tuple[float, float, list[float]]] = []
+        for markers, run_times in sorted(windows):
+            start, end = markers[0], markers[-1] + gap
+            if merged and start < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]), merged[-1][2] + run_times)
+            else:
+                merged.append((start, end, list(run_times)))
+        assert [sorted(g) for _, _, g in merged] == _sessions_one_by_one(times, gap)

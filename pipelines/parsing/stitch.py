@@ -53,6 +53,45 @@ def fragments_to_rows(table: pa.Table) -> list[tuple[str, Row]]:
     return [(key, dict(zip(names, values))) for key, values in zip(keys, zip(*columns))]
 
 
+def session_runs(keyed_rows: Iterable[tuple[str, Row]],
+                 gap_seconds: float) -> list[tuple[str, list[float], list[Row]]]:
+    """(key, fragment row) pairs of one batch -> runs to group in event-time session windows.
+
+    Per key, the rows sorted by @timestamp are cut where two neighbours are `gap_seconds` or more
+    apart: exactly where a session window of that gap would cut them. Each run comes with
+    marker times (epoch seconds): its first and last times and, between them, as few of its own
+    times as keep neighbouring markers less than a gap apart. Windows [t, t + gap) opened at the
+    markers cover the same span as windows opened at every row, so sending the rows once (at
+    the first marker) and the other markers as empty elements groups them as the rows would
+    group one by one, with far fewer elements.
+    """
+    by_key: dict[str, list[Row]] = {}
+    for key, row in keyed_rows:
+        by_key.setdefault(key, []).append(row)
+    runs = []
+    for key, rows in by_key.items():
+        rows.sort(key=lambda r: r["@timestamp"])
+        times = [r["@timestamp"].timestamp() for r in rows]
+        start = 0
+        for i in range(1, len(rows) + 1):
+            if i == len(rows) or times[i] - times[i - 1] >= gap_seconds:
+                runs.append((key, _markers(times[start:i], gap_seconds), rows[start:i]))
+                start = i
+    return runs
+
+
+def _markers(times: list[float], gap_seconds: float) -> list[float]:
+    """Sorted times whose neighbours are less than a gap apart -> the fewest of them, first and
+    last included, whose neighbours are still less than a gap apart."""
+    markers = [times[0]]
+    j = 0
+    while markers[-1] != times[-1]:
+        while j + 1 < len(times) and times[j + 1] - markers[-1] < gap_seconds:
+            j += 1
+        markers.append(times[j])
+    return markers
+
+
 def rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     """Stitched event dicts -> an Arrow table conforming to event_schema() (extra keys dropped)."""
     return pa.Table.from_pylist(list(rows), schema=event_schema())

@@ -70,9 +70,13 @@ class ParseLogs(beam.PTransform):
         return outputs
 
 
-def _timestamped_fragments(table):
-    for key, row in stitch.fragments_to_rows(table):
-        yield window.TimestampedValue((key, row), row["@timestamp"].timestamp())
+def _timestamped_runs(table, gap_seconds: int):
+    """A fragments table -> (key, rows) at the run's first time, and (key, []) at its other
+    marker times (see stitch.session_runs)."""
+    for key, markers, rows in stitch.session_runs(stitch.fragments_to_rows(table), gap_seconds):
+        yield window.TimestampedValue((key, rows), markers[0])
+        for marker in markers[1:]:
+            yield window.TimestampedValue((key, []), marker)
 
 
 def _named(table):
@@ -96,10 +100,11 @@ class StitchMessages(beam.PTransform):
 
     def expand(self, fragments):
         return (fragments
-                | "ToKeyedRows" >> beam.FlatMap(_timestamped_fragments)
+                | "ToKeyedRuns" >> beam.FlatMap(_timestamped_runs, self.gap_seconds)
                 | "SessionsByEventTime" >> beam.WindowInto(window.Sessions(self.gap_seconds))
                 | "GroupByStitchKey" >> beam.GroupByKey()
-                | "StitchMessage" >> beam.MapTuple(lambda key, rows: stitch.stitch_message(list(rows), key))
+                | "StitchMessage" >> beam.MapTuple(
+                    lambda key, runs: stitch.stitch_message([row for run in runs for row in run], key))
                 | "BackToGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
                 | "BatchRows" >> beam.BatchElements(min_batch_size=1000, max_batch_size=50_000)
                 | "RowsToTable" >> beam.Map(stitch.rows_to_table)
