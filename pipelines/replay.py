@@ -30,11 +30,11 @@ from pipelines.options import VigieOptions
 from pipelines.reading import plan_inputs
 from pipelines.schema import FAMILIES
 from pipelines.resources import data_dir
-from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR
+from pipelines.sinks.parquet import (DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR, write_dead_letters,
+                                     write_events, write_signals)
 from pipelines.transforms.detect import DetectSigma
 from pipelines.transforms.ingest import (COUNTS, DEAD_LETTERS, EVENTS, FRAGMENTS, CountLines,
-                                         ParseLogs, StitchMessages, WriteDeadLettersFn,
-                                         WriteEventsFn, WriteSignalsFn)
+                                         ParseLogs, StitchMessages, WriteTablesFn)
 
 COUNTERS = ("lines_read", "lines_in_events", "lines_dead_lettered", "lines_skipped",
             "events", "dead_letters", "signals", "incidents")
@@ -111,15 +111,16 @@ def build_pipeline(pipeline: beam.Pipeline, slices, settings: ReadSettings, out:
     """Wire the replay pipeline onto `pipeline` (no detection when `ruleset` is None)."""
     parsed = pipeline | "ParseLogs" >> ParseLogs(slices, settings)
     stitched = parsed[FRAGMENTS] | "StitchMessages" >> StitchMessages(stitch_gap_seconds)
-    counts = [parsed[COUNTS], parsed[DEAD_LETTERS] | "WriteDeadLetters" >> beam.ParDo(WriteDeadLettersFn(out))]
+    counts = [parsed[COUNTS],
+              parsed[DEAD_LETTERS] | "WriteDeadLetters" >> beam.ParDo(WriteTablesFn(write_dead_letters, out))]
     # Parsed and stitched events go through two instances of the same steps rather than a
     # Flatten: that keeps each in the stage that produced it (a Flatten of two stages makes the
     # batch runner buffer every event table of the run before writing).
     for label, events in (("", parsed[EVENTS]), ("Stitched", stitched)):
-        counts.append(events | f"Write{label}Events" >> beam.ParDo(WriteEventsFn(out)))
+        counts.append(events | f"Write{label}Events" >> beam.ParDo(WriteTablesFn(write_events, out)))
         if ruleset is not None:
             signals = events | f"Detect{label}Sigma" >> DetectSigma(ruleset)
-            counts.append(signals | f"Write{label}Signals" >> beam.ParDo(WriteSignalsFn(out)))
+            counts.append(signals | f"Write{label}Signals" >> beam.ParDo(WriteTablesFn(write_signals, out)))
     tuple(counts) | "CountLines" >> CountLines(os.path.join(out, COUNTS_FILE))
 
 

@@ -1,4 +1,4 @@
-"""PTransforms of the ingest stage: ParseLogs, StitchMessages, WriteEvents, WriteDeadLetters, CountLines.
+"""PTransforms of the ingest stage: ParseLogs, StitchMessages, WriteTablesFn, CountLines.
 
 Elements are Arrow tables (thousands of events), keyed by a deterministic batch name where a
 file is written from them. Counts are ((family, counter), n) pairs.
@@ -9,9 +9,12 @@ import hashlib
 import itertools
 import json
 import logging
+from collections import Counter
 from pathlib import Path
+from typing import Callable
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam import pvalue
 from apache_beam.transforms import window
 
@@ -19,7 +22,6 @@ from pipelines.ingest import ReadSettings, parse_slice
 from pipelines.parsing import stitch
 from pipelines.reading import FileSlice
 from pipelines.transforms.coders import typed_as_named_tables
-from pipelines.sinks.parquet import write_dead_letters, write_events, write_signals
 
 LOG = logging.getLogger("vigie")
 
@@ -111,37 +113,17 @@ class StitchMessages(beam.PTransform):
                 | "NameBatch" >> beam.Map(_named))
 
 
-class WriteEventsFn(beam.DoFn):
-    """(name, events table) -> Parquet under DIR/events/; yields counts of what it wrote."""
+class WriteTablesFn(beam.DoFn):
+    """(name, Arrow table) -> files written by `writer` (a sink of sinks/parquet.py: events,
+    signals or dead letters) under the output folder; yields the counts it returns."""
 
-    def __init__(self, out_dir: str):
+    def __init__(self, writer: Callable[[pa.Table, str, str], Counter], out_dir: str):
+        self.writer = writer
         self.out_dir = out_dir
 
     def process(self, element):
         name, table = element
-        yield from write_events(table, self.out_dir, name).items()
-
-
-class WriteSignalsFn(beam.DoFn):
-    """(name, signals table) -> Parquet under DIR/signals/; yields counts per family and rule."""
-
-    def __init__(self, out_dir: str):
-        self.out_dir = out_dir
-
-    def process(self, element):
-        name, table = element
-        yield from write_signals(table, self.out_dir, name).items()
-
-
-class WriteDeadLettersFn(beam.DoFn):
-    """(name, dead letters table) -> Parquet under DIR/deadletter/; yields counts."""
-
-    def __init__(self, out_dir: str):
-        self.out_dir = out_dir
-
-    def process(self, element):
-        name, table = element
-        yield from write_dead_letters(table, self.out_dir, name).items()
+        yield from self.writer(table, self.out_dir, name).items()
 
 
 def _write_counts(counts: dict, path: str) -> None:
