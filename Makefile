@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 DEMO_EVENTS ?= 200000
 
-.PHONY: demo test venv bench clean schema
+.PHONY: demo test venv bench clean schema es-start es-stop
 
 venv: $(STAMP)
 
@@ -21,8 +21,17 @@ $(STAMP): setup.py requirements-dev.txt
 demo: venv
 	$(BIN)/vigie demo --out $(DEMO_DIR) --events $(DEMO_EVENTS)
 
+# The suite runs against a real Elasticsearch, started here and stopped even when tests fail.
 test: venv
-	$(BIN)/python -m pytest -q tests
+	@$(MAKE) --no-print-directory es-start
+	@$(BIN)/python -m pytest -q tests; status=$$?; $(MAKE) --no-print-directory es-stop; exit $$status
+
+# A local single-node Elasticsearch on 127.0.0.1:$${VIGIE_ES_PORT:-9200}, fetched with Maven.
+es-start: venv
+	$(BIN)/python -m pipelines.services.elasticsearch start
+
+es-stop: venv
+	$(BIN)/python -m pipelines.services.elasticsearch stop
 
 schema: venv
 	$(BIN)/vigie schema render

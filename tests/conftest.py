@@ -15,3 +15,18 @@ def shared_logs() -> Path:
     if not SHARED_LOGS.is_dir():
         pytest.skip(f"reference logs not found at {SHARED_LOGS} (clone the project beside ../shared)")
     return SHARED_LOGS
+
+
+@pytest.fixture(scope="session")
+def es_node():
+    """The project's real Elasticsearch node (`make test` starts it; a lone pytest run starts
+    it here and stops it at the end). Never skipped: a test that needs it fails without it."""
+    from pipelines.services import elasticsearch as es_service
+
+    port = es_service.default_port()
+    spec = es_service.NodeSpec(port=port)
+    was_running = es_service.is_running(port)
+    node = es_service.start_node(spec)
+    yield node
+    if not was_running:
+        es_service.stop_node(port)
