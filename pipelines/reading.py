@@ -31,7 +31,8 @@ from pipelines.schema import DEAD_LETTER_SCHEMA
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 64 * 1024  # read for the file key and format detection
 SAMPLE_LINES = 200
-NOT_LOGS = {"truth.json", "summary.json"}  # a scenario's answer key and a run summary
+# A scenario's answer key, inventory and anonymiser list, and a run summary.
+NOT_LOGS = {"truth.json", "summary.json", "inventory.yml", "tor-exits.txt"}
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def expand_inputs(inputs: list[str]) -> list[str]:
     """Paths, folders (walked recursively, sorted) and globs -> a sorted list of file paths.
 
     Raises VigieError naming the first input that does not exist. Hidden files and a
-    scenario's truth.json / a run's summary.json are not logs and are left out of folders.
+    scenario's truth.json, inventory.yml, tor-exits.txt / a run's summary.json are not logs and are left out of folders.
     """
     files: list[str] = []
     for item in inputs:

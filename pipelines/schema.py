@@ -32,6 +32,8 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "double": pa.float64(),
     "date": pa.timestamp("ms", tz="UTC"),
     "boolean": pa.bool_(),
+    # ECS geo_point: a location as latitude and longitude in degrees (WGS 84).
+    "geo_point": pa.struct([("lat", pa.float64()), ("lon", pa.float64())]),
 }
 ES_TYPES: dict[str, dict[str, Any]] = {
     "keyword": {"type": "keyword", "ignore_above": 1024},
@@ -44,6 +46,7 @@ ES_TYPES: dict[str, dict[str, Any]] = {
     "double": {"type": "double"},
     "date": {"type": "date"},
     "boolean": {"type": "boolean"},
+    "geo_point": {"type": "geo_point"},
 }
 
 

@@ -72,4 +72,6 @@ def build_signals(events: pa.Table, hits: list[tuple["CompiledRule", np.ndarray]
     event_ids = columns["event.id"].to_pylist()
     columns["signal.id"] = pa.array([signal_id(r, e) for r, e in zip(rule_ids, event_ids)],
                                     pa.string())
-    return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+    # Fields of multi-event signals (vigie.evidence.*, vigie.travel.*) stay empty here.
+    return pa.Table.from_arrays([columns[f.name] if f.name in columns else pa.nulls(n, f.type)
+                                 for f in schema], schema=schema)

@@ -1,8 +1,8 @@
 """A replay's output folder -> a short plain-text overview of what the logs show.
 
 In: DIR of `vigie replay` (events/ Parquet, deadletter/) and optionally a scenario's truth.json.
-Out: lines of text: time range per dataset, the rules that fired most (with their level), the
-addresses with the most authentication failures, the noisiest web clients by error status, the
+Out: lines of text: time range per dataset, top source countries (enrichment), the rules that
+fired most (with their level), the addresses with the most authentication failures, the noisiest web clients by error status, the
 senders with the most recipients, and, with a truth file, how many lines of each attack step were
 read into events and how many of its events raised a signal.
 """
@@ -36,13 +36,15 @@ def _top(table: pa.Table, key: str, n: int = 5) -> list[tuple[str, int]]:
 def overview(out: Path, truth: dict | None = None) -> list[str]:
     """Plain-text lines describing the events under `out` (see the module docstring)."""
     t = _events(out, ["@timestamp", "event.module", "event.category", "event.outcome", "source.ip",
-                      "http.response.status_code", "email.to.address", "user.name"])
+                      "http.response.status_code", "email.to.address", "user.name",
+                      "source.geo.country_iso_code", "vigie.source.internal", "vigie.threat.lists"])
     lines = []
     for family in ("mail", "web", "vpn"):
         part = t.filter(pc.equal(t["event.module"], family))
         if part.num_rows:
             lo, hi = pc.min(part["@timestamp"]).as_py(), pc.max(part["@timestamp"]).as_py()
             lines.append(f"{family}: {part.num_rows:,} events from {lo:%Y-%m-%d %H:%M} to {hi:%H:%M} UTC")
+    lines.extend(_geography(t))
     signals = _signals(out)
     if signals.num_rows:
         by_rule = Counter(zip(signals["rule.level"].to_pylist(), signals["rule.name"].to_pylist()))
@@ -71,6 +73,24 @@ def overview(out: Path, truth: dict | None = None) -> list[str]:
                      ", ".join(f"{u} ({n})" for u, n in recipients.most_common(3)))
     if truth:
         lines.extend(attack_coverage(out, truth))
+    return lines
+
+
+def _geography(t: pa.Table) -> list[str]:
+    """Top source countries of events from public addresses, internal share, list hits."""
+    if "source.geo.country_iso_code" not in t.column_names or t.num_rows == 0:
+        return []
+    lines = []
+    countries = _top(t.filter(pc.is_valid(t["source.geo.country_iso_code"])), "source.geo.country_iso_code", 6)
+    if countries:
+        lines.append("top source countries (enrichment): " + ", ".join(f"{c} ({n:,})" for c, n in countries))
+    internal = pc.sum(pc.cast(pc.fill_null(t["vigie.source.internal"], False), pa.int64())).as_py() or 0
+    if internal:
+        lines.append(f"events from internal addresses: {internal:,}")
+    listed = t.filter(pc.fill_null(pc.greater(pc.list_value_length(t["vigie.threat.lists"]), 0), False))
+    if listed.num_rows:
+        lines.append("addresses on threat/anonymiser lists: " +
+                     ", ".join(f"{ip} ({n})" for ip, n in _top(listed, "source.ip")))
     return lines
 
 

@@ -2,7 +2,10 @@
 
 In: an output folder, a number of log lines `events` (at least MIN_EVENTS) and a seed.
 Out: the eight log files below, `truth.json` (every line the attack wrote, and the incidents a
-correlator should raise) and a short summary dict.
+correlator should raise), `inventory.yml` (the hospital's accounts, assets and usual country,
+for `vigie replay --inventory`), `tor-exits.txt` (an anonymiser list for `--threat-list`) and a
+short summary dict. Internet hosts use routable addresses (HOME_NETS, PROVIDER_NET,
+SCANNER_NET) so that GeoIP and the offline country data answer.
 
 Exactness and determinism: exactly `events` lines are written across the log files (truth.json
 is not counted). The same (events, seed) gives byte-identical files: every draw comes from
@@ -60,6 +63,9 @@ correlator that merges them into one campaign on that address is also right.
 
 truth.json: {"scenario", "seed", "events", "timezone", "date", "start", "end",
   "files": {path: {"format", "family", "lines"}},
+  "context": [{"id", "title", "lines"}]  (lines that are not the attack's but that a detection
+      needs: the phished clinician's own tunnel from home before the attacker's, the first
+      login of the impossible-travel pair),
   "attack_steps": [{"id", "title", "attack", "start", "end", "entities": {"users",
       "source_ips", "mail_addresses", "hosts"}, "indicators": {...}, "lines": [{"file", "line"}]}],
   "expected_incidents": [{"id", "title", "severity", "steps", "attack", "start", "end",
@@ -97,6 +103,16 @@ ATTACKER_SERVER = "45.137.21.9"
 TOR_EXIT = "185.220.101.47"
 ATTACKER_TUNNEL_IP = "10.212.134.200"
 LOOKALIKE_DOMAIN = "chu-exemple-rh.fr"
+# Internet addresses of the background (routable, so that GeoIP and the offline country data
+# answer): French residential blocks for visitors, homes and vendors (RIR country FR), the
+# mail providers' and crawlers' servers, and internet scanners abroad (RIR country US).
+HOME_NETS = ("90.118.42", "78.201.64")
+PROVIDER_NET = "193.252.22"
+SCANNER_NET = "162.142.125"
+# Anonymiser list written beside the logs (tor-exits.txt): Tor exit operators' blocks.
+TOR_EXIT_NETS = ("185.220.100.0/22", "192.42.116.0/22", "199.249.230.0/24", "171.25.193.0/24",
+                 "109.70.100.0/24", "23.129.64.0/24")
+VICTIM_OWN_SESSION = "victim-own-session"
 
 _TZ = ZoneInfo(TIMEZONE)
 _SECOND = 1_000
@@ -259,21 +275,21 @@ def _vary(rng: random.Random, size: int) -> int:
     return int(size * rng.uniform(0.97, 1.03))
 
 
-def _fixed_ip(name: str, net: str = "192.0.2", low: int = 130, span: int = 70) -> str:
-    """A stable documentation address for a named host (CRC32 of the name, not hash())."""
+def _fixed_ip(name: str, net: str = PROVIDER_NET, low: int = 130, span: int = 70) -> str:
+    """A stable public address for a named host (CRC32 of the name, not hash())."""
     return f"{net}.{low + zlib.crc32(name.encode()) % span}"
 
 
 def _visitor_ip(rng: random.Random) -> str:
-    """A residential or mobile internet address (documentation ranges)."""
+    """A residential or mobile internet address in France (see HOME_NETS)."""
     if rng.random() < 0.55:
-        return f"198.51.100.{rng.randint(1, 254)}"
-    return f"203.0.113.{rng.randint(1, 199)}"
+        return f"{HOME_NETS[0]}.{rng.randint(1, 254)}"
+    return f"{HOME_NETS[1]}.{rng.randint(1, 199)}"
 
 
 def _noise_ip(rng: random.Random) -> str:
-    """An internet scanner's address (documentation range, kept apart from visitors)."""
-    return f"203.0.113.{rng.randint(200, 254)}"
+    """An internet scanner's address (abroad, kept apart from visitors)."""
+    return f"{SCANNER_NET}.{rng.randint(200, 254)}"
 
 
 # Postfix long queue ids are written in base 52: digits and letters without vowels.
@@ -454,14 +470,14 @@ def _world(rng: random.Random) -> World:
                     f"PC-{p.department}-{rng.randrange(1, 3000):04d}")
         for p, s in zip(present, spots))
     here = {w.person.login for w in on_site}
-    homes = iter(f"198.51.100.{n}" for n in rng.sample(range(1, 255), 177))
+    homes = iter(f"{HOME_NETS[0]}.{n}" for n in rng.sample(range(1, 255), 177))
     doctors = rng.sample([p for p in clinical if p.login not in here], 110)
     admins = rng.sample([p for p in it if p.login not in here], 27)
     teleworkers = rng.sample([p for p in office if p.login not in here], 40)
     fortigate = (
         [VpnAccount(p.login, "SSLVPN-Medecins", next(homes), p) for p in doctors[:70]]
         + [VpnAccount(p.login, "SSLVPN-DSI", next(homes), p) for p in admins[:12]]
-        + [VpnAccount(f"ext-{v}", "SSLVPN-Prestataires", f"203.0.113.{n}", None)
+        + [VpnAccount(f"ext-{v}", "SSLVPN-Prestataires", f"{HOME_NETS[1]}.{n}", None)
            for v, n in zip(_VENDORS, rng.sample(range(1, 200), len(_VENDORS)))])
     asa = ([VpnAccount(p.login, "GP-Astreinte", next(homes), p) for p in doctors[70:]]
            + [VpnAccount(p.login, "GP-Teletravail", next(homes), p) for p in teleworkers])
@@ -494,7 +510,7 @@ class MailDomain:
 
 def _domain(name: str, kind: str, out_host: str, mx_host: str, dkim: bool, dmarc: str,
             weight: float, mx_ip: str = "") -> MailDomain:
-    """A MailDomain with stable documentation addresses for its hosts."""
+    """A MailDomain with stable addresses for its hosts."""
     return MailDomain(name, kind, out_host, _fixed_ip(out_host, low=1, span=120), mx_host,
                       mx_ip or _fixed_ip(mx_host, low=1, span=120), dkim, dmarc, weight)
 
@@ -1014,14 +1030,14 @@ _DEAD_LINKS = ("/fr/actualites/2019/nouveau-scanner", "/fr/services/cardiologie.
                "/images/plan_chu.pdf", "/fr/offre-de-soins/services/ophtalmologie-ancien")
 _BOTS = (
     ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-     ("192.0.2.201", "192.0.2.202", "192.0.2.203")),
+     ("193.252.22.201", "193.252.22.202", "193.252.22.203")),
     ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
-     ("192.0.2.211", "192.0.2.212")),
-    ("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", ("192.0.2.221",)),
+     ("193.252.22.211", "193.252.22.212")),
+    ("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", ("193.252.22.221",)),
     ("Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)",
-     ("192.0.2.225",)),
-    ("Mozilla/5.0 (compatible; Qwantbot/1.0; +https://help.qwant.com/bot/)", ("192.0.2.231",)),
-    ("Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)", ("192.0.2.235",)),
+     ("193.252.22.225",)),
+    ("Mozilla/5.0 (compatible; Qwantbot/1.0; +https://help.qwant.com/bot/)", ("193.252.22.231",)),
+    ("Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)", ("193.252.22.235",)),
 )
 _NOISE_AGENTS = ("python-requests/2.32.3", "Go-http-client/1.1", "curl/8.5.0",
                  "Mozilla/5.0 zgrab/0.x", "Mozilla/5.0 (compatible; CensysInspect/1.1; "
@@ -1869,6 +1885,16 @@ def _mass_mailing(rng: random.Random, victim: VpnAccount, session: VpnSession,
     return step, maillog, fortigate
 
 
+def _victim_own_session(rng: random.Random, victim: VpnAccount) -> list[Record]:
+    """The phished clinician's own tunnel from home before the attacker's (18:20-18:55): not
+    attack lines, but the first login of the impossible-travel pair (truth.json "context")."""
+    start = _at(18, 20) + rng.randrange(10 * _MINUTE)
+    own = VpnSession(victim, victim.home_ip, start, start + rng.randint(15, 25) * _MINUTE,
+                     "10.212.134.201", rng.randint(40_000, 60_000), rng.randint(1_000, 99_999))
+    tag = f"context:{VICTIM_OWN_SESSION}"
+    return [_fgt_tunnel(rng, own, True, tag), _fgt_tunnel(rng, own, False, tag)]
+
+
 def _attack(rng: random.Random, world: World) -> Attack:
     """Choose the targets and write the five steps."""
     doctors = [a for a in world.fortigate if a.group == "SSLVPN-Medecins"]
@@ -1892,7 +1918,7 @@ def _attack(rng: random.Random, world: World) -> Attack:
     mass, mass_maillog, mass_fgt = _mass_mailing(rng, victim, session, taken)
     records = {f.path: [] for f in FILES}
     records["mail/maillog"] = phishing_lines + mass_maillog
-    records["vpn/fortigate.log"] = vpn_fgt + mass_fgt
+    records["vpn/fortigate.log"] = vpn_fgt + mass_fgt + _victim_own_session(rng, victim)
     records["vpn/asa.log"] = vpn_asa
     records["web/www-access.log"] = scan_lines + exploit_lines
     reserved = frozenset([p.login for p in recipients] + fgt_tries + asa_tries)
@@ -1935,13 +1961,24 @@ def _truth_steps(attack: Attack, numbered: dict[str, list[Record]]) -> list[dict
     times: dict[str, list[int]] = {s.id: [] for s in attack.steps}
     for f in FILES:
         for number, (t, _, tag) in enumerate(numbered[f.path], 1):
-            if tag:
+            if tag and not tag.startswith("context:"):
                 refs[tag].append({"file": f.path, "line": number})
                 times[tag].append(t)
     return [{"id": s.id, "title": s.title, "attack": list(s.attack),
              "start": _iso(min(times[s.id])), "end": _iso(max(times[s.id])),
              "entities": s.entities, "indicators": s.indicators, "lines": refs[s.id]}
             for s in attack.steps]
+
+
+def _truth_context(numbered: dict[str, list[Record]]) -> list[dict[str, Any]]:
+    """Lines the attack did not write but that a detection needs (the victim's own session)."""
+    refs = [{"file": f.path, "line": number} for f in FILES
+            for number, (_, _, tag) in enumerate(numbered[f.path], 1)
+            if tag == f"context:{VICTIM_OWN_SESSION}"]
+    return [{"id": VICTIM_OWN_SESSION,
+             "title": "The phished clinician's own VPN tunnel from home, before the attacker's "
+                      "from abroad: with it, the attacker's login is impossible travel",
+             "lines": refs}]
 
 
 def _expected_incidents(attack: Attack, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -1964,6 +2001,70 @@ def _expected_incidents(attack: Attack, steps: list[dict[str, Any]]) -> list[dic
                  f"injection, path traversal, web shell", ("web-scan", "web-exploitation"),
                  "account-compromise"),
     ]
+
+
+_ROLE_OF_GROUP = {"SSLVPN-Medecins": ("physician", False), "GP-Astreinte": ("physician", False),
+                  "SSLVPN-DSI": ("it-admin", True), "it-admins": ("it-admin", True),
+                  "GP-Teletravail": ("administrative", False), "SSLVPN-Prestataires": ("vendor", False)}
+# Assets: (name, criticality, host names, networks, log files), the most critical first.
+_ASSETS = (
+    ("dpi-dxcare", "critical", ["dxcare-app01.chu.local"], ["10.10.5.21/32"], []),
+    ("pharmacie", "critical", ["pharma-app.chu.local"], ["10.10.5.50/32"], []),
+    ("annuaire-ldap", "critical", [], ["10.10.0.5/32"], []),
+    ("site-public-www", "high", [WWW_HOST], [], ["*www-access.log"]),
+    ("portail-patients", "high", [PORTAL_HOST], ["10.10.2.15/32"], ["*portail-patients-iis.log"]),
+    ("passerelle-mail-mx1", "high", ["mx1"], [], []),
+    ("vpn-fortigate", "high", ["FGT-CHU-01"], [], []),
+    ("vpn-asa", "high", ["asa-chu-01"], [], []),
+    ("vpn-openvpn-dsi", "high", ["vpn-dsi-01"], [], []),
+    ("messagerie-mailstore", "high", ["mailstore.chu.local"], ["10.10.0.25/32"], []),
+    ("dns", "high", [], ["10.10.0.2/32"], []),
+    ("serveur-fichiers", "high", [], ["10.10.0.60/32"], []),
+    ("proxy", "medium", [], [], ["*proxy-access.log"]),
+    ("webmail", "medium", ["webmail.chu.local"], ["10.10.0.30/32"], []),
+    ("postes-de-travail", "low", [], ["10.20.0.0/16"], []),
+)
+
+
+def _inventory_yaml(world: World, attack: Attack) -> str:
+    """inventory.yml: the accounts Vigie may meet (remote access, phished staff, applications,
+    the built-in administrator, which is disabled), the assets, and the usual country."""
+    q = json.dumps
+    lines = ["# The CHU's inventory for Vigie (--inventory): accounts, assets, usual countries.",
+             "usual_countries: [FR]", "accounts:"]
+    seen: set[str] = set()
+
+    def account(name: str, roles: list[str], department: str | None, admin: bool = False,
+                service: bool = False, disabled: bool = False) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        extra = f", department: {q(department)}" if department else ""
+        lines.append(f"  - {{name: {q(name)}, roles: {q(roles)}{extra}, admin: {q(admin)}, "
+                     f"service_account: {q(service)}, disabled: {q(disabled)}}}")
+
+    for vpn in world.fortigate + world.asa + world.openvpn:
+        role, admin = _ROLE_OF_GROUP[vpn.group]
+        account(vpn.login, [role], vpn.person.department if vpn.person else None, admin)
+    staff = {p.login: p for p in world.staff}
+    for login in sorted(attack.reserved_logins):
+        if login in staff:
+            person = staff[login]
+            account(login, ["clinician" if person.clinical else "staff"], person.department)
+    for name, *_ in _APPLICATIONS[0]:
+        account(name, ["application"], "DSI", service=True)
+    account("administrateur", ["built-in"], "DSI", admin=True, disabled=True)
+    lines.append("assets:")
+    for name, level, hosts, nets, files in _ASSETS:
+        lines.append(f"  - {{name: {q(name)}, criticality: {level}, hostnames: {q(hosts)}, "
+                     f"networks: {q(nets)}, log_files: {q(files)}}}")
+    return "\n".join(lines) + "\n"
+
+
+def _tor_exits() -> str:
+    """tor-exits.txt: an anonymiser list for --threat-list (one block a line)."""
+    return ("# Tor exit relay operators' blocks (anonymiser list for vigie --threat-list)\n"
+            + "".join(f"{net}\n" for net in TOR_EXIT_NETS))
 
 
 def generate_chu(out_dir: pathlib.Path, events: int = 200_000, seed: int = 7,
@@ -1999,8 +2100,12 @@ def generate_chu(out_dir: pathlib.Path, events: int = 200_000, seed: int = 7,
         "files": {f.path: {"format": f.format, "family": f.family,
                            "lines": len(numbered[f.path])} for f in FILES},
         "attack_steps": steps,
+        "context": _truth_context(numbered),
         "expected_incidents": _expected_incidents(attack, steps),
     }
+    for name, text in (("inventory.yml", _inventory_yaml(world, attack)), ("tor-exits.txt", _tor_exits())):
+        (out_dir / name).write_bytes(text.encode("utf-8"))
+        os.utime(out_dir / name, (end_seconds, end_seconds))
     truth_path = out_dir / "truth.json"
     truth_path.write_bytes((json.dumps(truth, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
     os.utime(truth_path, (end_seconds, end_seconds))

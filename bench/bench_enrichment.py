@@ -1,0 +1,89 @@
+"""Enrichment benchmark: `vigie replay` throughput with and without enrichment.
+
+Generates (once, deterministically) BENCH_LINES Apache combined lines whose clients are drawn
+from BENCH_ADDRESSES distinct public addresses (default 1,000,000 lines, 50,000 addresses), then
+runs, each in its own process, `vigie replay --no-detect`: with --no-enrich; with the offline
+default (iptocc countries); with MaxMind City + ASN files (the small test databases of
+tests/enrichment_dbs.py, written with mmdb-writer: every address is still looked up) plus an
+inventory and a threat list. Prints events/s, peak memory and the cost of enrichment.
+Environment: BENCH_LINES, BENCH_ADDRESSES, BENCH_DIR (default bench/out).
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from bench_replay import AGENTS, PATHS, VIGIE, measure  # noqa: E402
+from enrichment_dbs import write_dbs  # noqa: E402
+
+
+def write_lines(path: Path, count: int, addresses: int) -> None:
+    """Deterministic Apache combined lines (seed 5) from `addresses` distinct public clients."""
+    rng = random.Random(5)
+    pool = []
+    while len(pool) < addresses:
+        ip = f"{rng.choice((2, 5, 31, 45, 62, 78, 80, 90, 109, 176, 185, 193, 212))}." \
+             f"{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        pool.append(ip)
+    pool = list(dict.fromkeys(pool))
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(count):
+            sec = i // 50
+            ts = f"27/Nov/2026:{17 + sec // 3600 % 6:02d}:{sec // 60 % 60:02d}:{sec % 60:02d} +0100"
+            ip = pool[i % len(pool)] if i < len(pool) else rng.choice(pool)
+            f.write(f'{ip} - - [{ts}] "GET {rng.choice(PATHS)} HTTP/1.1" {rng.choice((200, 304, 404))} '
+                    f'{rng.randint(0, 90000)} "https://www.chu-exemple.fr/" "{rng.choice(AGENTS)}"\n')
+
+
+def main() -> None:
+    lines = int(os.environ.get("BENCH_LINES", "1000000"))
+    addresses = int(os.environ.get("BENCH_ADDRESSES", "50000"))
+    work = Path(os.environ.get("BENCH_DIR", HERE / "out"))
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / f"access-{lines}-{addresses}ips.log"
+    if not source.exists():
+        print(f"generating {lines:,} Apache lines from {addresses:,} addresses -> {source}", flush=True)
+        write_lines(source, lines, addresses)
+    city, asn = write_dbs(work / "mmdb")
+    inventory = work / "inventory.yml"
+    inventory.write_text("usual_countries: [FR]\naccounts: [{name: jdupont, roles: [physician]}]\n"
+                         "assets: [{name: www, criticality: high, log_files: ['*.log']}]\n", encoding="utf-8")
+    tor = work / "tor.txt"
+    tor.write_text("185.220.100.0/22\n192.42.116.0/22\n", encoding="utf-8")
+    base = [VIGIE, "replay", str(source), "--no-detect"]
+    runs = {
+        "replay --no-enrich": base + ["--out", str(work / "e-none"), "--no-enrich"],
+        "replay, offline default (iptocc)": base + ["--out", str(work / "e-offline")],
+        "replay, MaxMind City+ASN, inventory, list": base + [
+            "--out", str(work / "e-maxmind"), "--geoip-city-db", city, "--geoip-asn-db", asn,
+            "--inventory", str(inventory), "--threat-list", str(tor)],
+    }
+    results = {}
+    for label, cmd in runs.items():
+        print(f"running {label} ...", flush=True)
+        result = measure(cmd)
+        out = Path(cmd[cmd.index("--out") + 1])
+        events = json.loads((out / "summary.json").read_text())["datasets"]["total"]["events"]
+        results[label] = (result, events)
+    print(f"\n{lines:,} lines, {addresses:,} distinct addresses, {os.cpu_count()} cores")
+    print(f"{'run':<45}{'events':>10}{'seconds':>9}{'events/s':>11}{'peak MiB':>10}{'cost':>8}")
+    base_rate = None
+    for label, (result, events) in results.items():
+        rate = events / result["seconds"]
+        base_rate = base_rate or rate
+        cost = 1 - rate / base_rate
+        print(f"{label:<45}{events:>10,}{result['seconds']:>9.1f}{rate:>11,.0f}"
+              f"{result['peak_mib']:>10,.0f}{cost:>8.1%}")
+    counts = {r[1] for r in results.values()}
+    print(f"identical event counts: {len(counts) == 1}; target: enrichment costs < 20 % of throughput")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""Enrich an event batch: geography and network owner of its addresses, list membership, and
+what the inventory says of its account and asset. Vectorised: per distinct value, never per event.
+
+In: an Arrow table with the event schema. Out: the same table with the enrichment columns of
+schemas/fields.yml filled (source./destination.geo.*, .as.*, network.direction,
+vigie.source/destination.internal, vigie.threat.lists, vigie.source.usual_country, user.roles,
+vigie.user.*, vigie.asset.*). Each address column is dictionary-encoded; only its distinct
+values are looked up, through a bounded cache kept across batches (`Enricher` lives as long as
+the DoFn instance); results are spread back to rows with `take`.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.enrichment.geo import EMPTY, GeoRecord, GeoSource, geo_source
+from pipelines.enrichment.inventory import Account, Inventory, load_inventory
+from pipelines.enrichment.networks import NetworkSet, is_reserved, parse_address
+from pipelines.enrichment.threat import ListReport, load_threat_lists
+from pipelines.schema import event_schema
+
+ADDRESS_SIDES = ("source", "destination")
+ASSET_HOST_COLUMNS = ("host.hostname", "url.domain", "observer.hostname")
+ASSET_ADDRESS_COLUMNS = ("destination.ip", "server.ip")
+DEFAULT_CACHE_SIZE = 200_000
+
+
+@dataclass(frozen=True)
+class AddressInfo:
+    """Everything known about one address."""
+
+    internal: bool
+    geo: GeoRecord
+    lists: tuple[str, ...]
+
+
+UNKNOWN = AddressInfo(False, EMPTY, ())
+
+
+class BoundedCache:
+    """A dict of at most `size` entries; when full, the oldest entries (at least a tenth) are
+    dropped first (FIFO), and of more new values than fit, the last ones are kept."""
+
+    def __init__(self, size: int):
+        self.size = max(1, size)
+        self.data: dict[Any, Any] = {}
+        self.hits = self.misses = 0
+
+    def get_many(self, keys: Sequence[Any], compute: Callable[[list[Any]], list[Any]]) -> list[Any]:
+        """Values for `keys`, computing the missing ones in one call of `compute`."""
+        missing = [k for k in keys if k not in self.data]
+        self.misses += len(missing)
+        self.hits += len(keys) - len(missing)
+        if missing:
+            fresh = dict(zip(missing, compute(missing)))
+            overflow = len(self.data) + len(fresh) - self.size
+            if overflow > 0:
+                drop = min(len(self.data), max(overflow, self.size // 10))
+                for key in list(itertools.islice(self.data, drop)):
+                    del self.data[key]
+            self.data.update(list(fresh.items())[-self.size:])
+            return [self.data[k] if k in self.data else fresh[k] for k in keys]
+        return [self.data[k] for k in keys]
+
+
+def _encoded(column: pa.ChunkedArray | pa.Array) -> tuple[list, pa.Array]:
+    """A column -> (its distinct values, int32 indices per row with nulls where null)."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    encoded = pc.dictionary_encode(array)
+    return encoded.dictionary.to_pylist(), encoded.indices
+
+
+def _spread(values: list, arrow_type: pa.DataType, indices: pa.Array) -> pa.Array:
+    """Per-distinct values -> per-row array (null where the row's key is null)."""
+    return pa.array(values, arrow_type).take(indices)
+
+
+class Enricher:
+    """The loaded enrichment sources and the per-value caches. Picklable (caches and database
+    readers are rebuilt in each worker process)."""
+
+    def __init__(self, geo: GeoSource, lists: NetworkSet, list_reports: list[ListReport],
+                 inventory: Inventory | None, cache_size: int = DEFAULT_CACHE_SIZE):
+        self.geo = geo
+        self.lists = lists
+        self.list_reports = list_reports
+        self.inventory = inventory
+        self.cache_size = cache_size
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
+        self.address_cache = BoundedCache(self.cache_size)
+        self.account_cache = BoundedCache(self.cache_size)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("address_cache", None)
+        state.pop("account_cache", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._reset_caches()
+
+    def describe(self) -> dict:
+        """summary.json's account of the enrichment sources."""
+        return {"geo": self.geo.description,
+                "threat_lists": [r.as_dict() for r in self.list_reports],
+                "inventory": self.inventory.summary() if self.inventory else None}
+
+    # --- per distinct value ----------------------------------------------------------------
+
+    def address_infos(self, texts: list[str | None]) -> list[AddressInfo]:
+        """AddressInfo per address string (cached); reserved and inventory-internal addresses
+        are never looked up."""
+        return self.address_cache.get_many(texts, self._compute_addresses)
+
+    def _compute_addresses(self, texts: list[str | None]) -> list[AddressInfo]:
+        parsed = [parse_address(t) for t in texts]
+        internal = [a is not None and (is_reserved(a) or bool(self.inventory and self.inventory.internal
+                                                              and self.inventory.internal.labels(a)))
+                    for a in parsed]
+        public = [str(a) for a, inside in zip(parsed, internal) if a is not None and not inside]
+        records = iter(self.geo.lookup_many(public) if public else [])
+        out = []
+        for address, inside in zip(parsed, internal):
+            if address is None:
+                out.append(UNKNOWN)
+                continue
+            geo = EMPTY if inside else next(records)
+            out.append(AddressInfo(inside, geo, self.lists.labels(address) if self.lists else ()))
+        return out
+
+    # --- the batch -------------------------------------------------------------------------
+
+    def enrich(self, table: pa.Table) -> pa.Table:
+        """The batch with every enrichment column filled (see the module docstring)."""
+        columns: dict[str, pa.Array] = {}
+        n = table.num_rows
+        internal_side: dict[str, pa.Array] = {}
+        lists_per_side = []
+        for side in ADDRESS_SIDES:
+            if f"{side}.ip" not in table.column_names:
+                continue
+            uniques, indices = _encoded(table[f"{side}.ip"])
+            infos = self.address_infos(uniques)
+            columns.update(self._geo_columns(side, infos, indices))
+            internal_side[side] = _spread([i.internal if u else None for i, u in zip(infos, uniques)],
+                                          pa.bool_(), indices)
+            columns[f"vigie.{side}.internal"] = internal_side[side]
+            if self.lists:
+                lists_per_side.append(_spread([list(i.lists) for i in infos],
+                                              pa.list_(pa.string()), indices))
+        if "source" in internal_side:
+            columns["network.direction"] = _direction(internal_side["source"],
+                                                      internal_side.get("destination"))
+        if lists_per_side:
+            columns["vigie.threat.lists"] = _union_lists(lists_per_side, n)
+        if self.inventory is not None:
+            columns.update(self._inventory_columns(table, columns))
+        return _with_columns(table, columns)
+
+    def _geo_columns(self, side: str, infos: list[AddressInfo], indices: pa.Array) -> dict[str, pa.Array]:
+        geos = [i.geo for i in infos]
+        location = [{"lat": g.lat, "lon": g.lon} if g.lat is not None else None for g in geos]
+        types = event_schema()
+        return {
+            f"{side}.geo.country_iso_code": _spread([g.country for g in geos], pa.string(), indices),
+            f"{side}.geo.city_name": _spread([g.city for g in geos], pa.string(), indices),
+            f"{side}.geo.location": _spread(location, types.field(f"{side}.geo.location").type, indices),
+            f"{side}.as.number": _spread([g.asn for g in geos], pa.int64(), indices),
+            f"{side}.as.organization.name": _spread([g.as_org for g in geos], pa.string(), indices),
+        }
+
+    def _inventory_columns(self, table: pa.Table, done: dict[str, pa.Array]) -> dict[str, pa.Array]:
+        inventory = self.inventory
+        out: dict[str, pa.Array] = {}
+        if "user.name" in table.column_names:
+            users, indices = _encoded(table["user.name"])
+            accounts: list[Account | None] = self.account_cache.get_many(users, lambda keys: [inventory.account(k) for k in keys])
+            out["user.roles"] = _spread([list(a.roles) if a and a.roles else None for a in accounts],
+                                        pa.list_(pa.string()), indices)
+            out["vigie.user.known"] = _spread([a is not None for a in accounts], pa.bool_(), indices)
+            out["vigie.user.department"] = _spread([a.department if a else None for a in accounts], pa.string(), indices)
+            for flag in ("admin", "service_account", "disabled"):
+                out[f"vigie.user.{flag}"] = _spread([getattr(a, flag) if a else None for a in accounts],
+                                                    pa.bool_(), indices)
+            out["vigie.source.usual_country"] = self._usual_country(table, done, accounts, indices)
+        out.update(self._asset_columns(table))
+        return out
+
+    def _usual_country(self, table: pa.Table, done: dict[str, pa.Array], accounts: list,
+                       user_indices: pa.Array) -> pa.Array:
+        """True/false per row with a user: is the source's country one this account (or, by
+        default, the hospital's staff) usually connects from. Null without a user, when the
+        source is internal or its country unknown, or when no usual country is known."""
+        n = table.num_rows
+        country = done.get("source.geo.country_iso_code")
+        if country is None:
+            return pa.nulls(n, pa.bool_())
+        # One row per distinct country set (a few at most) x one column per distinct country.
+        sets = list(dict.fromkeys([self.inventory.countries_for(a) for a in accounts]))
+        set_of_user = np.array([sets.index(self.inventory.countries_for(a)) for a in accounts] + [0],
+                               dtype=np.int64)
+        countries, country_idx = _encoded(country)
+        if not countries or not sets:
+            return pa.nulls(n, pa.bool_())
+        hit = np.array([[c in s for c in countries] for s in sets], dtype=bool)
+        no_set = np.array([not s for s in sets], dtype=bool)
+        users = user_indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        cidx = country_idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        row_set = set_of_user[np.where(users >= 0, users, len(accounts))]
+        result = hit[row_set, np.maximum(cidx, 0)]
+        mask = (users < 0) | (cidx < 0) | no_set[row_set]
+        return pa.array(result, pa.bool_(), mask=mask)
+
+    def _asset_columns(self, table: pa.Table) -> dict[str, pa.Array]:
+        """The most critical asset per row, from addresses and host names."""
+        inventory = self.inventory
+        if not inventory.assets:
+            return {}
+        n = table.num_rows
+        best = np.full(n, -1, dtype=np.int64)
+        best_rank = np.zeros(n, dtype=np.int64)
+        index_of = {id(a): i for i, a in enumerate(inventory.assets)}
+        candidates = [(c, lambda v: inventory.asset_by_address(parse_address(v)) if parse_address(v) else None)
+                      for c in ASSET_ADDRESS_COLUMNS]
+        candidates += [(c, inventory.asset_by_host) for c in ASSET_HOST_COLUMNS]
+        candidates.append(("log.file.path", inventory.asset_by_log_path))
+        for column, lookup in candidates:
+            if column not in table.column_names:
+                continue
+            values, indices = _encoded(table[column])
+            found = [lookup(v) if v else None for v in values]
+            asset_ids = np.array([index_of[id(a)] if a else -1 for a in found] + [-1], dtype=np.int64)
+            ranks = np.array([a.rank if a else 0 for a in found] + [0], dtype=np.int64)
+            rows = indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
+            better = ranks[rows] > best_rank
+            best = np.where(better, asset_ids[rows], best)
+            best_rank = np.where(better, ranks[rows], best_rank)
+        names = [a.name for a in inventory.assets] + [None]
+        levels = [a.criticality for a in inventory.assets] + [None]
+        pick = pa.array(np.where(best < 0, len(inventory.assets), best))
+        return {"vigie.asset.name": pa.array(names, pa.string()).take(pick),
+                "vigie.asset.criticality": pa.array(levels, pa.string()).take(pick)}
+
+
+def _direction(source_internal: pa.Array, destination_internal: pa.Array | None) -> pa.Array:
+    """ECS network.direction from the two sides' internal flags; a missing destination is the
+    device that wrote the log, which belongs to the hospital (internal)."""
+    src = source_internal
+    dst = pc.fill_null(destination_internal, True) if destination_internal is not None \
+        else pa.array(np.ones(len(src), bool))
+    out = pc.if_else(src, pc.if_else(dst, "internal", "outbound"), pc.if_else(dst, "inbound", "external"))
+    return out.cast(pa.string())
+
+
+def _union_lists(arrays: list[pa.Array], n: int) -> pa.Array:
+    """Per row, the union (first-seen order) of several list<string> arrays; null when empty."""
+    merged: list[list[str] | None] = [None] * n
+    for array in arrays:
+        lengths = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False)
+        for row in np.flatnonzero(lengths):
+            names = merged[row] or []
+            merged[row] = names + [x for x in array[int(row)].as_py() if x not in names]
+    return pa.array(merged, pa.list_(pa.string()))
+
+
+def _with_columns(table: pa.Table, columns: dict[str, pa.Array]) -> pa.Table:
+    """`table` with the given columns replaced (cast to the table's field types)."""
+    for name, array in columns.items():
+        index = table.schema.get_field_index(name)
+        if index < 0:
+            continue
+        field = table.schema.field(index)
+        table = table.set_column(index, field, array.cast(field.type) if array.type != field.type else array)
+    return table
+
+
+def build_enricher(city_db: str | None = None, asn_db: str | None = None,
+                   threat_lists: list[str] | None = None, inventory: list[str] | None = None,
+                   cache_size: int = DEFAULT_CACHE_SIZE) -> Enricher:
+    """Load every enrichment source (VigieError when one cannot be used)."""
+    networks, reports = load_threat_lists(threat_lists)
+    return Enricher(geo_source(city_db, asn_db), networks, reports, load_inventory(inventory),
+                    cache_size)

@@ -1,0 +1,156 @@
+"""GeoIP and ASN lookups for public addresses: MaxMind DB files, or the offline default.
+
+In: address strings already known to be public (see networks.is_reserved). Out: one `GeoRecord`
+per address (country, city, coordinates, AS number and organisation; any part may be None).
+
+- `MaxMindGeo` reads the standard MaxMind DB format (GeoLite2/GeoIP2 City or Country, DB-IP
+  City/Country Lite; GeoLite2 ASN / DB-IP ASN Lite) with the `maxminddb` reader. The files are
+  opened lazily (a reader does not pickle), memory-mapped, once per process.
+- `OfflineCountry` needs no file: `iptocc` ships the Regional Internet Registries' delegation
+  data in its wheel and answers the country only (the country the block is registered to).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+from pipelines.errors import VigieError
+
+
+@dataclass(frozen=True)
+class GeoRecord:
+    """What a lookup says about one address (None where the source has nothing)."""
+
+    country: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    asn: int | None = None
+    as_org: str | None = None
+
+
+EMPTY = GeoRecord()
+
+
+class GeoSource(Protocol):
+    """Something that answers GeoRecords for a list of public addresses."""
+
+    description: str
+
+    def lookup_many(self, addresses: Sequence[str]) -> list[GeoRecord]:
+        """One record per address, same order."""
+
+
+def _check_db(path: str, flag: str) -> None:
+    """Fail early, with what to do, when a database file cannot be used."""
+    import maxminddb
+
+    file = Path(path)
+    if not file.is_file():
+        raise VigieError(f"{flag} {path}: no such file; give the path of a MaxMind DB (.mmdb) file")
+    try:
+        reader = maxminddb.open_database(str(file))
+        reader.metadata()
+        reader.close()
+    except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
+        raise VigieError(f"{flag} {path}: not a readable MaxMind DB file ({exc}); "
+                         "give a .mmdb file such as GeoLite2-City.mmdb") from None
+
+
+def _name(names: object) -> str | None:
+    """The English name of a MaxMind `names` map (or None)."""
+    return names.get("en") if isinstance(names, dict) else None
+
+
+class MaxMindGeo:
+    """City/Country and/or ASN MaxMind DB files (either may be None)."""
+
+    def __init__(self, city_db: str | None, asn_db: str | None):
+        if city_db:
+            _check_db(city_db, "--geoip-city-db")
+        if asn_db:
+            _check_db(asn_db, "--geoip-asn-db")
+        self.city_db, self.asn_db = city_db, asn_db
+        parts = [f"city/country {city_db}"] * bool(city_db) + [f"ASN {asn_db}"] * bool(asn_db)
+        self.description = "MaxMind DB: " + ", ".join(parts)
+        self._readers: tuple | None = None
+        # Without a City/Country file, countries still come from the offline default.
+        self._countries = None if city_db else OfflineCountry()
+        if self._countries is not None:
+            self.description += f"; countries from the {self._countries.description}"
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_readers"] = None
+        return state
+
+    def _open(self) -> tuple:
+        if self._readers is None:
+            import maxminddb
+
+            self._readers = tuple(maxminddb.open_database(p) if p else None
+                                  for p in (self.city_db, self.asn_db))
+        return self._readers
+
+    def lookup_many(self, addresses: Sequence[str]) -> list[GeoRecord]:
+        city_reader, asn_reader = self._open()
+        out = []
+        for address in addresses:
+            city = city_reader.get(address) if city_reader else None
+            asn = asn_reader.get(address) if asn_reader else None
+            out.append(_record(city if isinstance(city, dict) else {},
+                               asn if isinstance(asn, dict) else {}))
+        if self._countries is not None:
+            countries = self._countries.lookup_many(addresses)
+            out = [GeoRecord(c.country, r.city, r.lat, r.lon, r.asn, r.as_org)
+                   for r, c in zip(out, countries)]
+        return out
+
+
+def _record(city: dict, asn: dict) -> GeoRecord:
+    """A GeoRecord from a City/Country DB entry and an ASN DB entry (GeoLite2 / DB-IP layout).
+    The country is where the address is used, else the country it is registered to."""
+    country = city.get("country") or city.get("registered_country") or {}
+    location = city.get("location") or {}
+    lat, lon = location.get("latitude"), location.get("longitude")
+    number = asn.get("autonomous_system_number")
+    return GeoRecord(
+        country=country.get("iso_code"),
+        city=_name((city.get("city") or {}).get("names")),
+        lat=float(lat) if lat is not None and lon is not None else None,
+        lon=float(lon) if lat is not None and lon is not None else None,
+        asn=int(number) if number is not None else None,
+        as_org=asn.get("autonomous_system_organization"),
+    )
+
+
+class OfflineCountry:
+    """Country only, from iptocc's embedded RIR data (no file, no network)."""
+
+    def __init__(self) -> None:
+        import iptocc
+
+        self.description = f"offline default: iptocc {_version('iptocc')} (country only, RIR data)"
+
+    def lookup_many(self, addresses: Sequence[str]) -> list[GeoRecord]:
+        from iptocc import country_code
+
+        codes = country_code(list(addresses)) if addresses else []
+        return [GeoRecord(country=c) if c else EMPTY for c in codes]
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
+
+
+def geo_source(city_db: str | None, asn_db: str | None) -> GeoSource:
+    """The MaxMind DBs when any is given, else the offline default."""
+    if city_db or asn_db:
+        return MaxMindGeo(city_db, asn_db)
+    return OfflineCountry()
