@@ -158,7 +158,7 @@ def start_node(spec: NodeSpec | None = None, fresh: bool = False) -> Node:
     node = _node_of(spec, folder)
     if _alive(folder) and _healthy(node):
         return node
-    if _answers(spec.port):
+    if port_in_use(spec.port):
         raise VigieError(f"port {spec.port} is taken by another program; stop it or set "
                          "VIGIE_ES_PORT to a free port")
     if fresh:
@@ -261,7 +261,8 @@ def _set_bootstrap_password(home: Path, folder: Path) -> None:
     password = base64.urlsafe_b64encode(os.urandom(18)).decode()
     env = dict(os.environ, ES_JAVA_HOME=str(java_home()), ES_PATH_CONF=str(folder / "config"))
     tool = str(home / "bin" / "elasticsearch-keystore")
-    for args, stdin in ((["create"], None), (["add", "-x", "-f", "bootstrap.password"], password)):
+    steps = [] if (folder / "config" / "elasticsearch.keystore").exists() else [(["create"], None)]
+    for args, stdin in steps + [(["add", "-x", "-f", "bootstrap.password"], password)]:
         done = subprocess.run([tool, *args], env=env, input=stdin, capture_output=True, text=True)
         if done.returncode != 0:
             raise VigieError(f"elasticsearch-keystore {args[0]} failed: {done.stderr.strip()[:200]}")
@@ -310,7 +311,7 @@ def is_running(port: int) -> bool:
     return _alive(node_folder(port))
 
 
-def _answers(port: int) -> bool:
+def port_in_use(port: int) -> bool:
     import socket
     with socket.socket() as sock:
         sock.settimeout(0.5)

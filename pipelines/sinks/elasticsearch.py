@@ -1,0 +1,554 @@
+"""Arrow tables -> Elasticsearch bulk requests, with retries and dead letters (no Beam).
+
+In: event or signal tables (the columns of schemas/), and `EsSettings` (where the cluster is, how
+to authenticate, how big a bulk request may be, how long to keep retrying). Out: documents in the
+indices named by pipelines/indices.py, `_id` = `event.id` / `signal.id` with the `index` op (a
+re-run overwrites instead of duplicating), and for every document a final fate: indexed, or a
+dead-letter row (stage `index`, the server's reason, origin `<index>/<_id>`, the document as
+`raw`). Nothing is dropped.
+
+    documents(table, kind)        -> Documents (index, _id, family, NDJSON source per row)
+    BulkIndexer(client, settings) -> add(Documents) / take_done() / flush() -> BulkOutcome
+    check_cluster(settings)       one request before a run: reachable, TLS ok, credentials ok
+    install_templates(client)     the composable templates of pipelines/schema.py
+
+Bulk requests are cut by document count and by bytes; several are in flight at once (threads,
+like `elasticsearch.helpers.parallel_bulk`). A request that fails as a whole (connection refused
+or reset, timeout, HTTP 429 or 5xx) is sent again, and from a partly failed bulk only the items
+rejected with 429 or 5xx are: exponential backoff with jitter, until the document has waited
+`retry_seconds`. Items the server refuses for good (a mapping error, 400) are dead-lettered at
+once with its reason. Secrets live only in `EsSettings` fields hidden from repr and are never
+put into messages.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import threading
+import time
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import urlsplit
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines import indices
+from pipelines.errors import VigieError
+from pipelines.schema import DEAD_LETTER_SCHEMA, index_templates
+
+EVENTS, SIGNALS = "events", "signals"
+STAGE = "index"
+# Counters of summary.json's datasets.<family> when --es-url is given.
+INDEXED, DEAD_LETTERED, RETRIES, SENT = ("documents_indexed", "documents_dead_lettered",
+                                         "index_retries", "documents_sent")
+COUNTERS = (SENT, INDEXED, DEAD_LETTERED, RETRIES)
+# Per-item statuses worth sending again: rejected execution (queue full) and server-side trouble.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+API_KEY_ENV, PASSWORD_ENV = "VIGIE_ES_API_KEY", "VIGIE_ES_PASSWORD"
+BULK_FILTER = "errors,items.*.status,items.*.error"
+
+
+@dataclass(frozen=True)
+class EsSettings:
+    """Where the cluster is and how to talk to it. Secrets are excluded from repr."""
+    url: str
+    api_key: str | None = field(default=None, repr=False)
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+    bulk_docs: int = 1000
+    bulk_bytes: int = 5 * 1024 * 1024
+    concurrency: int = 4
+    retry_seconds: float = 120.0
+    request_timeout: float = 60.0
+
+    @property
+    def auth(self) -> str:
+        """How the client authenticates, for messages and summary.json (never the secret)."""
+        return "api_key" if self.api_key else ("basic" if self.user else "none")
+
+    def public(self) -> dict:
+        """The settings safe to print or store in summary.json."""
+        return {"url": self.url, "auth": self.auth, "user": self.user, "ca_file": self.ca_file,
+                "bulk_docs": self.bulk_docs, "bulk_bytes": self.bulk_bytes,
+                "concurrency": self.concurrency, "retry_seconds": self.retry_seconds}
+
+
+def _read_secret(path: str | None, env: str, what: str, environ: dict) -> str | None:
+    if path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise VigieError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+        if not value:
+            raise VigieError(f"the {what} file {path} is empty")
+        return value
+    return environ.get(env) or None
+
+
+def settings_from(url: str | None, *, api_key_file: str | None = None, user: str | None = None,
+                  password_file: str | None = None, ca_file: str | None = None,
+                  bulk_docs: int = 1000, bulk_bytes: int = 5 * 1024 * 1024, concurrency: int = 4,
+                  retry_seconds: float = 120.0, environ: dict | None = None) -> EsSettings | None:
+    """Flags (+ $VIGIE_ES_API_KEY / $VIGIE_ES_PASSWORD) -> EsSettings, or None without a URL.
+
+    Refuses a URL that carries credentials (they would end up in logs and summary.json).
+    """
+    if not url:
+        return None
+    environ = os.environ if environ is None else environ
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise VigieError("--es-url must look like http://HOST:PORT or https://HOST:PORT")
+    if parts.username or parts.password:
+        raise VigieError("--es-url must not carry credentials; use --es-user with "
+                         f"${PASSWORD_ENV} or --es-password-file, or ${API_KEY_ENV} / --es-api-key-file")
+    for name, value in (("--es-bulk-docs", bulk_docs), ("--es-bulk-bytes", bulk_bytes),
+                        ("--es-concurrency", concurrency)):
+        if value <= 0:
+            raise VigieError(f"{name} must be a positive number")
+    if retry_seconds < 0:
+        raise VigieError("--es-retry-seconds must be 0 or more")
+    if ca_file and not Path(ca_file).is_file():
+        raise VigieError(f"--es-ca-file {ca_file} is not a readable file")
+    api_key = _read_secret(api_key_file, API_KEY_ENV, "API key", environ)
+    password = _read_secret(password_file, PASSWORD_ENV, "password", environ) if user else None
+    if user and not password:
+        raise VigieError(f"--es-user {user} needs a password: set ${PASSWORD_ENV} or pass --es-password-file")
+    return EsSettings(url=url.rstrip("/"), api_key=api_key, user=None if api_key else user,
+                      password=None if api_key else password, ca_file=ca_file, bulk_docs=bulk_docs,
+                      bulk_bytes=bulk_bytes, concurrency=concurrency, retry_seconds=retry_seconds)
+
+
+def settings_from_options(vopts) -> EsSettings | None:
+    """VigieOptions (or an argparse namespace with the same `es_*` names) -> EsSettings or None."""
+    return settings_from(vopts.es_url, api_key_file=vopts.es_api_key_file, user=vopts.es_user,
+                         password_file=vopts.es_password_file, ca_file=vopts.es_ca_file,
+                         bulk_docs=vopts.es_bulk_docs, bulk_bytes=vopts.es_bulk_bytes,
+                         concurrency=vopts.es_concurrency, retry_seconds=vopts.es_retry_seconds)
+
+
+def connect(settings: EsSettings):
+    """An `elasticsearch.Elasticsearch` client for `settings`; the client itself never retries
+    (BulkIndexer does, per item)."""
+    from elasticsearch import Elasticsearch
+
+    # The transport logs a warning per failed request; BulkIndexer accounts for each failure
+    # (retries, dead letters), so those lines would only flood the terminal.
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
+    kwargs: dict = {"request_timeout": settings.request_timeout, "max_retries": 0,
+                    "retry_on_status": (), "retry_on_timeout": False,
+                    "connections_per_node": settings.concurrency + 2}
+    if settings.api_key:
+        kwargs["api_key"] = settings.api_key
+    elif settings.user:
+        kwargs["basic_auth"] = (settings.user, settings.password or "")
+    if settings.ca_file:
+        kwargs["ca_certs"] = settings.ca_file
+    return Elasticsearch(settings.url, **kwargs)
+
+
+def _scrub(text: str, settings: EsSettings) -> str:
+    for secret in (settings.api_key, settings.password):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def check_cluster(settings: EsSettings):
+    """One request (cluster health) before anything is written; returns the connected client.
+
+    Unreachable, TLS failure, refused credentials -> VigieError naming the URL and what to do.
+    """
+    from elastic_transport import ConnectionError as TransportConnectionError
+    from elastic_transport import TlsError
+    from elasticsearch import ApiError, AuthenticationException, AuthorizationException
+
+    client = connect(settings)
+    url = settings.url
+    try:
+        health = client.cluster.health(timeout="10s")
+    except TlsError as exc:
+        raise VigieError(f"Elasticsearch at {url}: TLS failed ({_scrub(_first_line(exc), settings)}); "
+                         "pass the cluster's CA with --es-ca-file") from None
+    except TransportConnectionError:
+        raise VigieError(f"Elasticsearch at {url} is unreachable; start it (`make es-start`) or "
+                         "fix --es-url") from None
+    except AuthenticationException:
+        raise VigieError(f"Elasticsearch at {url} refused the credentials ({settings.auth}); check "
+                         f"${API_KEY_ENV} / --es-api-key-file or --es-user with ${PASSWORD_ENV} / "
+                         "--es-password-file") from None
+    except AuthorizationException:
+        raise VigieError(f"Elasticsearch at {url}: the {settings.auth} credentials may not read the "
+                         "cluster health; grant the cluster privileges monitor and "
+                         "manage_index_templates, and create_index + write on vigie-*") from None
+    except ApiError as exc:
+        raise VigieError(f"Elasticsearch at {url} answered HTTP {exc.meta.status} to a health "
+                         "check; see its logs") from None
+    if health.get("status") == "red":
+        raise VigieError(f"Elasticsearch at {url} is red (some primary shards are unassigned); "
+                         "fix the cluster before indexing into it")
+    return client
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+# Field types that live in optional server modules, and what stands in for them when the cluster
+# lacks the module (the integration-test distribution ships only core + x-pack-core/security).
+# keyword's ignore_above 8191 keeps terms under Lucene's 32 KiB limit, so no document is refused.
+OPTIONAL_TYPES = {
+    "wildcard": ("x-pack-wildcard", {"type": "keyword", "ignore_above": 8191}),
+    "match_only_text": ("mapper-extras", {"type": "text", "index_options": "docs", "norms": False}),
+}
+
+
+def cluster_modules(client) -> set[str]:
+    """Names of the modules and plugins every node of the cluster runs."""
+    body = client.nodes.info(metric="plugins").body
+    per_node = [{m["name"] for m in node.get("modules", []) + node.get("plugins", [])}
+                for node in body.get("nodes", {}).values()]
+    return set.intersection(*per_node) if per_node else set()
+
+
+def adapt_templates(templates: dict[str, dict], modules: set[str]) -> tuple[dict[str, dict], list[str]]:
+    """Templates of pipelines/schema.py -> the same with field types the cluster cannot map
+    replaced by their stand-ins (OPTIONAL_TYPES), and one note per replaced type."""
+    missing = {t: sub for t, (module, sub) in OPTIONAL_TYPES.items() if module not in modules}
+    if not missing:
+        return templates, []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("type"), str) and node["type"] in missing:
+                return dict(missing[node["type"]])
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    notes = [f"the cluster has no {OPTIONAL_TYPES[t][0]} module: {t} fields are mapped as "
+             f"{sub['type']}" for t, sub in sorted(missing.items())]
+    return {name: walk(body) for name, body in templates.items()}, notes
+
+
+def install_templates(client) -> list[str]:
+    """Install (or update) the composable index templates generated from schemas/, adapted to
+    the cluster's modules; returns the notes of adapt_templates."""
+    templates, notes = adapt_templates(index_templates(), cluster_modules(client))
+    for name, body in templates.items():
+        client.indices.put_index_template(name=name, **body)
+    return notes
+
+
+def prepare_cluster(settings: EsSettings, say=print) -> list[str]:
+    """Before a run: check the cluster (one request), install the templates; returns the notes
+    of adapt_templates (also said)."""
+    client = check_cluster(settings)
+    notes = install_templates(client)
+    say(f"  Elasticsearch {settings.url} ({settings.auth}): templates installed"
+        + "".join(f"\n  note: {n}" for n in notes))
+    client.close()
+    return notes
+
+
+# ---------------------------------------------------------------- documents
+
+
+@dataclass
+class Documents:
+    """Rows of one table ready for the bulk API: per row the index, `_id`, family and source."""
+    index: list[str]
+    ids: list[str]
+    family: list[str]
+    fmt: list[str | None]
+    sources: list[bytes]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _column_values(column: pa.ChunkedArray | pa.Array) -> list:
+    """One column -> Python values (None for nulls), through NumPy where Arrow allows it: Arrow's
+    own to_pylist builds a Scalar per value and is several times slower."""
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
+        kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return column.to_numpy(zero_copy_only=False).tolist()
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        if column.null_count == 0:
+            return column.to_numpy(zero_copy_only=False).tolist()
+        values = pc.fill_null(column, pa.scalar(False if pa.types.is_boolean(kind) else 0, kind))
+        valid = column.is_valid().to_numpy(zero_copy_only=False).tolist()
+        return [v if ok else None for v, ok in zip(values.to_numpy(zero_copy_only=False).tolist(), valid)]
+    if pa.types.is_list(kind):
+        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        flat = _column_values(array.values)
+        offsets = array.offsets.to_numpy().tolist()
+        valid = array.is_valid().to_numpy(zero_copy_only=False).tolist()
+        return [flat[offsets[i]:offsets[i + 1]] if ok else None for i, ok in enumerate(valid)]
+    return column.to_pylist()  # structs (geo points) and anything rarer
+
+
+def documents(table: pa.Table, kind: str) -> Documents:
+    """An event or signal table -> Documents: flat dotted field names, nulls omitted,
+    timestamps as ISO-8601 UTC, `_id` = event.id (events) or signal.id (signals)."""
+    n = table.num_rows
+    id_column = "event.id" if kind == EVENTS else "signal.id"
+    names, columns = [], []
+    for name in table.column_names:
+        column = table[name]
+        if column.null_count == n:
+            continue
+        names.append(name)
+        columns.append(_column_values(column))
+    ids = _column_values(table[id_column])
+    datasets = _column_values(table["event.dataset"]) if "event.dataset" in table.column_names else [None] * n
+    per_dataset = {d: ((d or "unknown").split(".", 1)[0],
+                       indices.events_index(d or "unknown.unknown") if kind == EVENTS else indices.SIGNALS_INDEX,
+                       d.split(".", 1)[1] if kind == EVENTS and d and "." in d else None)
+                   for d in set(datasets)}
+    family = [per_dataset[d][0] for d in datasets]
+    index = [per_dataset[d][1] for d in datasets]
+    fmt = [per_dataset[d][2] for d in datasets]
+    dumps = orjson.dumps
+    sources = [dumps({k: v for k, v in zip(names, row) if v is not None}) for row in zip(*columns)]
+    return Documents(index, ids, family, fmt, sources)
+
+
+def documents_from_dead_letters(table: pa.Table) -> Documents:
+    """Dead letters of stage `index` (origin.path = `<index>/<_id>`, raw = the document) ->
+    Documents to send again."""
+    rows = table.filter(pc.equal(table["stage"], STAGE)) if table.num_rows else table
+    origin = rows["origin.path"].to_pylist()
+    index = [o.split("/", 1)[0] for o in origin]
+    ids = [o.split("/", 1)[1] for o in origin]
+    return Documents(index, ids, rows["family"].to_pylist(), rows["format"].to_pylist(),
+                     rows["raw"].to_pylist())
+
+
+# ---------------------------------------------------------------- bulk sending
+
+
+@dataclass
+class BulkOutcome:
+    """What became of the documents of some bulk requests: counts per (family, counter) and
+    the dead-letter rows of the documents that finally failed."""
+    counts: Counter = field(default_factory=Counter)
+    dead: list[dict] = field(default_factory=list)
+
+    def merge(self, other: "BulkOutcome") -> None:
+        self.counts.update(other.counts)
+        self.dead.extend(other.dead)
+
+
+def dead_letter_table(rows: list[dict]) -> pa.Table:
+    """Dead-letter rows of BulkOutcome -> a table of pipelines.schema.DEAD_LETTER_SCHEMA."""
+    return pa.Table.from_pylist(rows, schema=DEAD_LETTER_SCHEMA)
+
+
+def _chunks(docs: Documents, max_docs: int, max_bytes: int) -> Iterable[list[int]]:
+    """Row positions cut into bulk requests of at most max_docs documents / ~max_bytes."""
+    chunk, size = [], 0
+    for i, source in enumerate(docs.sources):
+        cost = len(source) + 100
+        if chunk and (len(chunk) >= max_docs or size + cost > max_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(i)
+        size += cost
+    if chunk:
+        yield chunk
+
+
+def _body(docs: Documents, rows: list[int]) -> bytes:
+    parts = []
+    for i in rows:
+        parts.append(b'{"index":{"_index":"%s","_id":%s}}' % (docs.index[i].encode(), orjson.dumps(docs.ids[i])))
+        parts.append(docs.sources[i])
+    parts.append(b"")
+    return b"\n".join(parts)
+
+
+def _item_reason(status: int, error) -> str:
+    if isinstance(error, dict):
+        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict):
+            reason += f" (caused by {cause.get('type', '')}: {cause.get('reason', '')})"
+    else:
+        reason = str(error)
+    return f"HTTP {status} {reason}"[:2000]
+
+
+class BulkIndexer:
+    """Sends Documents as concurrent bulk requests; every document ends indexed or dead-lettered.
+
+    add() cuts Documents into requests and hands them to a pool of `settings.concurrency`
+    threads, blocking while twice that many requests are pending (so a fast producer cannot
+    pile up memory); take_done() returns the outcomes finished so far; flush() waits for all.
+    When the cluster has failed for longer than `retry_seconds` without a single success, new
+    requests stop waiting (one attempt each, then dead letters) until it answers again, so a dead
+    cluster costs one retry budget, not one per request.
+    """
+
+    def __init__(self, client, settings: EsSettings):
+        self.client = client
+        self.settings = settings
+        self.pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="vigie-bulk")
+        self.pending: deque[Future] = deque()
+        self.slots = threading.BoundedSemaphore(settings.concurrency * 2)
+        self.lock = threading.Lock()
+        self.failing_since: float | None = None
+
+    def add(self, docs: Documents) -> None:
+        for rows in _chunks(docs, self.settings.bulk_docs, self.settings.bulk_bytes):
+            self.slots.acquire()
+            future = self.pool.submit(self._send, docs, rows)
+            future.add_done_callback(lambda _f: self.slots.release())
+            self.pending.append(future)
+
+    def take_done(self) -> BulkOutcome:
+        out = BulkOutcome()
+        while self.pending and self.pending[0].done():
+            out.merge(self.pending.popleft().result())
+        return out
+
+    def flush(self) -> BulkOutcome:
+        out = BulkOutcome()
+        while self.pending:
+            out.merge(self.pending.popleft().result())
+        return out
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+    # -- one bulk request and its retries (runs in a pool thread)
+
+    def _cluster_down_too_long(self) -> bool:
+        with self.lock:
+            return (self.failing_since is not None
+                    and time.monotonic() - self.failing_since > self.settings.retry_seconds)
+
+    def _note(self, ok: bool) -> None:
+        with self.lock:
+            if ok:
+                self.failing_since = None
+            elif self.failing_since is None:
+                self.failing_since = time.monotonic()
+
+    def _send(self, docs: Documents, rows: list[int]) -> BulkOutcome:
+        from elastic_transport import ConnectionError as TransportConnectionError
+        from elastic_transport import ConnectionTimeout
+        from elasticsearch import ApiError
+
+        out = BulkOutcome()
+        for i in rows:
+            out.counts[(docs.family[i], SENT)] += 1
+        deadline = time.monotonic() + self.settings.retry_seconds
+        attempt = 0
+        todo = rows
+        while todo:
+            retry: list[tuple[int, str]] = []
+            try:
+                response = self.client.bulk(operations=_body(docs, todo), filter_path=BULK_FILTER)
+                self._note(True)
+                body = response.body
+                if not body.get("errors"):
+                    for i in todo:
+                        out.counts[(docs.family[i], INDEXED)] += 1
+                    return out
+                for i, item in zip(todo, body["items"]):
+                    result = next(iter(item.values()))
+                    status = int(result.get("status", 0))
+                    if status < 300:
+                        out.counts[(docs.family[i], INDEXED)] += 1
+                    elif status in RETRY_STATUSES:
+                        retry.append((i, _item_reason(status, result.get("error"))))
+                    else:
+                        out.dead.append(self._dead(docs, i, _item_reason(status, result.get("error"))))
+                        out.counts[(docs.family[i], DEAD_LETTERED)] += 1
+            except (TransportConnectionError, ConnectionTimeout) as exc:
+                self._note(False)
+                reason = f"{type(exc).__name__}: {_scrub(_first_line(exc), self.settings)}"
+                retry = [(i, reason) for i in todo]
+            except ApiError as exc:
+                status = exc.meta.status
+                reason = f"HTTP {status} on the whole bulk request: {_scrub(_first_line(exc), self.settings)}"
+                if status not in RETRY_STATUSES:  # refused for good (401, 403, 413 ...): no retry
+                    for i in todo:
+                        out.dead.append(self._dead(docs, i, reason))
+                        out.counts[(docs.family[i], DEAD_LETTERED)] += 1
+                    return out
+                self._note(False)
+                retry = [(i, reason) for i in todo]
+            if not retry:
+                return out
+            wait = min(30.0, 0.5 * 2 ** attempt) * (0.5 + random.random() / 2)
+            if time.monotonic() + wait > deadline or self._cluster_down_too_long():
+                for i, reason in retry:
+                    out.dead.append(self._dead(docs, i, f"gave up after {attempt + 1} attempt(s) within the "
+                                                        f"{self.settings.retry_seconds:g} s retry budget: {reason}"))
+                    out.counts[(docs.family[i], DEAD_LETTERED)] += 1
+                return out
+            time.sleep(wait)
+            attempt += 1
+            for i, _ in retry:
+                out.counts[(docs.family[i], RETRIES)] += 1
+            todo = [i for i, _ in retry]
+        return out
+
+    @staticmethod
+    def _dead(docs: Documents, i: int, reason: str) -> dict:
+        source = docs.sources[i]
+        return {"stage": STAGE, "reason": reason, "family": docs.family[i], "format": docs.fmt[i],
+                "raw": source, "raw_text": source.decode("utf-8", "replace"),
+                "origin.path": f"{docs.index[i]}/{docs.ids[i]}", "origin.offset": None, "lines": 0,
+                "written_at": dt.datetime.now(dt.timezone.utc)}
+
+
+def index_all(client, settings: EsSettings, batches: Iterable[Documents]) -> BulkOutcome:
+    """Send every batch through one BulkIndexer and wait for all of it (backfill, tests)."""
+    indexer = BulkIndexer(client, settings)
+    out = BulkOutcome()
+    try:
+        for docs in batches:
+            indexer.add(docs)
+            out.merge(indexer.take_done())
+        out.merge(indexer.flush())
+    finally:
+        indexer.close()
+    return out
+
+
+def index_counts(rows: list[dict], datasets: dict) -> list[str]:
+    """Add the sink's counters (COUNTERS) of the pipeline's counter rows to summary.json's
+    `datasets` section (per family and total); return the families whose documents do not
+    balance: events + signals == documents_sent == documents_indexed + documents_dead_lettered."""
+    for row in rows:
+        if row["counter"] in COUNTERS and row["family"] not in datasets:
+            datasets[row["family"]] = {k: 0 for k in datasets.get("total", {})}
+    families = [f for f in datasets if f != "total"]
+    for family in families:
+        for counter in COUNTERS:
+            datasets[family][counter] = 0
+    for row in rows:
+        if row["counter"] in COUNTERS:
+            datasets[row["family"]][row["counter"]] += row["value"]
+    datasets.setdefault("total", {})
+    for counter in COUNTERS:
+        datasets["total"][counter] = sum(datasets[f][counter] for f in families)
+    return [name for name, c in datasets.items()
+            if not (c.get("events", 0) + c.get("signals", 0) == c[SENT]
+                    == c[INDEXED] + c[DEAD_LETTERED])]
