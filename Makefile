@@ -18,8 +18,10 @@ $(STAMP): setup.py requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
+# The demo also indexes into the local Elasticsearch (left running for searching and hunting).
 demo: venv
-	$(BIN)/vigie demo --out $(DEMO_DIR) --events $(DEMO_EVENTS)
+	@$(MAKE) --no-print-directory es-start
+	$(BIN)/vigie demo --out $(DEMO_DIR) --events $(DEMO_EVENTS) --es-url http://127.0.0.1:$${VIGIE_ES_PORT:-9200}
 
 # The suite runs against a real Elasticsearch, started here and stopped even when tests fail.
 test: venv
@@ -39,6 +41,8 @@ schema: venv
 bench: venv
 	$(BIN)/python bench/bench_replay.py
 	$(BIN)/python bench/bench_detection.py
+	$(BIN)/python bench/bench_es.py
+	$(BIN)/python bench/bench_enrichment.py
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache build *.egg-info

@@ -47,7 +47,11 @@ setup(
         "pySigma>=1.5,<2",
         "pySigma-backend-elasticsearch>=2.1,<3",
         "pySigma-validators-sigmahq>=0.21",
+        "elasticsearch>=9,<10",
+        "orjson>=3.10",
+        "maxminddb>=3.2",
+        "iptocc>=3.3",
     ],
-    extras_require={"test": ["pytest>=8", "pySigma-backend-sqlite>=2.0", "sigma-cli>=3.1"]},
+    extras_require={"test": ["pytest>=8", "mmdb-writer>=0.2.7", "pySigma-backend-sqlite>=2.0", "sigma-cli>=3.1"]},
     entry_points={"console_scripts": ["vigie=pipelines.cli:main"]},
 )

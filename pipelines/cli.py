@@ -99,6 +99,11 @@ def print_summary(summary: dict) -> None:
     print(f"  signals:      {out}/signals/")
     print(f"  dead letters: {out}/deadletter/")
     print(f"  summary:      {out}/summary.json")
+    es = summary.get("elasticsearch")
+    if isinstance(es, dict):
+        t = summary["datasets"]["total"]
+        print(f"  elasticsearch: {es['url']}: {t['documents_indexed']:,} documents indexed, "
+              f"{t['documents_dead_lettered']:,} dead-lettered, {t['index_retries']:,} retries")
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -120,7 +125,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.demo import run_demo
-    return run_demo(Path(args.out), events=args.events, seed=args.seed)
+    return run_demo(Path(args.out), events=args.events, seed=args.seed, es_url=args.es_url)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replay archived logs into Parquet: vigie replay INPUT... --out DIR [flags]")
     sub.add_parser("rules", add_help=False,
                    help="detection engineering: vigie rules check|test|new|convert|backtest ...")
+    sub.add_parser("es", add_help=False,
+                   help="Elasticsearch: vigie es check|templates|backfill DIR|verify DIR --es-url URL")
+    sub.add_parser("hunt", add_help=False,
+                   help="run Sigma rules against Elasticsearch: vigie hunt RULES... --es-url URL")
     schema = sub.add_parser("schema", help="render or check the files generated from schemas/")
     schema.add_argument("action", choices=["render"])
     schema.add_argument("--check", action="store_true", help="fail if a generated file is stale")
@@ -143,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo-output")
     demo.add_argument("--events", type=int, default=200_000)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--es-url", default=None, help="also index into this Elasticsearch "
+                                                     "(`make demo` starts one and passes it)")
     return parser
 
 
@@ -163,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] == "rules":
             from pipelines.detection.commands import rules_main
             return rules_main(argv[1:])
+        if argv and argv[0] == "es":
+            from pipelines.es_commands import es_main
+            return es_main(argv[1:])
+        if argv and argv[0] == "hunt":
+            from pipelines.hunt import hunt_main
+            return hunt_main(argv[1:])
         if argv and argv[0] == "replay":
             if "--help" in argv[1:] or "-h" in argv[1:]:
                 print(_replay_help())

@@ -12,8 +12,9 @@ from pipelines.reports.overview import load_truth, overview
 from pipelines.scenario.chu import generate_chu
 
 
-def run_demo(out: Path, events: int, seed: int) -> int:
-    """Generate into OUT/scenario, replay into OUT/replay, print the summary and an overview."""
+def run_demo(out: Path, events: int, seed: int, es_url: str | None = None) -> int:
+    """Generate into OUT/scenario, replay into OUT/replay (and into Elasticsearch at `es_url`),
+    print the summary, the document counts per index and an overview."""
     scenario, replay = out / "scenario", out / "replay"
     shutil.rmtree(scenario, ignore_errors=True)
     started = time.time()
@@ -22,11 +23,32 @@ def run_demo(out: Path, events: int, seed: int) -> int:
     generate_chu(scenario, events=events, seed=seed, progress=lambda m: print(f"  {m}", file=sys.stderr))
     truth = load_truth(scenario)
     print(f"vigie demo: replaying {scenario} (timezone {truth['timezone']}) ...", file=sys.stderr)
-    summary = run_replay([str(scenario)], ["--out", str(replay), "--timezone", truth["timezone"]],
+    # The scenario's inventory and anonymiser list; no GeoIP file: countries come from the
+    # offline default (iptocc).
+    flags = ["--out", str(replay), "--timezone", truth["timezone"],
+             "--inventory", str(scenario / "inventory.yml"),
+             "--threat-list", f"tor-exits={scenario / 'tor-exits.txt'}"]
+    if es_url:
+        flags += ["--es-url", es_url]
+    summary = run_replay([str(scenario)], flags,
                          say=lambda m: print(m, file=sys.stderr))
     print_summary(summary)
+    if es_url:
+        _print_index_counts(replay, es_url)
     print("\nwhat the logs show:")
     for line in overview(replay, truth):
         print(f"  {line}")
     print(f"\nscenario logs and truth.json: {scenario}\ndemo done in {time.time() - started:.1f} s")
     return 0
+
+
+def _print_index_counts(replay: Path, es_url: str) -> None:
+    """Documents per Elasticsearch index next to the Parquet archive's (`vigie es verify`)."""
+    from pipelines.es_commands import verify
+    from pipelines.sinks.elasticsearch import settings_from
+
+    print(f"\nElasticsearch {es_url}: documents per index (Parquet archive / index)")
+    for index, c in verify(replay, settings_from(es_url)).items():
+        print(f"  {index:<36}{c['archive']:>9,} /{c['index']:>9,}"
+              + (f"  ({c['missing']:,} missing, {c['extra']:,} not in this archive)"
+                 if c["missing"] or c["extra"] else ""))

@@ -14,6 +14,7 @@ class VigieOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
+        add_elasticsearch_flags(parser)
         parser.add_argument("--out", help="Output folder: events/, deadletter/, summary.json.")
         parser.add_argument("--format", dest="log_format", default=None,
                             help="Force one log format for every input (e.g. apache_combined, "
@@ -38,3 +39,53 @@ class VigieOptions(PipelineOptions):
         parser.add_argument("--stitch-gap-seconds", dest="stitch_gap_seconds", type=int, default=3600,
                             help="Lines of one mail message further apart than this (event time) "
                                  "are stitched into separate events.")
+        # Enrichment (pipelines/enrichment/, README "Enrichment").
+        parser.add_argument("--no-enrich", dest="no_enrich", action="store_true",
+                            help="Leave the geo, ASN, threat-list and inventory fields empty.")
+        parser.add_argument("--geoip-city-db", dest="geoip_city_db", default=None,
+                            help="MaxMind DB file for countries, cities and coordinates "
+                                 "(GeoLite2-City/-Country, DB-IP City/Country Lite). Default: "
+                                 "countries only, from the offline iptocc data.")
+        parser.add_argument("--geoip-asn-db", dest="geoip_asn_db", default=None,
+                            help="MaxMind DB file for AS numbers and organisations (GeoLite2-ASN, "
+                                 "DB-IP ASN Lite).")
+        parser.add_argument("--threat-list", dest="threat_lists", action="append", default=None,
+                            help="File of addresses/CIDR blocks, one a line, as PATH (named after "
+                                 "the file) or NAME=PATH (repeatable); matches go to vigie.threat.lists.")
+        parser.add_argument("--inventory", action="append", default=None,
+                            help="The hospital's inventory (YAML, or CSV of accounts or assets; "
+                                 "repeatable): roles, admin/service/disabled accounts, asset "
+                                 "criticality, usual countries.")
+        parser.add_argument("--travel-max-speed-kmh", dest="travel_max_speed_kmh", type=float,
+                            default=900.0,
+                            help="Impossible travel: faster than this between two VPN logins of "
+                                 "one account raises a signal.")
+        parser.add_argument("--travel-gap-hours", dest="travel_gap_hours", type=float, default=24.0,
+                            help="Impossible travel: logins of one account further apart than "
+                                 "this (event time) are not compared.")
+
+
+def add_elasticsearch_flags(parser) -> None:
+    """The Elasticsearch sink's flags (replay, stream and `vigie es` share them). Secrets are
+    never flags: $VIGIE_ES_API_KEY / $VIGIE_ES_PASSWORD or the files named below."""
+    parser.add_argument("--es-url", dest="es_url", default=None,
+                        help="Also index events and signals into this Elasticsearch "
+                             "(http(s)://HOST:PORT, no credentials in it).")
+    parser.add_argument("--es-api-key-file", dest="es_api_key_file", default=None,
+                        help="File holding an API key (base64 id:key). Default: $VIGIE_ES_API_KEY.")
+    parser.add_argument("--es-user", dest="es_user", default=None,
+                        help="User for basic authentication; the password comes from "
+                             "$VIGIE_ES_PASSWORD or --es-password-file.")
+    parser.add_argument("--es-password-file", dest="es_password_file", default=None,
+                        help="File holding the password of --es-user.")
+    parser.add_argument("--es-ca-file", dest="es_ca_file", default=None,
+                        help="PEM file of the CA that signed the cluster's HTTPS certificate.")
+    parser.add_argument("--es-bulk-docs", dest="es_bulk_docs", type=int, default=1000,
+                        help="At most this many documents per bulk request.")
+    parser.add_argument("--es-bulk-bytes", dest="es_bulk_bytes", type=int, default=5 * 1024 * 1024,
+                        help="At most about this many bytes per bulk request.")
+    parser.add_argument("--es-concurrency", dest="es_concurrency", type=int, default=4,
+                        help="Bulk requests in flight at once (per indexing step).")
+    parser.add_argument("--es-retry-seconds", dest="es_retry_seconds", type=float, default=120.0,
+                        help="How long a document may wait for retries (429, 5xx, connection "
+                             "errors) before it is dead-lettered.")

@@ -5,6 +5,9 @@ input slices, builds and runs the pipeline (ParseLogs -> StitchMessages -> Write
 DetectSigma -> WriteSignals, WriteDeadLetters, CountLines), then writes DIR/summary.json, whose
 per-dataset counts must balance:
 lines_read == lines_in_events + lines_dead_lettered + lines_skipped.
+With --es-url, the cluster is checked and the templates installed before the output folder is
+touched, events and signals are also indexed (IndexEvents / IndexSignals), and
+events + signals == documents_sent == documents_indexed + documents_dead_lettered.
 """
 from __future__ import annotations
 
@@ -33,6 +36,11 @@ from pipelines.resources import data_dir
 from pipelines.sinks.parquet import (DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR, write_dead_letters,
                                      write_events, write_signals)
 from pipelines.transforms.detect import DetectSigma
+from pipelines.sinks import elasticsearch as es_sink
+from pipelines.transforms.elasticsearch import IndexDocuments
+from pipelines.transforms.enrich import DetectImpossibleTravel, EnrichEvents
+from pipelines.enrichment.enrich import Enricher, build_enricher
+from pipelines.enrichment.travel import TRAVEL_RULE
 from pipelines.transforms.ingest import (COUNTS, DEAD_LETTERS, EVENTS, FRAGMENTS, CountLines,
                                          ParseLogs, StitchMessages, WriteTablesFn)
 
@@ -107,8 +115,12 @@ def with_default_runner(argv: list[str]) -> list[str]:
 
 
 def build_pipeline(pipeline: beam.Pipeline, slices, settings: ReadSettings, out: str,
-                   stitch_gap_seconds: int, ruleset: RuleSet | None) -> None:
-    """Wire the replay pipeline onto `pipeline` (no detection when `ruleset` is None)."""
+                   stitch_gap_seconds: int, ruleset: RuleSet | None,
+                   enricher: Enricher | None = None, travel: DetectImpossibleTravel | None = None,
+                   es: es_sink.EsSettings | None = None) -> None:
+    """Wire the replay pipeline onto `pipeline` (no detection when `ruleset` is None, no
+    enrichment when `enricher` is None, impossible travel only with both enrichment and `travel`;
+    events and signals are also indexed into Elasticsearch when `es` is given)."""
     parsed = pipeline | "ParseLogs" >> ParseLogs(slices, settings)
     stitched = parsed[FRAGMENTS] | "StitchMessages" >> StitchMessages(stitch_gap_seconds)
     counts = [parsed[COUNTS],
@@ -117,10 +129,21 @@ def build_pipeline(pipeline: beam.Pipeline, slices, settings: ReadSettings, out:
     # Flatten: that keeps each in the stage that produced it (a Flatten of two stages makes the
     # batch runner buffer every event table of the run before writing).
     for label, events in (("", parsed[EVENTS]), ("Stitched", stitched)):
+        if enricher is not None:
+            events = events | f"Enrich{label}Events" >> EnrichEvents(enricher)
+            if travel is not None and not label:  # VPN logins are never stitched
+                signals = events | "DetectImpossibleTravel" >> travel
+                counts.append(signals | "WriteTravelSignals" >> beam.ParDo(WriteTablesFn(write_signals, out)))
+                if es is not None:
+                    counts.append(signals | "IndexTravelSignals" >> IndexDocuments(es, es_sink.SIGNALS, out))
         counts.append(events | f"Write{label}Events" >> beam.ParDo(WriteTablesFn(write_events, out)))
+        if es is not None:
+            counts.append(events | f"Index{label}Events" >> IndexDocuments(es, es_sink.EVENTS, out))
         if ruleset is not None:
             signals = events | f"Detect{label}Sigma" >> DetectSigma(ruleset)
             counts.append(signals | f"Write{label}Signals" >> beam.ParDo(WriteTablesFn(write_signals, out)))
+            if es is not None:
+                counts.append(signals | f"Index{label}Signals" >> IndexDocuments(es, es_sink.SIGNALS, out))
     tuple(counts) | "CountLines" >> CountLines(os.path.join(out, COUNTS_FILE))
 
 
@@ -194,6 +217,14 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
     reference = _checked_reference(vopts.reference_time)
     started = time.time()
     ruleset = None if vopts.no_detect else compile_rules(vopts.rules)
+    enricher = None if vopts.no_enrich else build_enricher(
+        vopts.geoip_city_db, vopts.geoip_asn_db, vopts.threat_lists, vopts.inventory)
+    travel = None if enricher is None or ruleset is None else DetectImpossibleTravel(
+        vopts.travel_max_speed_kmh, gap_hours=vopts.travel_gap_hours)
+    # The cluster is checked (and the templates installed) before the output folder is touched:
+    # an unreachable cluster leaves an earlier run's output as it was.
+    es = es_sink.settings_from_options(vopts)
+    es_notes = es_sink.prepare_cluster(es, say) if es else []
     out = prepare_output(vopts.out, inputs)
     files, slices = plan_inputs(inputs, vopts.log_format, vopts.split_bytes, reference)
     planned = time.time()
@@ -205,14 +236,22 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
     if ruleset is not None:
         say(f"  {len(ruleset.rules)} Sigma rule(s) loaded" +
             "".join(f"\n  rule skipped: {s}" for s in ruleset.skipped if not s.deferred))
+    if enricher is not None:
+        say(f"  enrichment: {enricher.geo.description}" +
+            "".join(f"\n  threat list {r.name}: {r.entries} entries, {r.bad_lines} bad line(s) ignored"
+                    for r in enricher.list_reports) +
+            (f"\n  inventory: {len(enricher.inventory.accounts)} account(s), "
+             f"{len(enricher.inventory.assets)} asset(s)" if enricher.inventory else ""))
     settings = ReadSettings(batch_bytes=vopts.batch_bytes, max_line_bytes=vopts.max_line_bytes,
                             timezone=timezone)
     with beam.Pipeline(options=options) as pipeline:
-        build_pipeline(pipeline, slices, settings, str(out), vopts.stitch_gap_seconds, ruleset)
+        build_pipeline(pipeline, slices, settings, str(out), vopts.stitch_gap_seconds, ruleset,
+                       enricher, travel, es)
     finished = time.time()
     rows = json.loads((out / COUNTS_FILE).read_text(encoding="utf-8"))
     (out / COUNTS_FILE).unlink()
     datasets, skipped, per_rule = dataset_counts(rows)
+    es_unbalanced = es_sink.index_counts(rows, datasets) if es else []
     summary = {
         "command": "replay",
         "inputs": inputs,
@@ -234,10 +273,17 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
         "skipped_reasons": skipped,
         "dead_letter_reasons": dead_letter_reasons(out),
         "rules": rules_section(ruleset, per_rule),
-        "balanced": not unbalanced(datasets),
+        "enrichment": ({"enrichment": "off (--no-enrich)"} if enricher is None else
+                       {**enricher.describe(), "impossible_travel_signals":
+                        per_rule.get(TRAVEL_RULE["rule.id"], 0) if travel else "off (--no-detect)"}),
+        "elasticsearch": ({**es.public(), "notes": es_notes} if es else "off (no --es-url)"),
+        "balanced": not unbalanced(datasets) and not es_unbalanced,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if unbalanced(datasets):
         raise VigieError(f"line counts do not balance for {', '.join(unbalanced(datasets))} "
+                         f"(see {out / 'summary.json'}); this is a Vigie bug, please report it")
+    if es_unbalanced:
+        raise VigieError(f"Elasticsearch document counts do not balance for {', '.join(es_unbalanced)} "
                          f"(see {out / 'summary.json'}); this is a Vigie bug, please report it")
     return summary
