@@ -67,17 +67,11 @@ def count(client) -> int:
 
 
 def main() -> None:
-    from bench_replay import measure, write_lines
+    from bench_replay import bench_input, measure
     from pipelines.services import elasticsearch as es_service
     from pipelines.sinks import elasticsearch as es_sink
 
-    lines = int(os.environ.get("BENCH_LINES", "1000000"))
-    work = Path(os.environ.get("BENCH_DIR", HERE / "out"))
-    work.mkdir(parents=True, exist_ok=True)
-    source = work / f"access-{lines}.log"
-    if not source.exists():
-        print(f"generating {lines:,} Apache combined lines -> {source}", flush=True)
-        write_lines(source, lines)
+    lines, work, source = bench_input()
     for folder in ("es-warmup", "es-vigie"):
         subprocess.run(["rm", "-rf", str(work / folder)], check=True)
     port = es_service.default_port() + 10

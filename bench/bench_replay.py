@@ -50,7 +50,8 @@ def measure(cmd: list[str]) -> dict:
     return result
 
 
-def main() -> None:
+def bench_input() -> tuple[int, Path, Path]:
+    """(line count $BENCH_LINES, work folder $BENCH_DIR, the generated Apache log), made once."""
     lines = int(os.environ.get("BENCH_LINES", "1000000"))
     work = Path(os.environ.get("BENCH_DIR", HERE / "out"))
     work.mkdir(parents=True, exist_ok=True)
@@ -58,6 +59,11 @@ def main() -> None:
     if not source.exists():
         print(f"generating {lines:,} Apache combined lines -> {source}", flush=True)
         write_lines(source, lines)
+    return lines, work, source
+
+
+def main() -> None:
+    lines, work, source = bench_input()
     runs = {}
     print("running vigie replay --no-detect ...", flush=True)
     vigie = measure([VIGIE, "replay", str(source), "--out", str(work / "vigie"), "--no-detect"])

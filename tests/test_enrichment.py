@@ -4,7 +4,6 @@ usual countries, asset criticality, and impossible travel (including out-of-orde
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import apache_beam as beam
 import pyarrow as pa

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 
-import numpy as np
 import pytest
 
 from pipelines.errors import VigieError

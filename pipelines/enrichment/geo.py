@@ -129,7 +129,7 @@ class OfflineCountry:
     """Country only, from iptocc's embedded RIR data (no file, no network)."""
 
     def __init__(self) -> None:
-        import iptocc
+        import iptocc  # noqa: F401 - fail at set-up, not in the middle of a run, if it is missing
 
         self.description = f"offline default: iptocc {_version('iptocc')} (country only, RIR data)"
 

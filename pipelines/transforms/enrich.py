@@ -14,7 +14,6 @@ are judged) when the watermark passes its last login plus the gap.
 """
 from __future__ import annotations
 
-import hashlib
 
 import apache_beam as beam
 from apache_beam.transforms import window
@@ -23,6 +22,7 @@ from pipelines.enrichment.enrich import Enricher
 from pipelines.enrichment.travel import (DEFAULT_MAX_SPEED_KMH, DEFAULT_MIN_DISTANCE_KM,
                                          impossible_travel, logins_from_events, travel_signals)
 from pipelines.transforms.coders import typed_as_named_tables
+from pipelines.transforms.naming import named_by_ids
 
 
 class EnrichEventsFn(beam.DoFn):
@@ -54,13 +54,6 @@ def _keyed_logins(element):
         yield window.TimestampedValue((login.user.lower(), login), login.timestamp / 1000)
 
 
-def _named_signals(pairs_table):
-    digest = hashlib.blake2b(digest_size=8)
-    for signal in pairs_table["signal.id"].to_pylist():
-        digest.update(signal.encode())
-    return f"travel-{digest.hexdigest()}", pairs_table
-
-
 class DetectImpossibleTravel(beam.PTransform):
     """Enriched (name, events) -> (name, signals) of impossible travel (see the module doc)."""
 
@@ -81,5 +74,5 @@ class DetectImpossibleTravel(beam.PTransform):
                        lambda _, logins: travel_signals(impossible_travel(logins, max_speed, min_km)))
                    | "KeepSignals" >> beam.Filter(lambda table: table.num_rows > 0)
                    | "TravelToGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
-                   | "NameTravelSignals" >> beam.Map(_named_signals))
+                   | "NameTravelSignals" >> beam.Map(named_by_ids, "travel", "signal.id"))
         return typed_as_named_tables(signals)

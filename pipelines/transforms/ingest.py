@@ -5,7 +5,6 @@ file is written from them. Counts are ((family, counter), n) pairs.
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
@@ -22,6 +21,7 @@ from pipelines.ingest import ReadSettings, parse_slice
 from pipelines.parsing import stitch
 from pipelines.reading import FileSlice
 from pipelines.transforms.coders import typed_as_named_tables
+from pipelines.transforms.naming import named_by_ids
 
 LOG = logging.getLogger("vigie")
 
@@ -81,14 +81,6 @@ def _timestamped_runs(table, gap_seconds: int):
             yield window.TimestampedValue((key, []), marker)
 
 
-def _named(table):
-    """A deterministic name for a table of stitched events: a digest of its event ids."""
-    digest = hashlib.blake2b(digest_size=8)
-    for event_id in table["event.id"].to_pylist():
-        digest.update(event_id.encode())
-    return f"stitched-{digest.hexdigest()}", table
-
-
 class StitchMessages(beam.PTransform):
     """Fragment tables -> (name, events table) of stitched messages.
 
@@ -110,7 +102,7 @@ class StitchMessages(beam.PTransform):
                 | "BackToGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
                 | "BatchRows" >> beam.BatchElements(min_batch_size=1000, max_batch_size=50_000)
                 | "RowsToTable" >> beam.Map(stitch.rows_to_table)
-                | "NameBatch" >> beam.Map(_named))
+                | "NameBatch" >> beam.Map(named_by_ids, "stitched", "event.id"))
 
 
 class WriteTablesFn(beam.DoFn):
