@@ -65,14 +65,19 @@ def main() -> None:
             "--out", str(work / "e-maxmind"), "--geoip-city-db", city, "--geoip-asn-db", asn,
             "--inventory", str(inventory), "--threat-list", str(tor)],
     }
-    results = {}
-    for label, cmd in runs.items():
-        print(f"running {label} ...", flush=True)
-        result = measure(cmd)
-        out = Path(cmd[cmd.index("--out") + 1])
-        events = json.loads((out / "summary.json").read_text())["datasets"]["total"]["events"]
-        results[label] = (result, events)
-    print(f"\n{lines:,} lines, {addresses:,} distinct addresses, {os.cpu_count()} cores")
+    repeats = int(os.environ.get("BENCH_REPEATS", "3"))
+    timed: dict[str, list] = {label: [] for label in runs}
+    for round_no in range(1, repeats + 1):  # interleaved, so a drift of the machine hits every run
+        for label, cmd in runs.items():
+            print(f"round {round_no}/{repeats}: running {label} ...", flush=True)
+            result = measure(cmd)
+            out = Path(cmd[cmd.index("--out") + 1])
+            events = json.loads((out / "summary.json").read_text())["datasets"]["total"]["events"]
+            timed[label].append((result, events))
+    # The median run (by time) of each configuration.
+    results = {label: sorted(rs, key=lambda r: r[0]["seconds"])[len(rs) // 2] for label, rs in timed.items()}
+    print(f"\n{lines:,} lines, {addresses:,} distinct addresses, {os.cpu_count()} cores, "
+          f"median of {repeats} interleaved runs")
     print(f"{'run':<45}{'events':>10}{'seconds':>9}{'events/s':>11}{'peak MiB':>10}{'cost':>8}")
     base_rate = None
     for label, (result, events) in results.items():

@@ -88,11 +88,14 @@ def test_lookups_once_per_distinct_address_with_a_bounded_cache(dbs):
     enricher.enrich(batch)
     assert sorted(geo.asked) == [f"90.118.42.{i}" for i in range(1, 6)]
     enricher.enrich(batch)
-    assert len(geo.asked) == 5 and enricher.address_cache.hits >= 5
+    assert len(geo.asked) == 5 and enricher.addresses.hits >= 5
     many = events(*({"source.ip": f"78.201.64.{i}"} for i in range(1, 51)))
     out = enricher.enrich(many)
-    assert len(enricher.address_cache.data) <= 10
     assert out["source.geo.city_name"].to_pylist() == ["Paris"] * 50
+    # One batch's own addresses are kept while it is enriched; the next starts afresh.
+    assert len(enricher.addresses) == 50
+    enricher.enrich(batch)
+    assert len(enricher.addresses) == 5 and len(geo.asked) == 5 + 50 + 5
 
 
 def test_bounded_cache_keeps_at_most_its_size():
@@ -287,3 +290,28 @@ def test_travel_transform_ignores_arrival_order():
         signals = (p | beam.Create([later, earlier]) | DetectImpossibleTravel()
                    | beam.FlatMap(lambda named: [tuple(e) for e in named[1]["vigie.evidence.event_ids"].to_pylist()]))
         assert_that(signals, equal_to([("a", "b"), ("c", "d")]))
+
+
+def test_vectorised_ipv4_path_agrees_with_the_address_module():
+    """ipv4_values/reserved_ipv4_mask give what ipaddress/is_reserved give, on random
+    addresses, on both edges of every reserved block, and on texts that are no dotted quad."""
+    import ipaddress
+    import random
+
+    import pyarrow as pa
+
+    from pipelines.enrichment.networks import _RESERVED_V4, ipv4_values, is_reserved, reserved_ipv4_mask
+
+    rng = random.Random(5)
+    numbers = [rng.getrandbits(32) for _ in range(50_000)]
+    for block in map(ipaddress.IPv4Network, _RESERVED_V4):
+        first, last = int(block.network_address), int(block.broadcast_address)
+        numbers += [v for v in (first - 1, first, last, last + 1) if 0 <= v < 2 ** 32]
+    texts = [str(ipaddress.IPv4Address(v)) for v in numbers]
+    others = ["1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "a.b.c.d", "::1", "1.2.3.4 ", "", None]
+    values, quad = ipv4_values(pa.array(texts + others, pa.string()))
+    reserved = reserved_ipv4_mask(values)
+    assert values[:len(texts)].tolist() == numbers and quad[:len(texts)].all()
+    assert not quad[len(texts):].any()
+    for text, inside in zip(texts, reserved.tolist()):
+        assert inside == is_reserved(ipaddress.IPv4Address(text)), text

@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 
 from pipelines.enrichment.geo import EMPTY, GeoRecord, GeoSource, geo_source
 from pipelines.enrichment.inventory import Account, Inventory, load_inventory
-from pipelines.enrichment.networks import NetworkSet, is_reserved, parse_address
+from pipelines.enrichment.networks import (NetworkSet, ipv4_values, is_reserved, parse_address,
+                                           reserved_ipv4_mask)
 from pipelines.enrichment.threat import ListReport, load_threat_lists
 from pipelines.schema import event_schema
 
@@ -68,6 +69,61 @@ class BoundedCache:
         return [self.data[k] for k in keys]
 
 
+class AddressTable:
+    """What is known of every address seen so far, as Arrow columns, looked up vectorised.
+
+    `row_ids(distinct)`: an array of distinct address strings -> the table row of each, found
+    with one Arrow `index_in`; addresses not yet in the table are computed in one call of
+    `compute` (string array -> AddressInfo list) and appended. `column(name)` is one attribute for every
+    row, so a batch's values are two `take`s away, with no Python per row or per address once
+    known. A bounded cache: when the table would outgrow `capacity` it starts afresh (holding at
+    least the addresses of the batch at hand).
+    """
+
+    def __init__(self, capacity: int, location_type: pa.DataType):
+        self.capacity = max(1, capacity)
+        self.types = {"internal": pa.bool_(), "country": pa.string(), "city": pa.string(),
+                      "location": location_type, "asn": pa.int64(), "org": pa.string(),
+                      "lists": pa.list_(pa.string())}
+        self.hits = self.misses = 0
+        self.clear()
+
+    def clear(self) -> None:
+        self.keys = pa.array([], pa.string())
+        self.chunks: dict[str, list[pa.Array]] = {name: [] for name in self.types}
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def row_ids(self, distinct: pa.Array, compute: Callable[[pa.Array], list[AddressInfo]]) -> pa.Array:
+        ids = pc.index_in(distinct, value_set=self.keys)
+        missing = distinct.filter(pc.is_null(ids))
+        self.misses += len(missing)
+        self.hits += len(distinct) - len(missing)
+        if len(missing) == 0:
+            return ids
+        if len(self.keys) + len(missing) > self.capacity:
+            self.clear()
+            missing = distinct
+        infos = compute(missing)
+        geos = [i.geo for i in infos]
+        fresh = {"internal": [i.internal for i in infos], "country": [g.country for g in geos],
+                 "city": [g.city for g in geos], "asn": [g.asn for g in geos],
+                 "org": [g.as_org for g in geos], "lists": [list(i.lists) or None for i in infos],
+                 "location": [{"lat": g.lat, "lon": g.lon} if g.lat is not None else None for g in geos]}
+        for name, values in fresh.items():
+            self.chunks[name].append(pa.array(values, self.types[name]))
+        self.keys = pa.concat_arrays([self.keys, missing.cast(pa.string())])
+        return pc.index_in(distinct, value_set=self.keys)
+
+    def column(self, name: str) -> pa.Array:
+        """One attribute (`internal`, `country`, `city`, `location`, `asn`, `org`, `lists`) per row."""
+        chunks = self.chunks[name]
+        if len(chunks) > 1:
+            chunks[:] = [pa.concat_arrays(chunks)]
+        return chunks[0] if chunks else pa.array([], self.types[name])
+
+
 def _encoded(column: pa.ChunkedArray | pa.Array) -> tuple[list, pa.Array]:
     """A column -> (its distinct values, int32 indices per row with nulls where null)."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
@@ -94,12 +150,13 @@ class Enricher:
         self._reset_caches()
 
     def _reset_caches(self) -> None:
-        self.address_cache = BoundedCache(self.cache_size)
+        location = event_schema().field("source.geo.location").type
+        self.addresses = AddressTable(self.cache_size, location)
         self.account_cache = BoundedCache(self.cache_size)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state.pop("address_cache", None)
+        state.pop("addresses", None)
         state.pop("account_cache", None)
         return state
 
@@ -115,25 +172,35 @@ class Enricher:
 
     # --- per distinct value ----------------------------------------------------------------
 
-    def address_infos(self, texts: list[str | None]) -> list[AddressInfo]:
-        """AddressInfo per address string (cached); reserved and inventory-internal addresses
-        are never looked up."""
-        return self.address_cache.get_many(texts, self._compute_addresses)
-
-    def _compute_addresses(self, texts: list[str | None]) -> list[AddressInfo]:
-        parsed = [parse_address(t) for t in texts]
-        internal = [a is not None and (is_reserved(a) or bool(self.inventory and self.inventory.internal
-                                                              and self.inventory.internal.labels(a)))
-                    for a in parsed]
-        public = [str(a) for a, inside in zip(parsed, internal) if a is not None and not inside]
+    def _compute_addresses(self, texts: pa.Array) -> list[AddressInfo]:
+        """AddressInfo per address string; reserved and inventory-internal addresses are never
+        looked up. Dotted-quad IPv4 (nearly all) is parsed and judged vectorised; the rest
+        (IPv6, unreadable text) one by one."""
+        values, quad = ipv4_values(texts)
+        reserved = reserved_ipv4_mask(values)
+        internal_nets = self.inventory.internal if self.inventory else None
+        keys: list[tuple[int, int] | None] = []
+        internal: list[bool] = []
+        strings = texts.to_pylist()
+        for text, value, is_quad, is_reserved_quad in zip(strings, values.tolist(), quad.tolist(),
+                                                          reserved.tolist()):
+            if is_quad:
+                key, inside = (4, value), is_reserved_quad
+            else:
+                address = parse_address(text)
+                key = (address.version, int(address)) if address is not None else None
+                inside = address is not None and is_reserved(address)
+            keys.append(key)
+            internal.append(key is not None and (inside or bool(internal_nets and internal_nets.labels_of(*key))))
+        public = [t for t, k, inside in zip(strings, keys, internal) if k is not None and not inside]
         records = iter(self.geo.lookup_many(public) if public else [])
         out = []
-        for address, inside in zip(parsed, internal):
-            if address is None:
+        for key, inside in zip(keys, internal):
+            if key is None:
                 out.append(UNKNOWN)
                 continue
             geo = EMPTY if inside else next(records)
-            out.append(AddressInfo(inside, geo, self.lists.labels(address) if self.lists else ()))
+            out.append(AddressInfo(inside, geo, self.lists.labels_of(*key) if self.lists else ()))
         return out
 
     # --- the batch -------------------------------------------------------------------------
@@ -147,15 +214,21 @@ class Enricher:
         for side in ADDRESS_SIDES:
             if f"{side}.ip" not in table.column_names:
                 continue
-            uniques, indices = _encoded(table[f"{side}.ip"])
-            infos = self.address_infos(uniques)
-            columns.update(self._geo_columns(side, infos, indices))
-            internal_side[side] = _spread([i.internal if u else None for i, u in zip(infos, uniques)],
-                                          pa.bool_(), indices)
+            column = table[f"{side}.ip"]
+            array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            encoded = pc.dictionary_encode(array)
+            rows = self.addresses.row_ids(encoded.dictionary, self._compute_addresses).take(encoded.indices)
+            get = lambda name: self.addresses.column(name).take(rows)  # noqa: E731
+            columns.update({f"{side}.geo.country_iso_code": get("country"),
+                            f"{side}.geo.city_name": get("city"),
+                            f"{side}.geo.location": get("location"),
+                            f"{side}.as.number": get("asn"),
+                            f"{side}.as.organization.name": get("org")})
+            # An empty string is no address: its side is neither internal nor external.
+            internal_side[side] = pc.if_else(pc.equal(array, ""), None, get("internal"))
             columns[f"vigie.{side}.internal"] = internal_side[side]
             if self.lists:
-                lists_per_side.append(_spread([list(i.lists) for i in infos],
-                                              pa.list_(pa.string()), indices))
+                lists_per_side.append(get("lists"))
         if "source" in internal_side:
             columns["network.direction"] = _direction(internal_side["source"],
                                                       internal_side.get("destination"))
@@ -164,18 +237,6 @@ class Enricher:
         if self.inventory is not None:
             columns.update(self._inventory_columns(table, columns))
         return _with_columns(table, columns)
-
-    def _geo_columns(self, side: str, infos: list[AddressInfo], indices: pa.Array) -> dict[str, pa.Array]:
-        geos = [i.geo for i in infos]
-        location = [{"lat": g.lat, "lon": g.lon} if g.lat is not None else None for g in geos]
-        types = event_schema()
-        return {
-            f"{side}.geo.country_iso_code": _spread([g.country for g in geos], pa.string(), indices),
-            f"{side}.geo.city_name": _spread([g.city for g in geos], pa.string(), indices),
-            f"{side}.geo.location": _spread(location, types.field(f"{side}.geo.location").type, indices),
-            f"{side}.as.number": _spread([g.asn for g in geos], pa.int64(), indices),
-            f"{side}.as.organization.name": _spread([g.as_org for g in geos], pa.string(), indices),
-        }
 
     def _inventory_columns(self, table: pa.Table, done: dict[str, pa.Array]) -> dict[str, pa.Array]:
         inventory = self.inventory
