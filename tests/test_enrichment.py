@@ -41,9 +41,9 @@ class RecordingGeo(MaxMindGeo):
         super().__init__(city, asn)
         self.asked: list[str] = []
 
-    def lookup_many(self, addresses):
+    def lookup_columns(self, addresses):
         self.asked.extend(addresses)
-        return super().lookup_many(addresses)
+        return super().lookup_columns(addresses)
 
 
 def test_exact_geo_and_asn_from_the_maxmind_dbs(dbs):

@@ -11,14 +11,13 @@ the DoFn instance); results are spread back to rows with `take`.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.enrichment.geo import EMPTY, GeoRecord, GeoSource, geo_source
+from pipelines.enrichment.geo import GeoSource, geo_source
 from pipelines.enrichment.inventory import Account, Inventory, load_inventory
 from pipelines.enrichment.networks import (NetworkSet, ipv4_values, is_reserved, parse_address,
                                            reserved_ipv4_mask)
@@ -29,18 +28,8 @@ ADDRESS_SIDES = ("source", "destination")
 ASSET_HOST_COLUMNS = ("host.hostname", "url.domain", "observer.hostname")
 ASSET_ADDRESS_COLUMNS = ("destination.ip", "server.ip")
 DEFAULT_CACHE_SIZE = 200_000
-
-
-@dataclass(frozen=True)
-class AddressInfo:
-    """Everything known about one address."""
-
-    internal: bool
-    geo: GeoRecord
-    lists: tuple[str, ...]
-
-
-UNKNOWN = AddressInfo(False, EMPTY, ())
+# What the address table keeps per address (see AddressTable).
+ADDRESS_COLUMNS = ("internal", "country", "city", "location", "asn", "org", "lists")
 
 
 class BoundedCache:
@@ -70,58 +59,51 @@ class BoundedCache:
 
 
 class AddressTable:
-    """What is known of every address seen so far, as Arrow columns, looked up vectorised.
+    """What is known of every address seen so far, as Arrow columns.
 
     `row_ids(distinct)`: an array of distinct address strings -> the table row of each, found
-    with one Arrow `index_in`; addresses not yet in the table are computed in one call of
-    `compute` (string array -> AddressInfo list) and appended. `column(name)` is one attribute for every
-    row, so a batch's values are two `take`s away, with no Python per row or per address once
-    known. A bounded cache: when the table would outgrow `capacity` it starts afresh (holding at
-    least the addresses of the batch at hand).
+    with Arrow's `index_in` (a dict in Python was twice as slow on the enrichment bench);
+    addresses not yet in the table are computed in one call of `compute` (string array ->
+    ADDRESS_COLUMNS arrays) and appended. `column(name)` holds one attribute for every row, so a
+    batch's values are two `take`s away: no Python per row, nor per address once it is known.
+    A bounded cache: when the table would outgrow `capacity` it starts afresh (holding at least
+    the addresses of the batch at hand).
     """
 
-    def __init__(self, capacity: int, location_type: pa.DataType):
+    def __init__(self, capacity: int):
         self.capacity = max(1, capacity)
-        self.types = {"internal": pa.bool_(), "country": pa.string(), "city": pa.string(),
-                      "location": location_type, "asn": pa.int64(), "org": pa.string(),
-                      "lists": pa.list_(pa.string())}
         self.hits = self.misses = 0
         self.clear()
 
     def clear(self) -> None:
         self.keys = pa.array([], pa.string())
-        self.chunks: dict[str, list[pa.Array]] = {name: [] for name in self.types}
+        self.chunks: dict[str, list[pa.Array]] = {name: [] for name in ADDRESS_COLUMNS}
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def row_ids(self, distinct: pa.Array, compute: Callable[[pa.Array], list[AddressInfo]]) -> pa.Array:
+    def row_ids(self, distinct: pa.Array, compute: Callable[[pa.Array], dict[str, pa.Array]]) -> pa.Array:
         ids = pc.index_in(distinct, value_set=self.keys)
-        missing = distinct.filter(pc.is_null(ids))
+        missing = pc.indices_nonzero(pc.is_null(ids))
         self.misses += len(missing)
         self.hits += len(distinct) - len(missing)
         if len(missing) == 0:
             return ids
         if len(self.keys) + len(missing) > self.capacity:
             self.clear()
-            missing = distinct
-        infos = compute(missing)
-        geos = [i.geo for i in infos]
-        fresh = {"internal": [i.internal for i in infos], "country": [g.country for g in geos],
-                 "city": [g.city for g in geos], "asn": [g.asn for g in geos],
-                 "org": [g.as_org for g in geos], "lists": [list(i.lists) or None for i in infos],
-                 "location": [{"lat": g.lat, "lon": g.lon} if g.lat is not None else None for g in geos]}
-        for name, values in fresh.items():
-            self.chunks[name].append(pa.array(values, self.types[name]))
-        self.keys = pa.concat_arrays([self.keys, missing.cast(pa.string())])
+            missing = pa.array(np.arange(len(distinct)))
+        fresh = compute(distinct.take(missing))
+        for name in ADDRESS_COLUMNS:
+            self.chunks[name].append(fresh[name])
+        self.keys = pa.concat_arrays([self.keys, distinct.take(missing).cast(pa.string())])
         return pc.index_in(distinct, value_set=self.keys)
 
     def column(self, name: str) -> pa.Array:
-        """One attribute (`internal`, `country`, `city`, `location`, `asn`, `org`, `lists`) per row."""
+        """One attribute (ADDRESS_COLUMNS) for every row of the table."""
         chunks = self.chunks[name]
         if len(chunks) > 1:
             chunks[:] = [pa.concat_arrays(chunks)]
-        return chunks[0] if chunks else pa.array([], self.types[name])
+        return chunks[0]
 
 
 def _encoded(column: pa.ChunkedArray | pa.Array) -> tuple[list, pa.Array]:
@@ -150,8 +132,7 @@ class Enricher:
         self._reset_caches()
 
     def _reset_caches(self) -> None:
-        location = event_schema().field("source.geo.location").type
-        self.addresses = AddressTable(self.cache_size, location)
+        self.addresses = AddressTable(self.cache_size)
         self.account_cache = BoundedCache(self.cache_size)
 
     def __getstate__(self) -> dict:
@@ -172,36 +153,48 @@ class Enricher:
 
     # --- per distinct value ----------------------------------------------------------------
 
-    def _compute_addresses(self, texts: pa.Array) -> list[AddressInfo]:
-        """AddressInfo per address string; reserved and inventory-internal addresses are never
-        looked up. Dotted-quad IPv4 (nearly all) is parsed and judged vectorised; the rest
-        (IPv6, unreadable text) one by one."""
-        values, quad = ipv4_values(texts)
-        reserved = reserved_ipv4_mask(values)
-        internal_nets = self.inventory.internal if self.inventory else None
-        keys: list[tuple[int, int] | None] = []
-        internal: list[bool] = []
+    def _address_columns(self, texts: pa.Array) -> dict[str, pa.Array]:
+        """ADDRESS_COLUMNS for an array of distinct address strings. Dotted-quad IPv4 (nearly
+        all) is parsed and judged vectorised; IPv6 and unreadable text go one by one, and so do
+        all addresses when threat lists or the inventory's own networks must be consulted.
+        Reserved and inventory-internal addresses are never looked up; unreadable text is
+        neither internal nor found."""
+        n = len(texts)
+        values, readable = ipv4_values(texts)
+        internal = reserved_ipv4_mask(values) & readable
         strings = texts.to_pylist()
-        for text, value, is_quad, is_reserved_quad in zip(strings, values.tolist(), quad.tolist(),
-                                                          reserved.tolist()):
-            if is_quad:
-                key, inside = (4, value), is_reserved_quad
+        internal_nets = self.inventory.internal if self.inventory else None
+        lists: list[list[str] | None] = [None] * n
+        one_by_one = range(n) if (self.lists or internal_nets) else np.flatnonzero(~readable).tolist()
+        for i in one_by_one:
+            if readable[i]:
+                key = (4, int(values[i]))
             else:
-                address = parse_address(text)
-                key = (address.version, int(address)) if address is not None else None
-                inside = address is not None and is_reserved(address)
-            keys.append(key)
-            internal.append(key is not None and (inside or bool(internal_nets and internal_nets.labels_of(*key))))
-        public = [t for t, k, inside in zip(strings, keys, internal) if k is not None and not inside]
-        records = iter(self.geo.lookup_many(public) if public else [])
-        out = []
-        for key, inside in zip(keys, internal):
-            if key is None:
-                out.append(UNKNOWN)
-                continue
-            geo = EMPTY if inside else next(records)
-            out.append(AddressInfo(inside, geo, self.lists.labels_of(*key) if self.lists else ()))
-        return out
+                address = parse_address(strings[i])
+                if address is None:
+                    continue
+                readable[i], internal[i] = True, is_reserved(address)
+                key = (address.version, int(address))
+            if internal_nets and internal_nets.labels_of(*key):
+                internal[i] = True
+            if self.lists:
+                lists[i] = list(self.lists.labels_of(*key)) or None
+        public = np.flatnonzero(readable & ~internal)
+        geo = self.geo.lookup_columns([strings[i] for i in public.tolist()])
+        # Rows of the looked-up values for each address (null: not looked up).
+        where = np.full(n, -1, dtype=np.int64)
+        where[public] = np.arange(len(public))
+        spread = pa.array(where, mask=where < 0)
+        lat, lon = (pa.array(geo[c], pa.float64()).take(spread) for c in ("lat", "lon"))
+        location_type = event_schema().field("source.geo.location").type
+        location = pa.StructArray.from_arrays([lat, lon], fields=list(location_type),
+                                              mask=pc.or_(pc.is_null(lat), pc.is_null(lon)))
+        return {"internal": pa.array(internal), "lists": pa.array(lists, pa.list_(pa.string())),
+                "country": pa.array(geo["country"], pa.string()).take(spread),
+                "city": pa.array(geo["city"], pa.string()).take(spread),
+                "asn": pa.array(geo["asn"], pa.int64()).take(spread),
+                "org": pa.array(geo["as_org"], pa.string()).take(spread),
+                "location": location}
 
     # --- the batch -------------------------------------------------------------------------
 
@@ -217,7 +210,7 @@ class Enricher:
             column = table[f"{side}.ip"]
             array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
             encoded = pc.dictionary_encode(array)
-            rows = self.addresses.row_ids(encoded.dictionary, self._compute_addresses).take(encoded.indices)
+            rows = self.addresses.row_ids(encoded.dictionary, self._address_columns).take(encoded.indices)
             get = lambda name: self.addresses.column(name).take(rows)  # noqa: E731
             columns.update({f"{side}.geo.country_iso_code": get("country"),
                             f"{side}.geo.city_name": get("city"),

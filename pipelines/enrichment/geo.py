@@ -1,7 +1,8 @@
 """GeoIP and ASN lookups for public addresses: MaxMind DB files, or the offline default.
 
-In: address strings already known to be public (see networks.is_reserved). Out: one `GeoRecord`
-per address (country, city, coordinates, AS number and organisation; any part may be None).
+In: address strings already known to be public (see networks.is_reserved). Out: columns
+(GEO_COLUMNS: country, city, coordinates, AS number and organisation), one value or None per
+address.
 
 - `MaxMindGeo` reads the standard MaxMind DB format (GeoLite2/GeoIP2 City or Country, DB-IP
   City/Country Lite; GeoLite2 ASN / DB-IP ASN Lite) with the `maxminddb` reader. The files are
@@ -33,13 +34,22 @@ class GeoRecord:
 EMPTY = GeoRecord()
 
 
+# The columns a lookup answers, in GeoRecord's field order.
+GEO_COLUMNS = ("country", "city", "lat", "lon", "asn", "as_org")
+
+
 class GeoSource(Protocol):
-    """Something that answers GeoRecords for a list of public addresses."""
+    """Something that answers, for a list of public addresses, one list per GEO_COLUMNS name
+    (one value or None per address, same order)."""
 
     description: str
 
-    def lookup_many(self, addresses: Sequence[str]) -> list[GeoRecord]:
-        """One record per address, same order."""
+    def lookup_columns(self, addresses: Sequence[str]) -> dict[str, list]:
+        """GEO_COLUMNS name -> values, one per address."""
+
+
+def _as_columns(records: list[GeoRecord]) -> dict[str, list]:
+    return {name: [getattr(r, name) for r in records] for name in GEO_COLUMNS}
 
 
 def _check_db(path: str, flag: str) -> None:
@@ -93,7 +103,7 @@ class MaxMindGeo:
                                   for p in (self.city_db, self.asn_db))
         return self._readers
 
-    def lookup_many(self, addresses: Sequence[str]) -> list[GeoRecord]:
+    def lookup_columns(self, addresses: Sequence[str]) -> dict[str, list]:
         city_reader, asn_reader = self._open()
         out = []
         for address in addresses:
@@ -101,11 +111,10 @@ class MaxMindGeo:
             asn = asn_reader.get(address) if asn_reader else None
             out.append(_record(city if isinstance(city, dict) else {},
                                asn if isinstance(asn, dict) else {}))
+        columns = _as_columns(out)
         if self._countries is not None:
-            countries = self._countries.lookup_many(addresses)
-            out = [GeoRecord(c.country, r.city, r.lat, r.lon, r.asn, r.as_org)
-                   for r, c in zip(out, countries)]
-        return out
+            columns["country"] = self._countries.lookup_columns(addresses)["country"]
+        return columns
 
 
 def _record(city: dict, asn: dict) -> GeoRecord:
@@ -133,11 +142,13 @@ class OfflineCountry:
 
         self.description = f"offline default: iptocc {_version('iptocc')} (country only, RIR data)"
 
-    def lookup_many(self, addresses: Sequence[str]) -> list[GeoRecord]:
+    def lookup_columns(self, addresses: Sequence[str]) -> dict[str, list]:
         from iptocc import country_code
 
         codes = country_code(list(addresses)) if addresses else []
-        return [GeoRecord(country=c) if c else EMPTY for c in codes]
+        nothing = [None] * len(codes)
+        return {"country": [c or None for c in codes], "city": nothing, "lat": nothing,
+                "lon": nothing, "asn": nothing, "as_org": nothing}
 
 
 def _version(package: str) -> str:
