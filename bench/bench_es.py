@@ -69,7 +69,7 @@ def count(client) -> int:
 def main() -> None:
     from bench_replay import bench_input, measure
     from pipelines.services import elasticsearch as es_service
-    from pipelines.sinks import elasticsearch as es_sink
+    from pipelines.sinks import es_cluster
 
     lines, work, source = bench_input()
     for folder in ("es-warmup", "es-vigie"):
@@ -79,9 +79,9 @@ def main() -> None:
     es_service.stop_node(port)
     node = es_service.start_node(es_service.NodeSpec(port=port), fresh=True)
     try:
-        settings = es_sink.settings_from(node.url)
-        client = es_sink.connect(settings)
-        es_sink.install_templates(client)
+        settings = es_cluster.settings_from(node.url)
+        client = es_cluster.connect(settings)
+        es_cluster.install_templates(client)
         # Warm-up (untimed): the node's JIT and caches, so that neither run pays for a cold node.
         print("warming the node up (100,000 documents, untimed) ...", flush=True)
         measure([VIGIE, "replay", str(source), "--out", str(work / "es-warmup"), "--no-detect", "--no-enrich"])
@@ -95,7 +95,7 @@ def main() -> None:
         total = summary["datasets"]["total"]
         vigie_count = count(client)
         client.indices.delete(index="vigie-*", ignore_unavailable=True, allow_no_indices=True)
-        es_sink.install_templates(client)
+        es_cluster.install_templates(client)
         print("running the bare parallel_bulk loop over the same documents ...", flush=True)
         done = subprocess.run([PY, __file__, "--bare", str(work / "es-vigie"), node.url],
                               capture_output=True, text=True, check=True)

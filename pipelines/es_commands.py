@@ -30,6 +30,7 @@ from pipelines import indices
 from pipelines.errors import VigieError
 from pipelines.options import add_elasticsearch_flags
 from pipelines.sinks import elasticsearch as es_sink
+from pipelines.sinks import es_cluster
 from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR
 from pipelines.transforms.elasticsearch import write_index_dead_letters
 
@@ -95,12 +96,12 @@ def index_ids(client, index: str) -> set[str]:
                                               _source=False, size=5000, preserve_order=False)}
 
 
-def backfill(archive: Path, settings: es_sink.EsSettings, only_dead_letters: bool = False,
+def backfill(archive: Path, settings: es_cluster.EsSettings, only_dead_letters: bool = False,
              say=print) -> dict:
     """Send the archive (or only its index dead letters) again; replace the index dead letters
     with what failed this time; write DIR/es-backfill.json and return it."""
-    es_sink.prepare_cluster(settings, say)
-    client = es_sink.connect(settings)
+    es_cluster.prepare_cluster(settings, say)
+    client = es_cluster.connect(settings)
     old = index_dead_letter_files(archive)
     started = time.time()
     batches = dead_letter_documents(archive) if only_dead_letters else archive_documents(archive)
@@ -120,9 +121,9 @@ def backfill(archive: Path, settings: es_sink.EsSettings, only_dead_letters: boo
     return report
 
 
-def verify(archive: Path, settings: es_sink.EsSettings) -> dict[str, dict[str, int]]:
+def verify(archive: Path, settings: es_cluster.EsSettings) -> dict[str, dict[str, int]]:
     """index -> {archive, index, missing, extra}: the archive's ids against the index's."""
-    client = es_sink.check_cluster(settings)
+    client = es_cluster.check_cluster(settings)
     result = {}
     for index, expected in sorted(archive_ids(archive).items()):
         present = index_ids(client, index)
@@ -154,15 +155,15 @@ def es_main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if not args.es_url:
         raise VigieError(f"vigie es {args.action} needs --es-url URL (e.g. http://127.0.0.1:9200)")
-    settings = es_sink.settings_from_options(args)
+    settings = es_cluster.settings_from_options(args)
     if args.action == "check":
-        client = es_sink.check_cluster(settings)
+        client = es_cluster.check_cluster(settings)
         health = client.cluster.health()
         print(f"vigie es: {settings.url} answers ({settings.auth}): cluster {health['cluster_name']}, "
               f"status {health['status']}, {health['number_of_nodes']} node(s)")
         return 0
     if args.action == "templates":
-        es_sink.prepare_cluster(settings, say=print)
+        es_cluster.prepare_cluster(settings, say=print)
         print(f"vigie es: {len(es_sink.index_templates())} index templates installed at {settings.url}")
         return 0
     archive = _archive(args.archive)

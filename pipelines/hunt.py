@@ -173,10 +173,10 @@ def search_body(query: str, start: str | None, end: str | None) -> dict[str, Any
 def connect(url: str, api_key_file: str | None = None, user: str | None = None,
             ca_file: str | None = None, password_file: str | None = None) -> Any:
     """An Elasticsearch client for `url`, checked with one request, built by the sink's
-    connection code (pipelines/sinks/elasticsearch.py): an API key from a file or
+    connection code (pipelines/sinks/es_cluster.py): an API key from a file or
     $VIGIE_ES_API_KEY, or a user with the password in $VIGIE_ES_PASSWORD or a file; TLS verified
     against `ca_file` when given. VigieError (one line naming the URL, no secret) otherwise."""
-    from pipelines.sinks.elasticsearch import check_cluster, settings_from
+    from pipelines.sinks.es_cluster import check_cluster, settings_from
     try:
         settings = settings_from(url, api_key_file=api_key_file, user=user,
                                  password_file=password_file, ca_file=ca_file)

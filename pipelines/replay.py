@@ -37,6 +37,7 @@ from pipelines.sinks.parquet import (DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR, w
                                      write_events, write_signals)
 from pipelines.transforms.detect import DetectSigma
 from pipelines.sinks import elasticsearch as es_sink
+from pipelines.sinks import es_cluster
 from pipelines.transforms.elasticsearch import IndexDocuments
 from pipelines.transforms.enrich import DetectImpossibleTravel, EnrichEvents
 from pipelines.enrichment.enrich import Enricher, build_enricher
@@ -117,7 +118,7 @@ def with_default_runner(argv: list[str]) -> list[str]:
 def build_pipeline(pipeline: beam.Pipeline, slices, settings: ReadSettings, out: str,
                    stitch_gap_seconds: int, ruleset: RuleSet | None,
                    enricher: Enricher | None = None, travel: DetectImpossibleTravel | None = None,
-                   es: es_sink.EsSettings | None = None) -> None:
+                   es: es_cluster.EsSettings | None = None) -> None:
     """Wire the replay pipeline onto `pipeline` (no detection when `ruleset` is None, no
     enrichment when `enricher` is None, impossible travel only with both enrichment and `travel`;
     events and signals are also indexed into Elasticsearch when `es` is given)."""
@@ -223,8 +224,8 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
         vopts.travel_max_speed_kmh, gap_hours=vopts.travel_gap_hours)
     # The cluster is checked (and the templates installed) before the output folder is touched:
     # an unreachable cluster leaves an earlier run's output as it was.
-    es = es_sink.settings_from_options(vopts)
-    es_notes = es_sink.prepare_cluster(es, say) if es else []
+    es = es_cluster.settings_from_options(vopts)
+    es_notes = es_cluster.prepare_cluster(es, say) if es else []
     out = prepare_output(vopts.out, inputs)
     files, slices = plan_inputs(inputs, vopts.log_format, vopts.split_bytes, reference)
     planned = time.time()

@@ -26,6 +26,7 @@ from pipelines.es_commands import verify
 from pipelines.schema import event_schema
 from pipelines.services import elasticsearch as es_service
 from pipelines.sinks import elasticsearch as es_sink
+from pipelines.sinks import es_cluster
 
 VIGIE = str(Path(sys.executable).with_name("vigie"))
 COMBINED = ('198.51.100.{a} - - [27/Nov/2026:{h:02d}:{m:02d}:{s:02d} +0100] "GET /page/{n}?q={n} HTTP/1.1" '
@@ -78,7 +79,7 @@ def replay(inputs: list[Path], out: Path, *flags: str) -> dict:
 
 def assert_exact(out: Path, node: es_service.Node) -> dict:
     """Every index holds exactly the archive's documents: same count, same ids."""
-    result = verify(out, es_sink.settings_from(node.url))
+    result = verify(out, es_cluster.settings_from(node.url))
     assert result and all(c["missing"] == 0 and c["extra"] == 0 and c["archive"] == c["index"]
                           for c in result.values()), result
     return result
@@ -127,14 +128,14 @@ def test_two_replays_of_the_hospital_scenario_leave_the_archive_counts(plain_nod
 
 def test_a_document_the_mapping_rejects_is_dead_lettered_and_the_rest_of_its_bulk_indexed(plain_node, tmp_path, capfd):
     client = wipe(plain_node)
-    settings = es_sink.settings_from(plain_node.url)
-    es_sink.prepare_cluster(settings, say=lambda m: None)
+    settings = es_cluster.settings_from(plain_node.url)
+    es_cluster.prepare_cluster(settings, say=lambda m: None)
     schema = event_schema()
     rows = [{**{n: None for n in schema.names}, "@timestamp": pa.scalar(0, pa.timestamp("ms", tz="UTC")).as_py(),
              "event.id": f"{i:032x}", "event.dataset": "web.apache_combined", "event.module": "web",
              "event.kind": "event", "source.ip": "not-an-ip" if i == 17 else f"192.0.2.{i}"} for i in range(40)]
     docs = es_sink.documents(pa.Table.from_pylist(rows, schema=schema), es_sink.EVENTS)
-    outcome = es_sink.index_all(es_sink.connect(settings), settings, [docs])
+    outcome = es_sink.index_all(es_cluster.connect(settings), settings, [docs])
     assert outcome.counts[("web", "documents_indexed")] == 39
     assert outcome.counts[("web", "documents_dead_lettered")] == 1
     [dead] = outcome.dead

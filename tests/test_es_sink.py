@@ -13,6 +13,7 @@ from pipelines import indices
 from pipelines.errors import VigieError
 from pipelines.schema import event_schema, index_templates, signal_schema
 from pipelines.sinks import elasticsearch as es_sink
+from pipelines.sinks import es_cluster
 
 T0 = dt.datetime(2026, 11, 27, 16, 5, 7, 250000, tzinfo=dt.timezone.utc)
 
@@ -77,9 +78,9 @@ def test_dead_letters_keep_the_document_and_can_be_sent_again():
 
 def test_templates_fall_back_to_core_types_when_the_cluster_lacks_their_module():
     templates = index_templates()
-    same, notes = es_sink.adapt_templates(templates, {"x-pack-wildcard", "mapper-extras"})
+    same, notes = es_cluster.adapt_templates(templates, {"x-pack-wildcard", "mapper-extras"})
     assert same == templates and notes == []
-    adapted, notes = es_sink.adapt_templates(templates, {"x-pack-core"})
+    adapted, notes = es_cluster.adapt_templates(templates, {"x-pack-core"})
     web = adapted["vigie-events-web"]["template"]["mappings"]["properties"]
     assert web["event"]["properties"]["original"] == {"type": "keyword", "ignore_above": 8191}
     assert web["message"]["type"] == "text"
@@ -90,24 +91,24 @@ def test_templates_fall_back_to_core_types_when_the_cluster_lacks_their_module()
 
 def test_a_url_with_credentials_is_refused_without_repeating_them():
     with pytest.raises(VigieError) as caught:
-        es_sink.settings_from("https://elastic:hunter2-secret@127.0.0.1:9200", environ={})
+        es_cluster.settings_from("https://elastic:hunter2-secret@127.0.0.1:9200", environ={})
     assert "hunter2-secret" not in str(caught.value) and "--es-user" in str(caught.value)
 
 
 def test_secrets_come_from_the_environment_or_a_file_and_never_show(tmp_path):
     key_file = tmp_path / "key"
     key_file.write_text("a2V5LWZyb20tZmlsZQ==\n")
-    from_file = es_sink.settings_from("http://h:1", api_key_file=str(key_file), environ={})
+    from_file = es_cluster.settings_from("http://h:1", api_key_file=str(key_file), environ={})
     assert from_file.api_key == "a2V5LWZyb20tZmlsZQ==" and from_file.auth == "api_key"
-    from_env = es_sink.settings_from("http://h:1", user="ops", environ={"VIGIE_ES_PASSWORD": "pw-from-env"})
+    from_env = es_cluster.settings_from("http://h:1", user="ops", environ={"VIGIE_ES_PASSWORD": "pw-from-env"})
     assert (from_env.user, from_env.password, from_env.auth) == ("ops", "pw-from-env", "basic")
     for settings, secret in ((from_file, "a2V5LWZyb20tZmlsZQ=="), (from_env, "pw-from-env")):
         assert secret not in repr(settings) and secret not in str(settings.public())
     with pytest.raises(VigieError, match="needs a password"):
-        es_sink.settings_from("http://h:1", user="ops", environ={})
+        es_cluster.settings_from("http://h:1", user="ops", environ={})
     with pytest.raises(VigieError, match="cannot read the API key file"):
-        es_sink.settings_from("http://h:1", api_key_file=str(tmp_path / "absent"), environ={})
-    assert es_sink.settings_from(None) is None
+        es_cluster.settings_from("http://h:1", api_key_file=str(tmp_path / "absent"), environ={})
+    assert es_cluster.settings_from(None) is None
 
 
 def test_index_counts_balance_sent_indexed_and_dead_lettered():

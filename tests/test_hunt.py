@@ -38,7 +38,8 @@ from pipelines.hunt import PlannedRule, lucene_backend, plan, plan_rule, run_luc
 from pipelines.indices import EVENTS_PREFIX
 from pipelines.scenario.chu import generate_chu
 from pipelines.schema import FAMILIES, index_templates
-from pipelines.sinks.elasticsearch import EVENTS, adapt_templates, cluster_modules, documents
+from pipelines.sinks.elasticsearch import EVENTS, documents
+from pipelines.sinks.es_cluster import adapt_templates, cluster_modules
 from test_conformance_sigma import (  # the conformance test's corpus builders
     APACHE_LOG, FAIL2BAN, FAIL2BAN_FILES, FAIL2BAN_FLAGS, PROJECT_RULES, RULE_FOLDERS, SIGMAHQ_RULES,
     SIGMAHQ_WEB, our_hits, probe_events, replayed, rule_test_events, witness_events, written_rules,

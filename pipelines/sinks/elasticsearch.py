@@ -9,39 +9,34 @@ dead-letter row (stage `index`, the server's reason, origin `<index>/<_id>`, the
 
     documents(table, kind)        -> Documents (index, _id, family, NDJSON source per row)
     BulkIndexer(client, settings) -> add(Documents) / take_done() / flush() -> BulkOutcome
-    check_cluster(settings)       one request before a run: reachable, TLS ok, credentials ok
-    install_templates(client)     the composable templates of pipelines/schema.py
+
+The cluster's settings, connection, checks and templates are in pipelines/sinks/es_cluster.py.
 
 Bulk requests are cut by document count and by bytes; several are in flight at once (threads,
 like `elasticsearch.helpers.parallel_bulk`). A request that fails as a whole (connection refused
 or reset, timeout, HTTP 429 or 5xx) is sent again, and from a partly failed bulk only the items
 rejected with 429 or 5xx are: exponential backoff with jitter, until the document has waited
 `retry_seconds`. Items the server refuses for good (a mapping error, 400) are dead-lettered at
-once with its reason. Secrets live only in `EsSettings` fields hidden from repr and are never
-put into messages.
+once with its reason. Server messages are scrubbed of secrets before they are kept.
 """
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import os
 import random
 import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable
-from urllib.parse import urlsplit
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines import indices
-from pipelines.errors import VigieError
-from pipelines.schema import DEAD_LETTER_SCHEMA, index_templates
+from pipelines.schema import DEAD_LETTER_SCHEMA
+from pipelines.sinks.es_cluster import EsSettings, first_line, scrub
 
 EVENTS, SIGNALS = "events", "signals"
 STAGE = "index"
@@ -51,214 +46,7 @@ INDEXED, DEAD_LETTERED, RETRIES, SENT = ("documents_indexed", "documents_dead_le
 COUNTERS = (SENT, INDEXED, DEAD_LETTERED, RETRIES)
 # Per-item statuses worth sending again: rejected execution (queue full) and server-side trouble.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-API_KEY_ENV, PASSWORD_ENV = "VIGIE_ES_API_KEY", "VIGIE_ES_PASSWORD"
 BULK_FILTER = "errors,items.*.status,items.*.error"
-
-
-@dataclass(frozen=True)
-class EsSettings:
-    """Where the cluster is and how to talk to it. Secrets are excluded from repr."""
-    url: str
-    api_key: str | None = field(default=None, repr=False)
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    ca_file: str | None = None
-    bulk_docs: int = 1000
-    bulk_bytes: int = 5 * 1024 * 1024
-    concurrency: int = 4
-    retry_seconds: float = 120.0
-    request_timeout: float = 60.0
-
-    @property
-    def auth(self) -> str:
-        """How the client authenticates, for messages and summary.json (never the secret)."""
-        return "api_key" if self.api_key else ("basic" if self.user else "none")
-
-    def public(self) -> dict:
-        """The settings safe to print or store in summary.json."""
-        return {"url": self.url, "auth": self.auth, "user": self.user, "ca_file": self.ca_file,
-                "bulk_docs": self.bulk_docs, "bulk_bytes": self.bulk_bytes,
-                "concurrency": self.concurrency, "retry_seconds": self.retry_seconds}
-
-
-def _read_secret(path: str | None, env: str, what: str, environ: dict) -> str | None:
-    if path:
-        try:
-            value = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise VigieError(f"cannot read the {what} file {path}: {exc.strerror}") from None
-        if not value:
-            raise VigieError(f"the {what} file {path} is empty")
-        return value
-    return environ.get(env) or None
-
-
-def settings_from(url: str | None, *, api_key_file: str | None = None, user: str | None = None,
-                  password_file: str | None = None, ca_file: str | None = None,
-                  bulk_docs: int = 1000, bulk_bytes: int = 5 * 1024 * 1024, concurrency: int = 4,
-                  retry_seconds: float = 120.0, environ: dict | None = None) -> EsSettings | None:
-    """Flags (+ $VIGIE_ES_API_KEY / $VIGIE_ES_PASSWORD) -> EsSettings, or None without a URL.
-
-    Refuses a URL that carries credentials (they would end up in logs and summary.json).
-    """
-    if not url:
-        return None
-    environ = os.environ if environ is None else environ
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise VigieError("--es-url must look like http://HOST:PORT or https://HOST:PORT")
-    if parts.username or parts.password:
-        raise VigieError("--es-url must not carry credentials; use --es-user with "
-                         f"${PASSWORD_ENV} or --es-password-file, or ${API_KEY_ENV} / --es-api-key-file")
-    for name, value in (("--es-bulk-docs", bulk_docs), ("--es-bulk-bytes", bulk_bytes),
-                        ("--es-concurrency", concurrency)):
-        if value <= 0:
-            raise VigieError(f"{name} must be a positive number")
-    if retry_seconds < 0:
-        raise VigieError("--es-retry-seconds must be 0 or more")
-    if ca_file and not Path(ca_file).is_file():
-        raise VigieError(f"--es-ca-file {ca_file} is not a readable file")
-    api_key = _read_secret(api_key_file, API_KEY_ENV, "API key", environ)
-    password = _read_secret(password_file, PASSWORD_ENV, "password", environ) if user else None
-    if user and not password:
-        raise VigieError(f"--es-user {user} needs a password: set ${PASSWORD_ENV} or pass --es-password-file")
-    return EsSettings(url=url.rstrip("/"), api_key=api_key, user=None if api_key else user,
-                      password=None if api_key else password, ca_file=ca_file, bulk_docs=bulk_docs,
-                      bulk_bytes=bulk_bytes, concurrency=concurrency, retry_seconds=retry_seconds)
-
-
-def settings_from_options(vopts) -> EsSettings | None:
-    """VigieOptions (or an argparse namespace with the same `es_*` names) -> EsSettings or None."""
-    return settings_from(vopts.es_url, api_key_file=vopts.es_api_key_file, user=vopts.es_user,
-                         password_file=vopts.es_password_file, ca_file=vopts.es_ca_file,
-                         bulk_docs=vopts.es_bulk_docs, bulk_bytes=vopts.es_bulk_bytes,
-                         concurrency=vopts.es_concurrency, retry_seconds=vopts.es_retry_seconds)
-
-
-def connect(settings: EsSettings):
-    """An `elasticsearch.Elasticsearch` client for `settings`; the client itself never retries
-    (BulkIndexer does, per item)."""
-    from elasticsearch import Elasticsearch
-
-    # The transport logs a warning per failed request; BulkIndexer accounts for each failure
-    # (retries, dead letters), so those lines would only flood the terminal.
-    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
-    kwargs: dict = {"request_timeout": settings.request_timeout, "max_retries": 0,
-                    "retry_on_status": (), "retry_on_timeout": False,
-                    "connections_per_node": settings.concurrency + 2}
-    if settings.api_key:
-        kwargs["api_key"] = settings.api_key
-    elif settings.user:
-        kwargs["basic_auth"] = (settings.user, settings.password or "")
-    if settings.ca_file:
-        kwargs["ca_certs"] = settings.ca_file
-    return Elasticsearch(settings.url, **kwargs)
-
-
-def _scrub(text: str, settings: EsSettings) -> str:
-    for secret in (settings.api_key, settings.password):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-def check_cluster(settings: EsSettings):
-    """One request (cluster health) before anything is written; returns the connected client.
-
-    Unreachable, TLS failure, refused credentials -> VigieError naming the URL and what to do.
-    """
-    from elastic_transport import ConnectionError as TransportConnectionError
-    from elastic_transport import TlsError
-    from elasticsearch import ApiError, AuthenticationException, AuthorizationException
-
-    client = connect(settings)
-    url = settings.url
-    try:
-        health = client.cluster.health(timeout="10s")
-    except TlsError as exc:
-        raise VigieError(f"Elasticsearch at {url}: TLS failed ({_scrub(_first_line(exc), settings)}); "
-                         "pass the cluster's CA with --es-ca-file") from None
-    except TransportConnectionError:
-        raise VigieError(f"Elasticsearch at {url} is unreachable; start it (`make es-start`) or "
-                         "fix --es-url") from None
-    except AuthenticationException:
-        raise VigieError(f"Elasticsearch at {url} refused the credentials ({settings.auth}); check "
-                         f"${API_KEY_ENV} / --es-api-key-file or --es-user with ${PASSWORD_ENV} / "
-                         "--es-password-file") from None
-    except AuthorizationException:
-        raise VigieError(f"Elasticsearch at {url}: the {settings.auth} credentials may not read the "
-                         "cluster health; grant the cluster privileges monitor and "
-                         "manage_index_templates, and create_index + write on vigie-*") from None
-    except ApiError as exc:
-        raise VigieError(f"Elasticsearch at {url} answered HTTP {exc.meta.status} to a health "
-                         "check; see its logs") from None
-    if health.get("status") == "red":
-        raise VigieError(f"Elasticsearch at {url} is red (some primary shards are unassigned); "
-                         "fix the cluster before indexing into it")
-    return client
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
-# Field types that live in optional server modules, and what stands in for them when the cluster
-# lacks the module (the integration-test distribution ships only core + x-pack-core/security).
-# keyword's ignore_above 8191 keeps terms under Lucene's 32 KiB limit, so no document is refused.
-OPTIONAL_TYPES = {
-    "wildcard": ("x-pack-wildcard", {"type": "keyword", "ignore_above": 8191}),
-    "match_only_text": ("mapper-extras", {"type": "text", "index_options": "docs", "norms": False}),
-}
-
-
-def cluster_modules(client) -> set[str]:
-    """Names of the modules and plugins every node of the cluster runs."""
-    body = client.nodes.info(metric="plugins").body
-    per_node = [{m["name"] for m in node.get("modules", []) + node.get("plugins", [])}
-                for node in body.get("nodes", {}).values()]
-    return set.intersection(*per_node) if per_node else set()
-
-
-def adapt_templates(templates: dict[str, dict], modules: set[str]) -> tuple[dict[str, dict], list[str]]:
-    """Templates of pipelines/schema.py -> the same with field types the cluster cannot map
-    replaced by their stand-ins (OPTIONAL_TYPES), and one note per replaced type."""
-    missing = {t: sub for t, (module, sub) in OPTIONAL_TYPES.items() if module not in modules}
-    if not missing:
-        return templates, []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if isinstance(node.get("type"), str) and node["type"] in missing:
-                return dict(missing[node["type"]])
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    notes = [f"the cluster has no {OPTIONAL_TYPES[t][0]} module: {t} fields are mapped as "
-             f"{sub['type']}" for t, sub in sorted(missing.items())]
-    return {name: walk(body) for name, body in templates.items()}, notes
-
-
-def install_templates(client) -> list[str]:
-    """Install (or update) the composable index templates generated from schemas/, adapted to
-    the cluster's modules; returns the notes of adapt_templates."""
-    templates, notes = adapt_templates(index_templates(), cluster_modules(client))
-    for name, body in templates.items():
-        client.indices.put_index_template(name=name, **body)
-    return notes
-
-
-def prepare_cluster(settings: EsSettings, say=print) -> list[str]:
-    """Before a run: check the cluster (one request), install the templates; returns the notes
-    of adapt_templates (also said)."""
-    client = check_cluster(settings)
-    notes = install_templates(client)
-    say(f"  Elasticsearch {settings.url} ({settings.auth}): templates installed"
-        + "".join(f"\n  note: {n}" for n in notes))
-    client.close()
-    return notes
 
 
 # ---------------------------------------------------------------- documents
@@ -481,11 +269,11 @@ class BulkIndexer:
                         out.counts[(docs.family[i], DEAD_LETTERED)] += 1
             except (TransportConnectionError, ConnectionTimeout) as exc:
                 self._note(False)
-                reason = f"{type(exc).__name__}: {_scrub(_first_line(exc), self.settings)}"
+                reason = f"{type(exc).__name__}: {scrub(first_line(exc), self.settings)}"
                 retry = [(i, reason) for i in todo]
             except ApiError as exc:
                 status = exc.meta.status
-                reason = f"HTTP {status} on the whole bulk request: {_scrub(_first_line(exc), self.settings)}"
+                reason = f"HTTP {status} on the whole bulk request: {scrub(first_line(exc), self.settings)}"
                 if status not in RETRY_STATUSES:  # refused for good (401, 403, 413 ...): no retry
                     for i in todo:
                         out.dead.append(self._dead(docs, i, reason))

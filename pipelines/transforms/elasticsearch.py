@@ -18,6 +18,8 @@ import pyarrow.parquet as pq
 from apache_beam.transforms.window import GlobalWindows
 
 from pipelines.sinks import elasticsearch as es_sink
+
+from pipelines.sinks import es_cluster
 from pipelines.sinks.parquet import DEAD_LETTER_DIR
 
 
@@ -33,7 +35,7 @@ def write_index_dead_letters(outcome: es_sink.BulkOutcome, out_dir: str, name: s
 class IndexDocumentsFn(beam.DoFn):
     """(name, table) -> bulk requests through one BulkIndexer per DoFn instance; yields counts."""
 
-    def __init__(self, settings: es_sink.EsSettings, kind: str, out_dir: str):
+    def __init__(self, settings: es_cluster.EsSettings, kind: str, out_dir: str):
         self.settings = settings
         self.kind = kind
         self.out_dir = out_dir
@@ -42,7 +44,7 @@ class IndexDocumentsFn(beam.DoFn):
         self.sequence = itertools.count()
 
     def setup(self):
-        self.indexer = es_sink.BulkIndexer(es_sink.connect(self.settings), self.settings)
+        self.indexer = es_sink.BulkIndexer(es_cluster.connect(self.settings), self.settings)
 
     def _emit(self, outcome: es_sink.BulkOutcome):
         write_index_dead_letters(outcome, self.out_dir,
@@ -67,7 +69,7 @@ class IndexDocumentsFn(beam.DoFn):
 class IndexDocuments(beam.PTransform):
     """Named event or signal tables -> Elasticsearch; output: count pairs for CountLines."""
 
-    def __init__(self, settings: es_sink.EsSettings, kind: str, out_dir: str):
+    def __init__(self, settings: es_cluster.EsSettings, kind: str, out_dir: str):
         super().__init__()
         self.settings = settings
         self.kind = kind
