@@ -18,7 +18,6 @@ import pyarrow.parquet as pq
 from apache_beam.transforms.window import GlobalWindows
 
 from pipelines.sinks import elasticsearch as es_sink
-
 from pipelines.sinks import es_cluster
 from pipelines.sinks.parquet import DEAD_LETTER_DIR
 

@@ -14,7 +14,6 @@ are judged) when the watermark passes its last login plus the gap.
 """
 from __future__ import annotations
 
-
 import apache_beam as beam
 from apache_beam.transforms import window
 
