@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from bench_replay import AGENTS, PATHS, VIGIE, measure  # noqa: E402
+from bench_replay import AGENTS, PATHS, VIGIE, bench_input, measure  # noqa: E402
 from enrichment_dbs import write_dbs  # noqa: E402
 
 
@@ -43,14 +43,8 @@ def write_lines(path: Path, count: int, addresses: int) -> None:
 
 
 def main() -> None:
-    lines = int(os.environ.get("BENCH_LINES", "1000000"))
     addresses = int(os.environ.get("BENCH_ADDRESSES", "50000"))
-    work = Path(os.environ.get("BENCH_DIR", HERE / "out"))
-    work.mkdir(parents=True, exist_ok=True)
-    source = work / f"access-{lines}-{addresses}ips.log"
-    if not source.exists():
-        print(f"generating {lines:,} Apache lines from {addresses:,} addresses -> {source}", flush=True)
-        write_lines(source, lines, addresses)
+    lines, work, source = bench_input(addresses)
     city, asn = write_dbs(work / "mmdb")
     inventory = work / "inventory.yml"
     inventory.write_text("usual_countries: [FR]\naccounts: [{name: jdupont, roles: [physician]}]\n"

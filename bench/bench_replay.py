@@ -52,15 +52,21 @@ def measure(cmd: list[str]) -> dict:
     return result
 
 
-def bench_input() -> tuple[int, Path, Path]:
-    """(line count $BENCH_LINES, work folder $BENCH_DIR, the generated Apache log), made once."""
+def bench_input(addresses: int | None = None) -> tuple[int, Path, Path]:
+    """(line count $BENCH_LINES, work folder $BENCH_DIR, the generated Apache log), made once.
+    With `addresses`, the clients are drawn from that many distinct addresses
+    (bench_enrichment's generator); otherwise every line has an address of its own."""
     lines = int(os.environ.get("BENCH_LINES", "1000000"))
     work = Path(os.environ.get("BENCH_DIR", HERE / "out"))
     work.mkdir(parents=True, exist_ok=True)
-    source = work / f"access-{lines}.log"
+    source = work / (f"access-{lines}.log" if addresses is None else f"access-{lines}-{addresses}ips.log")
     if not source.exists():
         print(f"generating {lines:,} Apache combined lines -> {source}", flush=True)
-        write_lines(source, lines)
+        if addresses is None:
+            write_lines(source, lines)
+        else:
+            from bench_enrichment import write_lines as write_lines_from_pool
+            write_lines_from_pool(source, lines, addresses)
     return lines, work, source
 
 

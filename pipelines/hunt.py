@@ -34,6 +34,7 @@ from pipelines.detection.convert import one_line, read_rules, source_path
 from pipelines.detection.pipeline import route, vigie_pipeline
 from pipelines.errors import VigieError
 from pipelines.indices import EVENTS_PREFIX, events_index, family_events
+from pipelines.options import add_elasticsearch_connection_flags
 
 TARGETS = ("lucene", "esql")
 PAGE_SIZE = 5_000
@@ -398,7 +399,6 @@ def build_parser() -> argparse.ArgumentParser:
                                        "and report the hits per rule.")
     parser.add_argument("rules", nargs="*", type=Path, metavar="RULE_OR_DIR",
                         help="Sigma rule files, or folders searched for rules")
-    parser.add_argument("--es-url", default=None, help="Elasticsearch URL, e.g. http://127.0.0.1:9200")
     parser.add_argument("--from", dest="start", default=None,
                         help="first event time (inclusive): ISO 8601 (UTC unless an offset is given) or now-24h")
     parser.add_argument("--to", dest="end", default=None, help="last event time (exclusive), same forms")
@@ -408,13 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also write the results, with the hit event ids, to this JSON file")
     parser.add_argument("--index-prefix", default=EVENTS_PREFIX,
                         help=f"prefix of the events indices (default {EVENTS_PREFIX})")
-    parser.add_argument("--es-api-key-file", default=None,
-                        help="file holding an API key (base64 id:key); default $VIGIE_ES_API_KEY")
-    parser.add_argument("--es-user", default=None,
-                        help="user for basic authentication; the password comes from "
-                             "$VIGIE_ES_PASSWORD or --es-password-file")
-    parser.add_argument("--es-password-file", default=None, help="file holding the password of --es-user")
-    parser.add_argument("--es-ca-file", default=None, help="PEM file of the CA of the cluster's HTTPS certificate")
+    add_elasticsearch_connection_flags(parser, "Elasticsearch URL, e.g. http://127.0.0.1:9200")
     return parser
 
 

@@ -66,20 +66,10 @@ class VigieOptions(PipelineOptions):
 
 
 def add_elasticsearch_flags(parser) -> None:
-    """The Elasticsearch sink's flags (replay, stream and `vigie es` share them). Secrets are
-    never flags: $VIGIE_ES_API_KEY / $VIGIE_ES_PASSWORD or the files named below."""
-    parser.add_argument("--es-url", dest="es_url", default=None,
-                        help="Also index events and signals into this Elasticsearch "
-                             "(http(s)://HOST:PORT, no credentials in it).")
-    parser.add_argument("--es-api-key-file", dest="es_api_key_file", default=None,
-                        help="File holding an API key (base64 id:key). Default: $VIGIE_ES_API_KEY.")
-    parser.add_argument("--es-user", dest="es_user", default=None,
-                        help="User for basic authentication; the password comes from "
-                             "$VIGIE_ES_PASSWORD or --es-password-file.")
-    parser.add_argument("--es-password-file", dest="es_password_file", default=None,
-                        help="File holding the password of --es-user.")
-    parser.add_argument("--es-ca-file", dest="es_ca_file", default=None,
-                        help="PEM file of the CA that signed the cluster's HTTPS certificate.")
+    """The Elasticsearch sink's flags (replay, stream and `vigie es` share them): where and how
+    to connect, and how to send."""
+    add_elasticsearch_connection_flags(parser, "Also index events and signals into this "
+                                               "Elasticsearch (http(s)://HOST:PORT, no credentials in it).")
     parser.add_argument("--es-bulk-docs", dest="es_bulk_docs", type=int, default=1000,
                         help="At most this many documents per bulk request.")
     parser.add_argument("--es-bulk-bytes", dest="es_bulk_bytes", type=int, default=5 * 1024 * 1024,
@@ -89,3 +79,18 @@ def add_elasticsearch_flags(parser) -> None:
     parser.add_argument("--es-retry-seconds", dest="es_retry_seconds", type=float, default=120.0,
                         help="How long a document may wait for retries (429, 5xx, connection "
                              "errors) before it is dead-lettered.")
+
+
+def add_elasticsearch_connection_flags(parser, url_help: str) -> None:
+    """Where the cluster is and how to authenticate (the sink, `vigie es` and `vigie hunt`).
+    Secrets are never flags: $VIGIE_ES_API_KEY / $VIGIE_ES_PASSWORD or the files named below."""
+    parser.add_argument("--es-url", dest="es_url", default=None, help=url_help)
+    parser.add_argument("--es-api-key-file", dest="es_api_key_file", default=None,
+                        help="File holding an API key (base64 id:key). Default: $VIGIE_ES_API_KEY.")
+    parser.add_argument("--es-user", dest="es_user", default=None,
+                        help="User for basic authentication; the password comes from "
+                             "$VIGIE_ES_PASSWORD or --es-password-file.")
+    parser.add_argument("--es-password-file", dest="es_password_file", default=None,
+                        help="File holding the password of --es-user.")
+    parser.add_argument("--es-ca-file", dest="es_ca_file", default=None,
+                        help="PEM file of the CA that signed the cluster's HTTPS certificate.")
