@@ -315,3 +315,21 @@ def test_vectorised_ipv4_path_agrees_with_the_address_module():
     assert not quad[len(texts):].any()
     for text, inside in zip(texts, reserved.tolist()):
         assert inside == is_reserved(ipaddress.IPv4Address(text)), text
+
+
+@pytest.mark.parametrize("rows", [
+    [{"event.id": "a", "source.ip": None}],
+    [{"event.id": "a"}, {"event.id": "b", "user.name": "alice"}],
+    [],
+], ids=["one-row-no-address", "no-address-column-values", "empty"])
+def test_batches_without_any_address_enrich_without_error(rows):
+    """A batch in which no event has an address (an Exim mainlog of local deliveries, firewall
+    lines the parser does not classify) used to crash enrichment with an IndexError."""
+    enricher = build_enricher()
+    table = events(*rows) if rows else event_schema().empty_table()
+    out = enricher.enrich(table)
+    assert out.num_rows == table.num_rows
+    assert out["source.geo.country_iso_code"].null_count == table.num_rows
+    # and a later batch with addresses still works after the empty one
+    later = enricher.enrich(events({"event.id": "c", "source.ip": "8.8.8.8"}))
+    assert later["source.geo.country_iso_code"].to_pylist() == ["US"]

@@ -144,3 +144,27 @@ def test_damaged_gzip_keeps_what_was_read_and_says_where_it_broke(tmp_path: Path
     assert len(damaged) == 1 and damaged[0]["lines"] == 0
     assert "gzip data" in damaged[0]["reason"] and "damaged" in damaged[0]["reason"]
     assert len(dead) - 1 == web["lines_dead_lettered"] <= 1  # at most the line the cut went through
+
+
+def test_batches_without_addresses_replay_with_enrichment_on(tmp_path: Path):
+    """An Exim mainlog of local deliveries (no line carries an address) and Cisco firewall
+    messages the parser does not classify used to stop the default replay with an IndexError in
+    enrichment; they replay, every line accounted for."""
+    logs = tmp_path / "in"
+    logs.mkdir()
+    (logs / "mainlog").write_text(
+        "2026-11-28 10:00:00 1vXyZa-000abc-AB <= alice@chu.example U=alice P=local S=1234\n"
+        "2026-11-28 10:00:01 1vXyZa-000abc-AB => bob <bob@chu.example> R=local_user T=mail_spool\n"
+        "2026-11-28 10:00:01 1vXyZa-000abc-AB Completed\n")
+    (logs / "asa.log").write_text(
+        "Nov 28 10:00:01 fw1 %ASA-6-302013: Built outbound TCP connection 123 for "
+        "outside:203.0.113.5/443 (203.0.113.5/443) to inside:10.1.2.3/51515 (198.51.100.7/51515)\n"
+        "Nov 28 10:00:02 fw1 %ASA-4-106023: Deny tcp src outside:198.51.100.9/4444 dst "
+        "inside:10.1.2.4/22 by access-group \"outside_access_in\" [0x0, 0x0]\n"
+        "Nov 28 10:00:03 fw1 %FTD-2-106001: Inbound TCP connection denied from 192.0.2.1/1234 "
+        "to 10.0.0.1/80 flags SYN  on interface outside\n")
+    for name in ("mainlog", "asa.log"):
+        summary = replay([logs / name], tmp_path / f"out-{name}")
+        assert_balanced(summary)
+        assert summary["datasets"]["total"]["lines_read"] == 3
+        assert summary["datasets"]["total"]["events"] >= 1

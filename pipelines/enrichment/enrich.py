@@ -32,6 +32,13 @@ DEFAULT_CACHE_SIZE = 200_000
 ADDRESS_COLUMNS = ("internal", "country", "city", "location", "asn", "org", "lists")
 
 
+def address_types() -> dict[str, pa.DataType]:
+    """The Arrow type of each attribute the address table keeps (ADDRESS_COLUMNS)."""
+    return {"internal": pa.bool_(), "country": pa.string(), "city": pa.string(),
+            "location": event_schema().field("source.geo.location").type, "asn": pa.int64(),
+            "org": pa.string(), "lists": pa.list_(pa.string())}
+
+
 class BoundedCache:
     """A dict of at most `size` entries; when full, the oldest entries (at least a tenth) are
     dropped first (FIFO), and of more new values than fit, the last ones are kept."""
@@ -99,8 +106,11 @@ class AddressTable:
         return pc.index_in(distinct, value_set=self.keys)
 
     def column(self, name: str) -> pa.Array:
-        """One attribute (ADDRESS_COLUMNS) for every row of the table."""
+        """One attribute (ADDRESS_COLUMNS) for every row of the table (empty before the first
+        address: a batch whose address column is all null still takes from it)."""
         chunks = self.chunks[name]
+        if not chunks:
+            return pa.array([], address_types()[name])
         if len(chunks) > 1:
             chunks[:] = [pa.concat_arrays(chunks)]
         return chunks[0]
