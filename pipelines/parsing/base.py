@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -28,15 +28,26 @@ STITCH_KEY = "vigie.stitch_key"
 
 @dataclass(frozen=True)
 class LineBatch:
-    """Decoded lines of one file, in file order, with their byte offsets."""
+    """Decoded lines of ONE source (a file, or one partition of a stream), in source order.
+
+    `path` is what events carry as log.file.path and `file_key` (16 hex chars) identifies the
+    source's content (reading.file_key for a file); `offsets` is each line's position (byte
+    offset in the decompressed file). Parsers read `lines`, take sub-batches with `take`, and
+    leave ids and origins to build_events / build_dead_letters.
+    """
 
     path: str
-    file_key: str  # 16 hex chars identifying the file's content (see reading.file_key)
+    file_key: str
     lines: pa.StringArray
     offsets: np.ndarray  # int64, byte offset of each line in the (decompressed) file
 
     def __len__(self) -> int:
         return len(self.lines)
+
+    def take(self, rows: np.ndarray) -> "LineBatch":
+        """The sub-batch of `rows` (indices, in the order given)."""
+        idx = np.asarray(rows, dtype=np.int64)
+        return replace(self, lines=self.lines.take(pa.array(idx)), offsets=self.offsets[idx])
 
 
 @dataclass(frozen=True)
