@@ -43,6 +43,8 @@ hold valid addresses; event.outcome is success below status 400, failure from 40
 status. A line that does not fit its format, or whose time does not parse, is a dead letter with
 the reason; a blank line is skipped ("blank line"). observer.type is web-server (proxy for Squid);
 observer.product is only set for Squid, since the CLF and W3C layouts are written by many servers.
+Every format: vigie.url.decoded and vigie.referrer.decoded hold url.original and the referrer
+as the application reads them (pipelines/parsing/decode.py; filled in _finish).
 """
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ from pipelines.parsing.base import (
     TS_TYPE, LineBatch, LogFormat, ParseContext, ParseResult, build_dead_letters, build_events,
     empty_events, indices, no_dead_letters, parse_local, parse_zoned,
 )
+from pipelines.parsing.decode import decoded_columns
 
 Columns = dict[str, object]  # field -> array (one value per row) or scalar (every row)
 _LIST_OF_STRINGS = pa.list_(pa.string())
@@ -274,6 +277,7 @@ def _finish(batch: LineBatch, fmt: LogFormat, rows: np.ndarray | None, timestamp
     those rows), dead letters with `reasons` (one for all, or one per line) for the lines
     neither ok nor blank, blank lines counted as skipped."""
     dead_rows = indices(pc.and_(pc.invert(ok), pc.invert(blank)))
+    columns = {**columns, **decoded_columns(columns)}  # vigie.url.decoded, vigie.referrer.decoded
     events = (build_events(batch, rows, fmt, timestamp, columns) if len(timestamp)
               else empty_events())
     if isinstance(reasons, pa.Array):
