@@ -47,8 +47,17 @@ _OVERLONG = ((b"\xc0\xae", b"."), (b"\xe0\x80\xae", b"."), (b"\xc0\xaf", b"/"),
 
 
 def decode_request(values: pa.Array) -> pa.Array:
-    """URLs as logged -> as the application reads them: decoded twice (see the module doc)."""
-    return percent_decode(percent_decode(values, plus_in_query=True), plus_in_query=False)
+    """URLs as logged -> as the application reads them: decoded twice (see the module doc).
+    Only the values holding a `%` or a `+` are worked on (a value without either is the same
+    after both passes); the others, most of any log, are copied as they are."""
+    values = _as_string(values)
+    rows = _rows_with(values, ("%", "+"))
+    if not len(rows):
+        return values
+    if len(rows) > len(values) // _SPLICE_RATIO:
+        return _decode_all(_decode_all(values, True), False)
+    some = values.take(pa.array(rows, pa.int64()))
+    return _splice(values, rows, _decode_all(_decode_all(some, True), False))
 
 
 def decoded_columns(columns: Mapping[str, object]) -> dict[str, pa.Array]:
@@ -59,32 +68,69 @@ def decoded_columns(columns: Mapping[str, object]) -> dict[str, pa.Array]:
 
 def percent_decode(values: pa.Array, plus_in_query: bool = False) -> pa.Array:
     """One pass of `%XX` / `%uXXXX` decoding (and `+` as space after the first `?` when
-    `plus_in_query`). Only the values holding a `%` (or a `+`) are worked on; the others, most
-    of any log, come back as they are."""
+    `plus_in_query`); values without any of those characters come back unchanged."""
+    values = _as_string(values)
+    rows = _rows_with(values, ("%", "+") if plus_in_query else ("%",))
+    if not len(rows):
+        return values
+    if len(rows) > len(values) // _SPLICE_RATIO:
+        return _decode_all(values, plus_in_query)
+    some = values.take(pa.array(rows, pa.int64()))
+    return _splice(values, rows, _decode_all(some, plus_in_query))
+
+
+# Above one value in this many to decode, decoding every value beats splicing the few in.
+_SPLICE_RATIO = 32
+
+
+def _as_string(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One string array (chunks combined, large strings and other types cast)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    if not pa.types.is_string(values.type):
-        values = values.cast(pa.string())
+    return values if pa.types.is_string(values.type) else values.cast(pa.string())
+
+
+def _rows_with(values: pa.Array, marks: tuple[str, ...]) -> np.ndarray:
+    """Positions (ascending) of the values that contain any of `marks` (one ASCII character
+    each): one scan of the array's bytes."""
     offsets, data = _flat(values)
-    marks = data == _PERCENT
-    if plus_in_query:
-        marks |= data == _PLUS
-    found = np.flatnonzero(marks)
-    if not len(found):
-        return values
-    rows = np.unique(np.searchsorted(offsets, found, side="right") - 1)
-    if len(rows) == len(values):
-        return _decode_all(values, offsets, data, plus_in_query)
-    some = values.take(pa.array(rows, pa.int64()))
-    decoded = _decode_all(some, *_flat(some), plus_in_query)
-    chosen = np.zeros(len(values), dtype=bool)
-    chosen[rows] = True
-    return pc.replace_with_mask(values, pa.array(chosen), decoded)
+    hit = data == ord(marks[0])
+    for mark in marks[1:]:
+        hit |= data == ord(mark)
+    rows = np.searchsorted(offsets, np.flatnonzero(hit), side="right") - 1
+    if len(rows):
+        rows = rows[np.concatenate([[True], rows[1:] != rows[:-1]])]
+    return rows
 
 
-def _decode_all(values: pa.Array, offsets: np.ndarray, data: np.ndarray,
-                plus_in_query: bool) -> pa.Array:
-    """percent_decode of every value (`offsets`, `data`: _flat(values))."""
+def _splice(values: pa.Array, rows: np.ndarray, replacements: pa.Array) -> pa.Array:
+    """`values` with values[rows[k]] replaced by replacements[k] (ascending rows, a few): the
+    unchanged runs between them are copied whole."""
+    offsets, data = _flat(values)
+    new_offsets_of, new_data = _flat(replacements)
+    lengths = np.diff(offsets)
+    lengths[rows] = np.diff(new_offsets_of)
+    out_offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out_offsets[1:])
+    out = np.empty(int(out_offsets[-1]), dtype=np.uint8)
+    starts = np.concatenate([[0], rows + 1])
+    ends = np.concatenate([rows, [len(values)]])
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        if end > start:
+            out[out_offsets[start]:out_offsets[end]] = data[offsets[start]:offsets[end]]
+    for k, row in enumerate(rows.tolist()):
+        out[out_offsets[row]:out_offsets[row + 1]] = new_data[new_offsets_of[k]:new_offsets_of[k + 1]]
+    validity = values.buffers()[0] if values.null_count and values.offset == 0 else None
+    spliced = pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(out_offsets), pa.py_buffer(out),
+                                               validity, values.null_count if validity else 0)
+    if values.null_count and validity is None:
+        spliced = pc.if_else(values.is_valid(), spliced, pa.scalar(None, pa.large_string()))
+    return spliced.cast(pa.string())
+
+
+def _decode_all(values: pa.Array, plus_in_query: bool) -> pa.Array:
+    """percent_decode of every value."""
+    offsets, data = _flat(values)
     out, owner_of = data.copy(), _owner(offsets, len(data))
     if plus_in_query:
         out[_in_query(data, offsets, owner_of) & (data == _PLUS)] = _SPACE
