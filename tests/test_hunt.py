@@ -69,21 +69,6 @@ class Deviation:
 
 # Rule id -> the deviation. Everything else must give identical hit sets.
 KNOWN_DEVIATIONS: dict[str, Deviation] = {
-    "d4436a45-ac04-45a3-9148-ee77f58ec1d9": Deviation(
-        "SQL Injection - Boolean Condition After a Quote", "not_convertible",
-        "its pattern has a word boundary in the middle (`like\\b|is\\b` before more pattern); "
-        "Lucene regular expressions have no anchors or word boundaries, and the only exact "
-        "rewrites (at the very start or end of the pattern) do not apply. Converting it without "
-        "the boundary would report more than the rule says, so hunt reports it as not "
-        "convertible."),
-    "14321ecb-8d7a-4c70-97af-b2c7aa50b462": Deviation(
-        "SQL Injection - UNION SELECT in Query String", "server_cannot_run",
-        "Lucene runs a regular expression as a deterministic automaton. This pattern (an "
-        "unanchored search, so a leading `.*`, then repeated alternatives that contain `.*?` "
-        "comment bodies) needs more than the 10,000 determinisation states query_string allows; "
-        "raising max_determinized_states trips the request circuit breaker (3+ GB estimated). "
-        "Elasticsearch turns such a clause into MatchNoDocsQuery without failing the search, so "
-        "hunt validates each query first and reports this one as failed instead of 0 hits."),
     "d5e14e58-22ee-40e5-ab9e-ae52a99732db": Deviation(
         "VPN Session Started or Address Assigned in the Middle of the Night", "not_convertible",
         "`@timestamp|hour` (a date part) cannot be expressed in a Lucene query. pySigma's Lucene "
