@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
-import gzip
 import hashlib
 import os
 import zlib
@@ -86,10 +85,6 @@ class RawBatch:
     offsets: np.ndarray
 
 
-def _open(path: str, compressed: bool):
-    return gzip.open(path, "rb") if compressed else open(path, "rb")
-
-
 def expand_inputs(inputs: list[str]) -> list[str]:
     """Paths, folders (walked recursively, sorted) and globs -> a sorted list of file paths.
 
@@ -113,16 +108,25 @@ def expand_inputs(inputs: list[str]) -> list[str]:
 
 
 def _read_head(path: str) -> tuple[bytes, bool]:
-    """First HEAD_BYTES of the (decompressed) file, and whether it is gzip."""
+    """First HEAD_BYTES of the (decompressed) file, and whether it is gzip. A damaged gzip file
+    gives what could be recovered (reading it dead-letters the damage)."""
     try:
         with open(path, "rb") as f:
-            magic = f.read(2)
-        compressed = magic == GZIP_MAGIC
-        with _open(path, compressed) as f:
-            return f.read(HEAD_BYTES), compressed
-    except (OSError, EOFError, zlib.error) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise VigieError(f"cannot read {path}: {reason}") from exc
+            compressed = f.read(2) == GZIP_MAGIC
+            if not compressed:
+                f.seek(0)
+                return f.read(HEAD_BYTES), False
+        head = b""
+        try:
+            for chunk in decompressed_chunks(path):
+                head += chunk
+                if len(head) >= HEAD_BYTES:
+                    break
+        except DamagedInput:
+            pass
+        return head[:HEAD_BYTES], True
+    except OSError as exc:
+        raise VigieError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def file_key(head: bytes) -> str:
@@ -155,14 +159,35 @@ def inspect_file(path: str, forced_format: LogFormat | None) -> InputFile:
 def w3c_directives(path: str, compressed: bool) -> list[tuple[int, tuple[str, ...]]]:
     """Every `#Fields:` directive of a W3C file: (byte offset, field names), in file order."""
     found = []
-    offset = 0
-    with _open(path, compressed) as f:
-        for line in f:
-            if line.startswith(b"#Fields:"):
-                names = line[len(b"#Fields:"):].decode("utf-8", "replace").split()
-                found.append((offset, tuple(names)))
-            offset += len(line)
+    for offset, line in _file_lines(path, compressed):
+        if line.startswith(b"#Fields:"):
+            names = line[len(b"#Fields:"):].decode("utf-8", "replace").split()
+            found.append((offset, tuple(names)))
     return found
+
+
+def _file_lines(path: str, compressed: bool) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, line) of a file in order; a damaged gzip file stops where it breaks."""
+    if not compressed:
+        offset = 0
+        with open(path, "rb") as f:
+            for line in f:
+                yield offset, line
+                offset += len(line)
+        return
+    offset, carry = 0, b""
+    try:
+        for chunk in decompressed_chunks(path):
+            block = carry + chunk
+            lines = block.split(b"\n")
+            carry = lines.pop()
+            for line in lines:
+                yield offset, line + b"\n"
+                offset += len(line) + 1
+    except DamagedInput:
+        pass
+    if carry:
+        yield offset, carry
 
 
 def fields_in_force(directives: tuple[tuple[int, tuple[str, ...]], ...],
@@ -267,29 +292,64 @@ def read_slice(piece: FileSlice, batch_bytes: int) -> Iterator[RawBatch]:
             pos += len(block)
 
 
+GZIP_READ_BYTES = 256 * 1024  # compressed bytes fed to the decompressor at a time
+
+
+def decompressed_chunks(path: str) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip file (every member of a multi-member file), in pieces.
+
+    Decompression is incremental, so everything before damage is yielded: a truncated file
+    or corrupt data ends the pieces with DamagedInput (its offset is in decompressed bytes),
+    after every byte the decompressor could recover (what `zcat` prints).
+    """
+    produced = 0
+    decompressor, fed = zlib.decompressobj(wbits=31), False
+    with open(path, "rb") as f:
+        while data := f.read(GZIP_READ_BYTES):
+            while data:
+                if not fed and not data.strip(b"\x00"):
+                    break  # zero padding after the last member, as gzip tools allow
+                fed = True
+                try:
+                    chunk = decompressor.decompress(data)
+                except zlib.error as exc:
+                    raise DamagedInput(path, produced, f"corrupt compressed data ({exc})") from exc
+                if chunk:
+                    produced += len(chunk)
+                    yield chunk
+                if not decompressor.eof:
+                    break
+                data = decompressor.unused_data  # the next member of `cat a.gz b.gz`
+                decompressor, fed = zlib.decompressobj(wbits=31), False
+    rest = decompressor.flush() if fed else b""
+    if rest:
+        produced += len(rest)
+        yield rest
+    if fed and not decompressor.eof:
+        raise DamagedInput(path, produced, "the compressed data ends early: the file is truncated")
+
+
 def _read_stream(piece: FileSlice, batch_bytes: int) -> Iterator[RawBatch]:
-    """Whole-file streaming read (gzip): carry the partial last line to the next block."""
-    pos, carry = 0, b""
-    with _open(piece.path, True) as f:
-        while True:
-            try:
-                chunk = f.read(batch_bytes)
-            except (OSError, EOFError, zlib.error) as exc:
-                if carry:
-                    yield lines_of(carry, pos)
-                raise DamagedInput(piece.path, pos + len(carry), str(exc)) from exc
-            if not chunk:
-                break
-            block = carry + chunk
+    """Whole-file streaming read (gzip): carry the partial last line to the next block; a
+    damaged file yields every line recovered before the damage, then raises DamagedInput."""
+    pos, block = 0, b""
+    try:
+        for chunk in decompressed_chunks(piece.path):
+            block += chunk
+            if len(block) < batch_bytes:
+                continue
             cut = block.rfind(b"\n") + 1
             if cut == 0:
-                carry = block
                 continue
             yield lines_of(block[:cut], pos)
             pos += cut
-            carry = block[cut:]
-    if carry:
-        yield lines_of(carry, pos)
+            block = block[cut:]
+    except DamagedInput:
+        if block:
+            yield lines_of(block, pos)
+        raise
+    if block:
+        yield lines_of(block, pos)
 
 
 # ---------------------------------------------------------------------------------------------

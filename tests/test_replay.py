@@ -168,3 +168,25 @@ def test_batches_without_addresses_replay_with_enrichment_on(tmp_path: Path):
         assert_balanced(summary)
         assert summary["datasets"]["total"]["lines_read"] == 3
         assert summary["datasets"]["total"]["events"] >= 1
+
+
+@pytest.mark.parametrize("keep", [40_000, 0.3], ids=["first-40000-bytes", "70-percent-cut"])
+def test_truncated_gzip_yields_every_line_zcat_recovers(tmp_path: Path, keep):
+    """A cut .gz used to give 0 lines (its first 8 MiB read failed whole) or only whole batches;
+    now every line a streaming decompressor recovers is read, with the default batch size."""
+    rng = random.Random(5)
+    lines = [COMBINED.format(n=i % 250, m=(i // 60) % 60, s=i % 60) + f" {rng.random()}"
+             for i in range(120_000)]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode())
+    cut = whole[: keep if isinstance(keep, int) else int(len(whole) * keep)]
+    log = tmp_path / "in" / "access.log.gz"
+    log.parent.mkdir()
+    log.write_bytes(cut)
+    recovered = subprocess.run(["zcat"], input=cut, capture_output=True).stdout
+    expected = recovered.count(b"\n") + (0 if recovered.endswith(b"\n") else 1)
+    summary = replay([log], tmp_path / "out", "--no-detect")
+    assert_balanced(summary)
+    assert summary["datasets"]["web"]["lines_read"] == expected > 1000
+    dead = ds.dataset(tmp_path / "out" / "deadletter", format="parquet").to_table().to_pylist()
+    breaks = [d["origin.offset"] for d in dead if d["stage"] == "read"]
+    assert len(breaks) == 1 and 0 <= breaks[0] - len(recovered) <= 1  # where the data broke off
