@@ -61,8 +61,8 @@ from sigma.types import (  # noqa: E402
 from pipelines.detection.engine import RuleSet, accepts, detect  # noqa: E402
 from pipelines.detection.loader import load_rules, parse_rule_file, rule_files  # noqa: E402
 from pipelines.detection.pipeline import vigie_pipeline  # noqa: E402
-from pipelines.ingest import ReadSettings, parse_slice  # noqa: E402
-from pipelines.reading import plan_inputs  # noqa: E402
+from pipelines.sources.ingest import ReadSettings, parse_slice  # noqa: E402
+from pipelines.sources.files import plan_inputs  # noqa: E402
 from pipelines.resources import data_dir  # noqa: E402
 from pipelines.scenario.chu import generate_chu  # noqa: E402
 

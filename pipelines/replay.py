@@ -28,9 +28,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.detection.engine import RuleSet
 from pipelines.detection.loader import load_rules
 from pipelines.errors import VigieError
-from pipelines.ingest import ReadSettings
+from pipelines.sources.ingest import ReadSettings
 from pipelines.options import VigieOptions
-from pipelines.reading import plan_inputs
+from pipelines.sources.files import plan_inputs
 from pipelines.schema import FAMILIES
 from pipelines.resources import data_dir
 from pipelines.sinks.parquet import (DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR, write_dead_letters,
@@ -38,10 +38,10 @@ from pipelines.sinks.parquet import (DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR, w
 from pipelines.transforms.detect import DetectSigma
 from pipelines.sinks import elasticsearch as es_sink
 from pipelines.sinks import es_cluster
-from pipelines.transforms.elasticsearch import IndexDocuments
+from pipelines.transforms.index import IndexDocuments
 from pipelines.transforms.enrich import DetectImpossibleTravel, EnrichEvents
 from pipelines.enrichment.enrich import Enricher, build_enricher
-from pipelines.enrichment.travel import TRAVEL_RULE
+from pipelines.correlation.travel import TRAVEL_RULE
 from pipelines.transforms.ingest import (COUNTS, DEAD_LETTERS, EVENTS, FRAGMENTS, CountLines,
                                          ParseLogs, StitchMessages, WriteTablesFn)
 

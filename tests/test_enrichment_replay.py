@@ -14,7 +14,7 @@ import pytest
 
 from enrichment_dbs import write_dbs
 from pipelines.cli import main
-from pipelines.enrichment.travel import TRAVEL_RULE
+from pipelines.correlation.travel import TRAVEL_RULE
 from pipelines.reports.overview import line_offsets
 from pipelines.scenario import chu
 

@@ -1,8 +1,8 @@
 """The per-slice hot path: W3C field lists follow the file across batches and slices."""
 from __future__ import annotations
 
-from pipelines.ingest import ReadSettings, parse_slice
-from pipelines.reading import plan_inputs
+from pipelines.sources.ingest import ReadSettings, parse_slice
+from pipelines.sources.files import plan_inputs
 
 HEADER_A = "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time c-ip cs-method cs-uri-stem sc-status\n"
 HEADER_B = "#Fields: date time cs-method cs-uri-stem c-ip sc-status\n"

@@ -6,7 +6,7 @@ import gzip
 import pytest
 
 from pipelines.errors import VigieError
-from pipelines.reading import (FileSlice, expand_inputs, lines_of, plan_inputs, read_slice,
+from pipelines.sources.files import (FileSlice, expand_inputs, lines_of, plan_inputs, read_slice,
                                screen_lines)
 
 
