@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pipelines.sources.ingest import ReadSettings, parse_slice
-from pipelines.sources.files import plan_inputs
+from pipelines.sources.plan import plan_inputs
 
 HEADER_A = "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time c-ip cs-method cs-uri-stem sc-status\n"
 HEADER_B = "#Fields: date time cs-method cs-uri-stem c-ip sc-status\n"
@@ -13,7 +13,7 @@ def test_w3c_fields_change_between_batches_and_slices(tmp_path):
     second = "".join(f"2026-11-27 20:00:{i % 60:02d} GET /b{i} 203.0.113.{i % 200} 404\n" for i in range(400))
     path = tmp_path / "u_ex261127.log"
     path.write_text(HEADER_A + first + HEADER_B + second)
-    files, slices = plan_inputs([str(path)], "w3c", split_bytes=9000)
+    slices = plan_inputs([str(path)], "w3c", split_bytes=9000).slices
     assert len(slices) > 2
     events = []
     for piece in slices:

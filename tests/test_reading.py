@@ -6,8 +6,9 @@ import gzip
 import pytest
 
 from pipelines.errors import VigieError
-from pipelines.sources.files import (FileSlice, expand_inputs, lines_of, plan_inputs, read_slice,
-                               screen_lines)
+from pipelines.sources.files import FileSlice, lines_of, read_slice
+from pipelines.sources.plan import expand_inputs, plan_inputs
+from pipelines.sources.screening import screen_lines
 
 
 def _slice(path, start=0, end=None, compressed=False):
@@ -68,7 +69,15 @@ def test_folders_are_walked_and_answer_keys_left_out(tmp_path):
     (tmp_path / "web" / "a.log").write_text("x\n")
     (tmp_path / "truth.json").write_text("{}")
     (tmp_path / ".hidden").write_text("x\n")
-    assert expand_inputs([str(tmp_path)]) == [str(tmp_path / "web" / "a.log")]
+    (tmp_path / "old-case").mkdir()  # an earlier replay's output inside the input folder
+    (tmp_path / "old-case" / "summary.json").write_text('{"command": "replay", "datasets": {}}')
+    (tmp_path / "old-case" / "x.log").write_text("x\n")
+    (tmp_path / "gone.log").symlink_to(tmp_path / "nowhere")
+    files, skipped = expand_inputs([str(tmp_path)])
+    assert files == [str(tmp_path / "web" / "a.log")]
+    assert {(s.path, s.reason.split(" ")[0]) for s in skipped} == {
+        (str(tmp_path / ".hidden"), "hidden"), (str(tmp_path / "truth.json"), "a"),
+        (str(tmp_path / "old-case"), "an"), (str(tmp_path / "gone.log"), "unreadable:")}
 
 
 def test_unknown_forced_format_is_a_clear_error(tmp_path):
@@ -81,6 +90,6 @@ def test_unknown_forced_format_is_a_clear_error(tmp_path):
 def test_big_files_are_cut_into_slices(tmp_path):
     path = tmp_path / "a.log"
     path.write_bytes(b"0123456789\n" * 1000)
-    _, slices = plan_inputs([str(path)], None, 4000)
+    slices = plan_inputs([str(path)], None, 4000).slices
     assert [(s.start, s.end) for s in slices] == [(0, 4000), (4000, 8000), (8000, 11000)]
     assert len({s.slice_id for s in slices}) == 3

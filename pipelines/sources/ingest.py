@@ -17,8 +17,8 @@ import pyarrow as pa
 
 from pipelines.parsing import format_by_name
 from pipelines.parsing.base import LogFormat, ParseContext, ParseResult, build_dead_letters
-from pipelines.sources.files import (DamagedInput, FileSlice, RawBatch, fields_in_force, read_slice,
-                               screen_lines)
+from pipelines.sources.files import DamagedInput, FileSlice, RawBatch, fields_in_force, read_slice
+from pipelines.sources.screening import screen_lines
 from pipelines.schema import DEAD_LETTER_SCHEMA
 
 
