@@ -140,8 +140,8 @@ def test_a_document_the_mapping_rejects_is_dead_lettered_and_the_rest_of_its_bul
     assert outcome.counts[("web", "documents_dead_lettered")] == 1
     [dead] = outcome.dead
     assert dead["origin.path"] == f"vigie-events-web-apache_combined/{17:032x}"
-    assert dead["stage"] == "index" and dead["reason"].startswith("HTTP 400")
-    assert "source.ip" in dead["reason"] and "not-an-ip" in dead["reason"]
+    assert dead["stage"] == "index" and dead["reason"] == "HTTP 400 document_parsing_exception"
+    assert "source.ip" in dead["detail"] and "not-an-ip" in dead["detail"]
     client.indices.refresh(index="vigie-events-*")
     assert client.count(index="vigie-events-*")["count"] == 39
     assert not client.exists(index="vigie-events-web-apache_combined", id=f"{17:032x}")

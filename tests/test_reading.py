@@ -47,15 +47,16 @@ def test_gzip_is_read_transparently(tmp_path):
     assert got == [b"one", b"two", b"three"]
 
 
-def test_screening_sets_aside_blank_long_and_invalid_utf8_lines(tmp_path):
+def test_screening_skips_blank_dead_letters_long_and_decodes_invalid_utf8_lines(tmp_path):
     raw = lines_of(b"good line\n   \n\xff\xfe bad bytes\n" + b"y" * 200 + b"\nfin\n", 0)
     piece = _slice(tmp_path / "x.log", 0, 1)
     screened = screen_lines(raw, piece, max_line_bytes=100)
-    assert screened.batch.lines.to_pylist() == ["good line", "fin"]
+    assert screened.batch.lines.to_pylist() == ["good line", "\\xff\\xfe bad bytes", "fin"]
+    assert screened.batch.raw.to_pylist() == [None, b"\xff\xfe bad bytes", None]
     assert screened.skipped == {"blank line": 1}
-    letters = dict(zip(screened.dead_letters["reason"].to_pylist(), screened.dead_letters["raw"].to_pylist()))
-    assert letters == {"line exceeds --max-line-bytes 100 (200 bytes)": b"y" * 200,
-                       "line is not valid UTF-8 (12 bytes)": b"\xff\xfe bad bytes"}
+    letters = screened.dead_letters.to_pylist()
+    assert [(d["reason"], d["detail"], d["raw"]) for d in letters] == [
+        ("line exceeds --max-line-bytes 100", "200 bytes", b"y" * 200)]
     assert len(screened.batch) + screened.dead_letters.num_rows + 1 == len(raw.lines)
 
 

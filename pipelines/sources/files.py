@@ -52,6 +52,7 @@ class DamagedInput(Exception):
     """A compressed file whose data breaks off: what was read so far is kept."""
 
     def __init__(self, path: str, offset: int, detail: str):
+        self.detail = detail
         super().__init__(f"gzip data of {path} is damaged after {offset} bytes ({detail}); "
                          "the rest of the file could not be read")
         self.path = path

@@ -7,7 +7,6 @@ batch's lines are dead-lettered with the error as the reason.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -19,7 +18,7 @@ from pipelines.parsing import format_by_name
 from pipelines.parsing.base import LogFormat, ParseContext, ParseResult, build_dead_letters
 from pipelines.sources.files import DamagedInput, FileSlice, RawBatch, fields_in_force, read_slice
 from pipelines.sources.screening import screen_lines
-from pipelines.schema import DEAD_LETTER_SCHEMA
+from pipelines.model import FILE, Origin, dead_letters, with_origin
 
 
 @dataclass(frozen=True)
@@ -67,12 +66,14 @@ def _raw_batches(piece: FileSlice, settings: ReadSettings) -> Iterator[RawBatch 
         yield exc
 
 
+DAMAGED = "compressed input is damaged: the rest of the file could not be read"
+
+
 def damaged_input_letter(piece: FileSlice, exc: DamagedInput) -> pa.Table:
     """A dead letter (carrying no line) saying where a damaged compressed file broke off."""
-    return pa.Table.from_pylist([{
-        "stage": "read", "reason": str(exc), "family": piece.family, "format": piece.format_name,
-        "raw": b"", "raw_text": "", "origin.path": piece.path, "origin.offset": exc.offset,
-        "lines": 0, "written_at": dt.datetime.now(dt.timezone.utc)}], schema=DEAD_LETTER_SCHEMA)
+    return dead_letters(1, stage="read", reason=DAMAGED, detail=exc.detail, family=piece.family,
+                        format=piece.format_name, raw=b"", raw_text="", lines=0,
+                        **with_origin(Origin(FILE, piece.path, exc.offset)))
 
 
 def parse_batch(raw: RawBatch, piece: FileSlice, settings: ReadSettings,
