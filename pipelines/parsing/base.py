@@ -296,30 +296,21 @@ def parse_local(strings: pa.Array, fmt: str, timezone: str) -> pa.Array:
     """Strings in local wall-clock time (no offset) -> UTC timestamps, reading them in `timezone`.
 
     Daylight-saving changes: a wall-clock time that does not exist (spring forward) is read as
-    the instant just before the gap closes; a time that occurs twice (fall back) is read as the
-    first occurrence unless the log already went past it, i.e. time ran backwards in file order,
-    in which case it is the second occurrence.
+    the instant just before the gap closes; a time that occurs twice (fall back) is read as its
+    first occurrence here, and pipelines/parsing/clock.py decides per file, in file order, which
+    ones are the second (parsers set event.timezone on rows read in local time for that).
     """
     naive = pc.strptime(strings, format=fmt, unit="ms", error_is_null=True)
     return local_to_utc(_reject_impossible_dates(strings, naive, fmt), timezone)
 
 
 def local_to_utc(naive: pa.Array, timezone: str) -> pa.Array:
-    """Naive wall-clock timestamps (file order) in `timezone` -> UTC, handling DST (see above)."""
+    """Naive wall-clock timestamps in `timezone` -> UTC (first occurrence of repeated times)."""
     naive = naive.cast(pa.timestamp("ms"))
     if timezone in ("UTC", "Etc/UTC", "Z"):
         return naive.cast(TS_TYPE)
-    earliest = pc.assume_timezone(naive, timezone=timezone, ambiguous="earliest", nonexistent="earliest")
-    latest = pc.assume_timezone(naive, timezone=timezone, ambiguous="latest", nonexistent="earliest")
-    ambiguous = np.asarray(pc.not_equal(earliest, latest).fill_null(False), dtype=bool)
-    if not ambiguous.any():
-        return earliest.cast(TS_TYPE)
-    wall = np.asarray(naive.cast(pa.int64()).fill_null(np.iinfo(np.int64).min), dtype=np.int64)
-    seen_max = np.maximum.accumulate(wall)
-    went_back = np.zeros(len(wall), dtype=bool)
-    went_back[1:] = wall[1:] < seen_max[:-1]
-    use_latest = pa.array(ambiguous & went_back)
-    return pc.if_else(use_latest, latest, earliest).cast(TS_TYPE)
+    return pc.assume_timezone(naive, timezone=timezone, ambiguous="earliest",
+                              nonexistent="earliest").cast(TS_TYPE)
 
 
 _MONTHS = {m: i for i, m in enumerate(

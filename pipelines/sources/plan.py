@@ -15,10 +15,15 @@ import json
 import os
 import stat
 from dataclasses import dataclass, field, replace
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.errors import VigieError
 from pipelines.parsing import detect_format, format_by_name
-from pipelines.parsing.base import LogFormat
+from pipelines.parsing.base import LineBatch, LogFormat, ParseContext
 from pipelines.sources.duplicates import Candidate, Overlap, find_overlaps
 from pipelines.sources.files import (HEAD_BYTES, FileSlice, content_chunks, file_key, read_head,
                                      w3c_directives)
@@ -184,10 +189,57 @@ def with_overlaps(files: list[InputFile], heads: dict[str, bytes]) -> list[Input
             if f.path in overlaps else f for f in files]
 
 
-def plan_slices(files: list[InputFile], split_bytes: int,
-                reference_time: dt.datetime | None) -> list[FileSlice]:
+def _local_times(info: InputFile, text: bytes, timezone: str, reference: dt.datetime) -> list[dt.datetime]:
+    """Times the file's parser reads as local wall-clock times in `text` (whole lines)."""
+    fmt = format_by_name(info.format_name) if info.format_name else None
+    lines = [ln for ln in sample_lines(text) if ln]
+    if fmt is None or not lines:
+        return []
+    batch = LineBatch(info.path, info.file_key, pa.array(lines, pa.string()), np.arange(len(lines)))
+    try:
+        events = fmt.parse(batch, ParseContext(timezone=timezone, reference_time=reference)).events
+    except Exception:  # noqa: BLE001 - a sample the parser chokes on is read whole anyway
+        return []
+    if events is None or not events.num_rows:
+        return []
+    local = events.filter(pc.is_valid(events["event.timezone"]))
+    return [t for t in local["@timestamp"].to_pylist() if t is not None]
+
+
+def crosses_fall_back(info: InputFile, timezone: str, reference: dt.datetime) -> bool:
+    """True when a plain file's local wall-clock times span the end of daylight saving in
+    `timezone` (its first and last lines are read; such a file is not cut into slices, so that
+    repeated times are settled in file order, see parsing/clock.py)."""
+    if timezone in ("UTC", "Etc/UTC", "Z"):
+        return False
+    with open(info.path, "rb") as f:
+        f.seek(max(info.size - HEAD_BYTES, 0))
+        tail = f.read()
+        f.seek(0)
+        head = f.read(HEAD_BYTES)
+    if info.size > HEAD_BYTES:
+        tail = tail[tail.find(b"\n") + 1:]  # the first line of the tail may be cut
+    times = _local_times(info, head, timezone, reference) + _local_times(info, tail, timezone, reference)
+    if len(times) < 2:
+        return False
+    zone = ZoneInfo(timezone)
+    # Repeated times were read as their first occurrence, up to the size of the shift too early.
+    day, last = min(times), max(times) + dt.timedelta(hours=2)
+    offset = day.astimezone(zone).utcoffset()
+    while day < last:
+        day = min(day + dt.timedelta(hours=12), last)
+        now = day.astimezone(zone).utcoffset()
+        if now < offset:
+            return True
+        offset = now
+    return False
+
+
+def plan_slices(files: list[InputFile], split_bytes: int, reference_time: dt.datetime | None,
+                timezone: str = "UTC") -> list[FileSlice]:
     """Cut each file into byte ranges of about `split_bytes` from where it is read (gzip and
-    empty files: one slice; a file whose every line is in another input: none)."""
+    empty files, and files whose local times cross the end of daylight saving: one slice; a
+    file whose every line is in another input: none)."""
     slices = []
     for info in files:
         if info.read_from < 0:
@@ -198,7 +250,7 @@ def plan_slices(files: list[InputFile], split_bytes: int,
         first = info.read_from
         if info.compressed:
             bounds = [(first, -1)]
-        elif info.size - first <= split_bytes:
+        elif info.size - first <= split_bytes or crosses_fall_back(info, timezone, ref):
             bounds = [(first, info.size)]
         else:
             cuts = list(range(first, info.size, split_bytes)) + [info.size]
@@ -212,7 +264,7 @@ def plan_slices(files: list[InputFile], split_bytes: int,
 
 
 def plan_inputs(inputs: list[str], forced_format: str | None, split_bytes: int,
-                reference_time: dt.datetime | None = None) -> Plan:
+                reference_time: dt.datetime | None = None, timezone: str = "UTC") -> Plan:
     """Inputs as given on the command line -> the Plan (files, slices, entries left out)."""
     fmt = None
     if forced_format:
@@ -227,4 +279,4 @@ def plan_inputs(inputs: list[str], forced_format: str | None, split_bytes: int,
         raise VigieError("no input files found in " + " ".join(inputs) + left_out)
     inspected = [inspect_file(p, fmt) for p in paths]
     files = with_overlaps([info for info, _ in inspected], {info.path: head for info, head in inspected})
-    return Plan(files, plan_slices(files, split_bytes, reference_time), skipped)
+    return Plan(files, plan_slices(files, split_bytes, reference_time, timezone), skipped)
