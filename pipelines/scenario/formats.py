@@ -49,33 +49,39 @@ class _Stamps(NamedTuple):
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _stamps_of(second: dt.datetime, zone: dt.tzinfo) -> _Stamps:
-    """The renderings of `second` (an aware datetime without a fraction, in `zone`)."""
-    offset = second.utcoffset()
+def _stamps_of(year: int, month: int, day: int, hour: int, minute: int, second: int, fold: int,
+               zone: dt.tzinfo) -> _Stamps:
+    """The renderings of one wall-clock second in `zone` (fold: which of a repeated hour)."""
+    whole = dt.datetime(year, month, day, hour, minute, second, tzinfo=zone, fold=fold)
+    offset = whole.utcoffset()
     if offset is None:
-        raise ValueError(f"log line writers need an aware datetime, got {second!r}")
+        raise ValueError(f"log line writers need an aware datetime, got {whole!r}")
     minutes = int(offset.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"
     zone_text = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
-    month = _MONTHS[second.month - 1]
-    clock = f"{second:%H:%M:%S}"
-    delta = second - _EPOCH
+    month_name = _MONTHS[month - 1]
+    clock = f"{hour:02d}:{minute:02d}:{second:02d}"
+    delta = whole - _EPOCH
+    utc = _EPOCH + delta
     return _Stamps(
-        clf=f"{second.day:02d}/{month}/{second.year}:{clock} {zone_text}",
-        bsd=f"{month} {second.day:2d} {clock}",
-        asa=f"{month} {second.day:02d} {second.year} {clock}",
-        local=f"{second:%Y-%m-%d} {clock}",
-        utc=f"{second.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S}",
-        panos=f"{second:%Y/%m/%d} {clock}",
+        clf=f"{day:02d}/{month_name}/{year}:{clock} {zone_text}",
+        bsd=f"{month_name} {day:2d} {clock}",
+        asa=f"{month_name} {day:02d} {year} {clock}",
+        local=f"{year:04d}-{month:02d}-{day:02d} {clock}",
+        utc=f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d} {utc.hour:02d}:{utc.minute:02d}:"
+            f"{utc.second:02d}",
+        panos=f"{year:04d}/{month:02d}/{day:02d} {clock}",
         offset=zone_text,
         epoch=delta.days * 86_400 + delta.seconds)
 
 
 def _stamps(at: dt.datetime) -> _Stamps:
-    """The renderings of at's whole second in at's own zone."""
+    """The renderings of at's whole second in at's own zone (cached by wall clock and zone: the
+    same instant in two zones is two entries)."""
     if at.tzinfo is None:
         raise ValueError(f"log line writers need an aware datetime, got {at!r}")
-    return _stamps_of(at.replace(microsecond=0) if at.microsecond else at, at.tzinfo)
+    return _stamps_of(at.year, at.month, at.day, at.hour, at.minute, at.second, at.fold,
+                      at.tzinfo)
 
 
 def syslog_timestamp(at: dt.datetime, style: str = "bsd") -> str:

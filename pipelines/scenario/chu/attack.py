@@ -12,9 +12,9 @@ from pipelines.scenario.chu.logfiles import FILES, Record
 from pipelines.scenario.chu.mail import OUR_DKIM, Mail, message_id, postfix_message
 from pipelines.scenario.chu.vpn import (VpnSession, asa_rejected, fgt_flow, fgt_login_fail,
                                         fgt_tunnel)
-from pipelines.scenario.chu.web import NOT_FOUND_SIZE, apache_record
-from pipelines.scenario.chu.world import (DOMAIN, WWW_HOST, Person, VpnAccount, World,
-                                          personal_address)
+from pipelines.scenario.chu.web import NOT_FOUND_SIZE, www_record
+from pipelines.scenario.chu.world import (ASA_NAME, DOMAIN, FORTIGATE_NAME, MX_HOST, WWW_HOST,
+                                          Person, VpnAccount, World, personal_address)
 
 ATTACKER_SERVER = "45.137.21.9"
 TOR_EXIT = "185.220.101.47"
@@ -113,7 +113,7 @@ def _vpn_credential_use(rng: random.Random, victim: VpnAccount, fgt_tries: Seque
     step = Step(tag, "VPN password guessing then a tunnel for a phished account from abroad",
                 ("T1110", "T1078", "T1133"),
                 entities(tried, [ATTACKER_SERVER, ATTACKER_TUNNEL_IP], [],
-                          ["FGT-CHU-01", "asa-chu-01"]),
+                          [FORTIGATE_NAME, ASA_NAME]),
                 {"tunnel_ips": [ATTACKER_TUNNEL_IP]})
     return step, fgt, asa, session
 
@@ -160,7 +160,7 @@ def _web_scan(rng: random.Random) -> tuple[Step, list[Record]]:
         test += rng.randint(1, 40)
         agent = f"Mozilla/5.00 ({_NIKTO_VERSION}) (Evasions:None) (Test:{test:06d})"
         method = "HEAD" if rng.random() < 0.1 else "GET"
-        out.append(apache_record(t, TOR_EXIT, method, path, status,
+        out.append(www_record(t, TOR_EXIT, method, path, status,
                            NOT_FOUND_SIZE if status == 404 else size, "-", agent, tag="web-scan"))
         t += rng.randint(300, 3_500)
     step = Step("web-scan", "Vulnerability scan of the public web site (Nikto, via Tor)",
@@ -211,29 +211,29 @@ def _web_exploitation(rng: random.Random) -> tuple[Step, list[Record]]:
     firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
     t = local_ms(19, 52) + rng.randrange(60_000)
     for query, status, size in _SQLI:
-        out.append(apache_record(t, TOR_EXIT, "GET", f"/recherche?q={query}", status, size, "-",
+        out.append(www_record(t, TOR_EXIT, "GET", f"/recherche?q={query}", status, size, "-",
                            _SQLMAP, tag=tag))
         t += rng.randint(800, 6_000)
     t += rng.randint(60, 180) * SECOND
     for target in ("/fr/actualites/article.php?id=1'%20OR%20'1'='1",
                    "/fr/actualites/article.php?id=1'%20OR%20'1'='1'--%20"):
-        out.append(apache_record(t, TOR_EXIT, "GET", target, 200, vary(rng, 96_000), "-", firefox,
+        out.append(www_record(t, TOR_EXIT, "GET", target, 200, vary(rng, 96_000), "-", firefox,
                            tag=tag))
         t += rng.randint(5, 40) * SECOND
     t = local_ms(20, 5) + rng.randrange(60_000)
     for path, status, size in _TRAVERSAL:
-        out.append(apache_record(t, ATTACKER_SERVER, "GET", f"/download?file={path}", status, size, "-",
+        out.append(www_record(t, ATTACKER_SERVER, "GET", f"/download?file={path}", status, size, "-",
                            "curl/8.5.0", tag=tag))
         t += rng.randint(10, 70) * SECOND
     requests = "python-requests/2.32.3"
     t = local_ms(20, 14) + rng.randrange(30_000)
-    out.append(apache_record(t, ATTACKER_SERVER, "POST", "/upload.php", 200, 1_846, "-", requests,
+    out.append(www_record(t, ATTACKER_SERVER, "POST", "/upload.php", 200, 1_846, "-", requests,
                        tag=tag))
     t += rng.randint(20, 60) * SECOND
-    out.append(apache_record(t, ATTACKER_SERVER, "GET", _SHELL, 200, 0, "-", requests, tag=tag))
+    out.append(www_record(t, ATTACKER_SERVER, "GET", _SHELL, 200, 0, "-", requests, tag=tag))
     for command, size in _SHELL_COMMANDS:
         t += rng.randint(15, 150) * SECOND
-        out.append(apache_record(t, ATTACKER_SERVER, "GET", f"{_SHELL}?cmd={command}", 200, size, "-",
+        out.append(www_record(t, ATTACKER_SERVER, "GET", f"{_SHELL}?cmd={command}", 200, size, "-",
                            requests, tag=tag))
     step = Step(tag, "SQL injection, path traversal and a web shell on the public web site",
                 ("T1190", "T1505.003", "T1059.004"),
@@ -287,7 +287,7 @@ def _mass_mailing(rng: random.Random, victim: VpnAccount, session: VpnSession,
     step = Step(tag, "Mass mailing to outside recipients from the compromised mailbox",
                 ("T1566.001", "T1078"),
                 entities([victim.login], [ATTACKER_TUNNEL_IP], [person.email, *recipients],
-                          ["mx1", _MASS_HELO]),
+                          [MX_HOST, _MASS_HELO]),
                 {"postfix_queue_ids": qids, "subjects": [_MASS_SUBJECT],
                  "attachments": [_MASS_ATTACHMENT]})
     return step, maillog, fortigate

@@ -1,8 +1,8 @@
 """The scenario's clock: the evening's date, zone and window, and times in epoch milliseconds.
 
-Times inside the scenario are integers, epoch milliseconds; this module turns local wall-clock
-times into them and renders them for truth.json and for the log formats (cached per second: a
-few thousand distinct seconds serve 200,000 lines).
+Times inside the scenario are integers, epoch milliseconds (cheap to draw, add and sort); this
+module makes them from local wall-clock times, and turns them into the aware datetimes the log
+line writers take (`moment`) and into truth.json's ISO 8601 UTC (`iso_utc`).
 """
 from __future__ import annotations
 
@@ -29,56 +29,17 @@ END_MS = local_ms(23, 0)
 SCENARIO_START = dt.datetime.fromtimestamp(START_MS // 1000, dt.timezone.utc)
 SCENARIO_END = dt.datetime.fromtimestamp(END_MS // 1000, dt.timezone.utc)
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
 
 @functools.lru_cache(maxsize=None)
-def wall(sec: int) -> tuple[dt.datetime, str]:
-    """Local wall-clock time of an epoch second, with its UTC offset as '+0100'."""
-    local = dt.datetime.fromtimestamp(sec, TZ)
-    minutes = int(local.utcoffset().total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    return local, f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+def _local_second(sec: int) -> dt.datetime:
+    """The local time of an epoch second (a few thousand distinct seconds serve 200,000 lines)."""
+    return dt.datetime.fromtimestamp(sec, TZ)
 
 
-@functools.lru_cache(maxsize=None)
-def syslog_time(sec: int) -> str:
-    """'Nov 27 19:02:11' (local, no year)."""
-    d, _ = wall(sec)
-    return f"{_MONTHS[d.month - 1]} {d.day:2d} {d:%H:%M:%S}"
-
-
-@functools.lru_cache(maxsize=None)
-def apache_time(sec: int) -> str:
-    """'27/Nov/2026:19:02:11 +0100'."""
-    d, offset = wall(sec)
-    return f"{d.day:02d}/{_MONTHS[d.month - 1]}/{d.year}:{d:%H:%M:%S} {offset}"
-
-
-@functools.lru_cache(maxsize=None)
-def local_time(sec: int) -> str:
-    """'2026-11-27 19:02:11' (local, no zone: Exim)."""
-    return f"{wall(sec)[0]:%Y-%m-%d %H:%M:%S}"
-
-
-@functools.lru_cache(maxsize=None)
-def utc_time(sec: int) -> str:
-    """'2026-11-27 18:02:11' (UTC: IIS)."""
-    return f"{dt.datetime.fromtimestamp(sec, dt.timezone.utc):%Y-%m-%d %H:%M:%S}"
-
-
-@functools.lru_cache(maxsize=None)
-def asa_time(sec: int) -> str:
-    """'Nov 27 2026 19:02:11' (local)."""
-    d, _ = wall(sec)
-    return f"{_MONTHS[d.month - 1]} {d.day:02d} {d.year} {d:%H:%M:%S}"
-
-
-@functools.lru_cache(maxsize=None)
-def fortigate_time(sec: int) -> tuple[str, str]:
-    """('date=2026-11-27 time=19:02:11', '+0100')."""
-    d, offset = wall(sec)
-    return f"date={d:%Y-%m-%d} time={d:%H:%M:%S}", offset
+def moment(ms: int) -> dt.datetime:
+    """Epoch milliseconds -> the aware local datetime the log line writers take."""
+    second = _local_second(ms // 1000)
+    return second.replace(microsecond=ms % 1000 * 1000) if ms % 1000 else second
 
 
 def iso_utc(ms: int) -> str:

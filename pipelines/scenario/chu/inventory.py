@@ -6,7 +6,8 @@ import json
 
 from pipelines.scenario.chu.attack import Attack
 from pipelines.scenario.chu.mail import APPLICATIONS
-from pipelines.scenario.chu.world import PORTAL_HOST, WWW_HOST, World
+from pipelines.scenario.chu.world import (ASA_NAME, FORTIGATE_NAME, MX_HOST, OPENVPN_NAME,
+                                          PORTAL_HOST, WWW_HOST, World)
 
 _ROLE_OF_GROUP = {"SSLVPN-Medecins": ("physician", False), "GP-Astreinte": ("physician", False),
                   "SSLVPN-DSI": ("it-admin", True), "it-admins": ("it-admin", True),
@@ -18,10 +19,10 @@ _ASSETS = (
     ("annuaire-ldap", "critical", [], ["10.10.0.5/32"], []),
     ("site-public-www", "high", [WWW_HOST], [], ["*www-access.log"]),
     ("portail-patients", "high", [PORTAL_HOST], ["10.10.2.15/32"], ["*portail-patients-iis.log"]),
-    ("passerelle-mail-mx1", "high", ["mx1"], [], []),
-    ("vpn-fortigate", "high", ["FGT-CHU-01"], [], []),
-    ("vpn-asa", "high", ["asa-chu-01"], [], []),
-    ("vpn-openvpn-dsi", "high", ["vpn-dsi-01"], [], []),
+    ("passerelle-mail-mx1", "high", [MX_HOST], [], []),
+    ("vpn-fortigate", "high", [FORTIGATE_NAME], [], []),
+    ("vpn-asa", "high", [ASA_NAME], [], []),
+    ("vpn-openvpn-dsi", "high", [OPENVPN_NAME], [], []),
     ("messagerie-mailstore", "high", ["mailstore.chu.local"], ["10.10.0.25/32"], []),
     ("dns", "high", [], ["10.10.0.2/32"], []),
     ("serveur-fichiers", "high", [], ["10.10.0.60/32"], []),

@@ -6,12 +6,13 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from pipelines.scenario.chu.clock import SECOND, local_time, syslog_time
+from pipelines.scenario import formats
+from pipelines.scenario.chu.clock import SECOND, moment
 from pipelines.scenario.chu.draws import (PROFILE_FLAT, PROFILE_MAIL, PROFILE_OFFICE, fill_in,
                                           pick, table, when)
 from pipelines.scenario.chu.internet import fixed_ip, noise_ip
 from pipelines.scenario.chu.logfiles import Record, fill
-from pipelines.scenario.chu.world import DOMAIN, Person, World, personal_address
+from pipelines.scenario.chu.world import DOMAIN, MX_HOST, Person, World, personal_address
 
 if TYPE_CHECKING:
     from pipelines.scenario.chu.attack import Attack
@@ -53,8 +54,7 @@ def _exim_id(rng: random.Random, t: int, taken: set[str]) -> str:
 
 def message_id(rng: random.Random, t: int, host: str) -> str:
     """An RFC 5322 message id in the usual 'timestamp.random@host' style."""
-    stamp = "".join(c for c in local_time(t // 1000) if c.isdigit())
-    return f"{stamp}.{rng.getrandbits(40):010X}@{host}"
+    return f"{moment(t):%Y%m%d%H%M%S}.{rng.getrandbits(40):010X}@{host}"
 
 
 @dataclass(frozen=True)
@@ -188,9 +188,9 @@ _GMAIL_RATE_LIMIT = (
     "temporarily rate limited. - gsmtp (in reply to end of DATA command)")
 
 
-def _pf(t: int, program: str, pid: int, text: str, tag: str | None) -> Record:
+def _postfix_record(t: int, program: str, pid: int, text: str, tag: str | None) -> Record:
     """A syslog line written by mx1."""
-    return t, f"{syslog_time(t // 1000)} mx1 {program}[{pid}]: {text}", tag
+    return t, formats.postfix(moment(t), MX_HOST, program, pid, text), tag
 
 
 def _seconds(value: float) -> str:
@@ -222,7 +222,7 @@ def _delivery(rng: random.Random, t: int, qid: str, rcpt: str, fate: str,
     domain = rcpt.rpartition("@")[2]
     if domain == DOMAIN:
         saved = "".join(rng.choices(_B64, k=22))
-        return [_pf(t, "postfix/lmtp", rng.choice(_LMTP_PIDS),
+        return [_postfix_record(t, "postfix/lmtp", rng.choice(_LMTP_PIDS),
                     f"{qid}: to=<{rcpt}>, relay={_MAILSTORE}, {_delays(rng)}, dsn=2.0.0, "
                     f"status=sent (250 2.0.0 <{rcpt}> {saved} Saved)", tag)]
     mx_host, mx_ip = _MX.get(domain, (f"mx.{domain}", fixed_ip(domain, low=1, span=120)))
@@ -230,10 +230,10 @@ def _delivery(rng: random.Random, t: int, qid: str, rcpt: str, fate: str,
     head = f"{qid}: to=<{rcpt}>, relay={relay}"
     pid = rng.choice(_SMTP_PIDS)
     if fate == "sent":
-        return [_pf(t, "postfix/smtp", pid, f"{head}, {_delays(rng)}, dsn=2.0.0, "
+        return [_postfix_record(t, "postfix/smtp", pid, f"{head}, {_delays(rng)}, dsn=2.0.0, "
                     f"status=sent ({_accepted(rng, t, mx_host)})", tag)]
     if fate == "bounced":
-        return [_pf(t, "postfix/smtp", pid, f"{head}, {_delays(rng)}, dsn=5.1.1, status=bounced "
+        return [_postfix_record(t, "postfix/smtp", pid, f"{head}, {_delays(rng)}, dsn=5.1.1, status=bounced "
                     f"(host {mx_host}[{mx_ip}] said: 550 5.1.1 <{rcpt}>: Recipient address "
                     f"rejected: User unknown (in reply to RCPT TO command))", tag)]
 
@@ -248,22 +248,22 @@ def _delivery(rng: random.Random, t: int, qid: str, rcpt: str, fate: str,
     later = _delays(rng, (retry - t) / 1000)
     second = (f"{head}, {later}, dsn=2.0.0, status=sent ({_accepted(rng, retry, mx_host)})"
               if fate == "deferred" else failure(later))
-    return [_pf(t, "postfix/smtp", pid, failure(_delays(rng)), tag),
-            _pf(retry, "postfix/smtp", rng.choice(_SMTP_PIDS), second, tag)]
+    return [_postfix_record(t, "postfix/smtp", pid, failure(_delays(rng)), tag),
+            _postfix_record(retry, "postfix/smtp", rng.choice(_SMTP_PIDS), second, tag)]
 
 
 def _nondelivery_notice(rng: random.Random, t: int, qid: str, sender: str, taken: set[str],
                         tag: str | None) -> tuple[list[Record], str]:
     """The bounce notice mx1 sends back to an internal sender, and its queue id."""
     ndr = _postfix_qid(rng, t, taken)
-    lines = [_pf(t, "postfix/bounce", rng.randint(2000, 65000),
+    lines = [_postfix_record(t, "postfix/bounce", rng.randint(2000, 65000),
                  f"{qid}: sender non-delivery notification: {ndr}", tag),
-             _pf(t + 1, "postfix/cleanup", rng.choice(_CLEANUP_PIDS),
-                 f"{ndr}: message-id=<{message_id(rng, t, f'mx1.{DOMAIN}')}>", tag),
-             _pf(t + 3, "postfix/qmgr", _QMGR_PID,
+             _postfix_record(t + 1, "postfix/cleanup", rng.choice(_CLEANUP_PIDS),
+                 f"{ndr}: message-id=<{message_id(rng, t, f'{MX_HOST}.{DOMAIN}')}>", tag),
+             _postfix_record(t + 3, "postfix/qmgr", _QMGR_PID,
                  f"{ndr}: from=<>, size={rng.randint(4_000, 9_000)}, nrcpt=1 (queue active)", tag)]
     delivered = _delivery(rng, t + rng.randint(20, 300), ndr, sender, "sent", tag)
-    return (lines + delivered + [_pf(delivered[-1][0] + 2, "postfix/qmgr", _QMGR_PID,
+    return (lines + delivered + [_postfix_record(delivered[-1][0] + 2, "postfix/qmgr", _QMGR_PID,
                                      f"{ndr}: removed", tag)], ndr)
 
 
@@ -276,29 +276,29 @@ def postfix_message(rng: random.Random, t: int, mail: Mail, fates: Sequence[str]
     client = f"{mail.client_host}[{mail.client_ip}]"
     count = len(mail.recipients)
     sasl = f", sasl_method=LOGIN, sasl_username={mail.sasl_user}" if mail.sasl_user else ""
-    out = [_pf(t, "postfix/smtpd", smtpd, f"connect from {client}", tag)]
+    out = [_postfix_record(t, "postfix/smtpd", smtpd, f"connect from {client}", tag)]
     t += rng.randint(40, 400)
-    out.append(_pf(t, "postfix/smtpd", smtpd, f"{qid}: client={client}{sasl}", tag))
+    out.append(_postfix_record(t, "postfix/smtpd", smtpd, f"{qid}: client={client}{sasl}", tag))
     t += rng.randint(30, 400)
-    out.append(_pf(t, "postfix/cleanup", cleanup, f"{qid}: message-id=<{mail.message_id}>", tag))
+    out.append(_postfix_record(t, "postfix/cleanup", cleanup, f"{qid}: message-id=<{mail.message_id}>", tag))
     context = (f"from {client}; from=<{mail.sender}> to=<{mail.recipients[0]}> proto=ESMTP "
                f"helo=<{mail.helo}>")
-    out.append(_pf(t + 1, "postfix/cleanup", cleanup,
+    out.append(_postfix_record(t + 1, "postfix/cleanup", cleanup,
                    f"{qid}: warning: header Subject: {mail.subject} {context}", tag))
     for name in mail.attachments:
-        out.append(_pf(t + 2, "postfix/cleanup", cleanup, f"{qid}: warning: header "
+        out.append(_postfix_record(t + 2, "postfix/cleanup", cleanup, f"{qid}: warning: header "
                        f'Content-Disposition: attachment; filename="{name}" {context}', tag))
     t += rng.randint(5, 120)
-    out.append(_pf(t, "opendkim", 901, f"{qid}: {mail.dkim}", tag))
+    out.append(_postfix_record(t, "opendkim", 901, f"{qid}: {mail.dkim}", tag))
     if mail.dmarc:
-        out.append(_pf(t + 1, "opendmarc", 900, f"{qid}: {mail.dmarc}", tag))
+        out.append(_postfix_record(t + 1, "opendmarc", 900, f"{qid}: {mail.dmarc}", tag))
     t += rng.randint(5, 80)
-    out.append(_pf(t, "postfix/qmgr", _QMGR_PID,
+    out.append(_postfix_record(t, "postfix/qmgr", _QMGR_PID,
                    f"{qid}: from=<{mail.sender}>, size={mail.size}, nrcpt={count} (queue active)",
                    tag))
     auth = " auth=1" if mail.sasl_user else ""
     commands = 6 + count + (1 if mail.sasl_user else 0)
-    out.append(_pf(t + rng.randint(3, 60), "postfix/smtpd", smtpd,
+    out.append(_postfix_record(t + rng.randint(3, 60), "postfix/smtpd", smtpd,
                    f"disconnect from {client} ehlo=2 starttls=1{auth} mail=1 rcpt={count} data=1 "
                    f"quit=1 commands={commands}", tag))
     done, qids = t, [qid]
@@ -312,7 +312,7 @@ def postfix_message(rng: random.Random, t: int, mail: Mail, fates: Sequence[str]
         out.extend(notice)
         qids.append(ndr)
     if "stuck" not in fates:
-        out.append(_pf(done + rng.randint(1, 30), "postfix/qmgr", _QMGR_PID, f"{qid}: removed",
+        out.append(_postfix_record(done + rng.randint(1, 30), "postfix/qmgr", _QMGR_PID, f"{qid}: removed",
                        tag))
     return out, qids
 
@@ -360,33 +360,33 @@ def _rbl_reject(rng: random.Random, world: World) -> list[Record]:
     """A spam source refused on a DNS blocklist: connect, NOQUEUE reject, disconnect."""
     t, ip, pid = when(rng, PROFILE_FLAT), noise_ip(rng), rng.randint(2000, 65000)
     rcpt = rng.choice(world.staff).email
-    return [_pf(t, "postfix/smtpd", pid, f"connect from unknown[{ip}]", None),
-            _pf(t + rng.randint(200, 900), "postfix/smtpd", pid,
+    return [_postfix_record(t, "postfix/smtpd", pid, f"connect from unknown[{ip}]", None),
+            _postfix_record(t + rng.randint(200, 900), "postfix/smtpd", pid,
                 f"NOQUEUE: reject: RCPT from unknown[{ip}]: 554 5.7.1 Service unavailable; "
                 f"Client host [{ip}] blocked using zen.spamhaus.org; "
                 f"from=<{personal_address(rng, 'mail.ru')}> to=<{rcpt}> proto=ESMTP "
                 f"helo=<{rng.choice(_SPAM_HELOS)}>", None),
-            _pf(t + rng.randint(1000, 1500), "postfix/smtpd", pid,
+            _postfix_record(t + rng.randint(1000, 1500), "postfix/smtpd", pid,
                 f"disconnect from unknown[{ip}] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4", None)]
 
 
 def _sasl_probe(rng: random.Random) -> list[Record]:
     """An internet password-guessing attempt on SMTP AUTH (background noise)."""
     t, ip, pid = when(rng, PROFILE_FLAT), noise_ip(rng), rng.randint(2000, 65000)
-    return [_pf(t, "postfix/smtpd", pid, f"connect from unknown[{ip}]", None),
-            _pf(t + rng.randint(300, 2500), "postfix/smtpd", pid,
+    return [_postfix_record(t, "postfix/smtpd", pid, f"connect from unknown[{ip}]", None),
+            _postfix_record(t + rng.randint(300, 2500), "postfix/smtpd", pid,
                 f"warning: unknown[{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6", None),
-            _pf(t + rng.randint(2600, 3000), "postfix/smtpd", pid,
+            _postfix_record(t + rng.randint(2600, 3000), "postfix/smtpd", pid,
                 f"lost connection after AUTH from unknown[{ip}]", None),
-            _pf(t + rng.randint(3001, 3100), "postfix/smtpd", pid,
+            _postfix_record(t + rng.randint(3001, 3100), "postfix/smtpd", pid,
                 f"disconnect from unknown[{ip}] ehlo=1 auth=0/1 commands=1/2", None)]
 
 
 def _anvil(rng: random.Random) -> list[Record]:
     """A connection-rate statistics line."""
     t = when(rng, PROFILE_FLAT)
-    peak = syslog_time(t // 1000 - rng.randint(60, 600))
-    return [_pf(t, "postfix/anvil", 1205, f"statistics: max connection rate {rng.randint(1, 4)}"
+    peak = formats.syslog_timestamp(moment(t - rng.randint(60, 600) * SECOND))
+    return [_postfix_record(t, "postfix/anvil", 1205, f"statistics: max connection rate {rng.randint(1, 4)}"
                 f"/60s for (smtp:{noise_ip(rng)}) at {peak}", None)]
 
 
@@ -419,9 +419,9 @@ def maillog(rng: random.Random, world: World, budget: int, attack: "Attack") -> 
     return fill(budget, unit)
 
 
-def _exim(t: int, text: str) -> Record:
+def _exim_record(t: int, text: str) -> Record:
     """An Exim mainlog line (local time, no zone)."""
-    return t, f"{local_time(t // 1000)} {text}", None
+    return t, formats.exim(moment(t), text), None
 
 
 # (sender, host, address, subjects, weight): applications that mail staff through the relay
@@ -449,13 +449,13 @@ _TLS = "X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no"
 def _exim_message(rng: random.Random, t: int, mid: str, sender: str, host: str, proto: str,
                   subject: str, rcpts: Sequence[str]) -> list[Record]:
     """Arrival, one delivery per recipient, completion."""
-    out = [_exim(t, f"{mid} <= {sender} {host} {proto} S={rng.randint(2_000, 400_000)} "
+    out = [_exim_record(t, f"{mid} <= {sender} {host} {proto} S={rng.randint(2_000, 400_000)} "
                     f"id={message_id(rng, t, DOMAIN)} T=\"{subject}\" from <{sender}> for "
                     f"{' '.join(rcpts)}")]
     for rcpt in rcpts:
         t += rng.randint(5, 250)
-        out.append(_exim(t, f"{mid} => {rcpt} R=local_user T=mail_spool"))
-    out.append(_exim(t + rng.randint(1, 20), f"{mid} Completed"))
+        out.append(_exim_record(t, f"{mid} => {rcpt} R=local_user T=mail_spool"))
+    out.append(_exim_record(t + rng.randint(1, 20), f"{mid} Completed"))
     return out
 
 
@@ -484,14 +484,14 @@ def exim_mainlog(rng: random.Random, world: World, budget: int,
 
     def auth_failure() -> list[Record]:
         ws = rng.choice(world.on_site)
-        return [_exim(when(rng, PROFILE_OFFICE),
+        return [_exim_record(when(rng, PROFILE_OFFICE),
                       f"dovecot_login authenticator failed for ({ws.host}) [{ws.ip}]: "
                       f"535 Incorrect authentication data (set_id={ws.person.login})")]
 
     def queue_run() -> list[Record]:
         t, pid = when(rng, PROFILE_FLAT), rng.randint(10_000, 60_000)
-        return [_exim(t, f"Start queue run: pid={pid}"),
-                _exim(t + rng.randint(20, 900), f"End queue run: pid={pid}")]
+        return [_exim_record(t, f"Start queue run: pid={pid}"),
+                _exim_record(t + rng.randint(20, 900), f"End queue run: pid={pid}")]
 
     def unit(limit: int) -> list[Record]:
         draw = rng.random()

@@ -6,15 +6,17 @@ import heapq
 import math
 import random
 from dataclasses import dataclass
+from ipaddress import ip_address
 from operator import itemgetter
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from pipelines.scenario.chu.clock import (END_MS, HOUR, MINUTE, START_MS, asa_time,
-                                          fortigate_time, syslog_time)
+from pipelines.scenario import formats
+from pipelines.scenario.chu.clock import END_MS, HOUR, MINUTE, START_MS, moment
 from pipelines.scenario.chu.draws import PROFILE_FLAT, pick, table, when
 from pipelines.scenario.chu.internet import noise_ip
 from pipelines.scenario.chu.logfiles import Record, clip, fill
-from pipelines.scenario.chu.world import VpnAccount, World
+from pipelines.scenario.chu.world import (ASA_NAME, FORTIGATE_NAME, FORTIGATE_SERIAL,
+                                          OPENVPN_NAME, VpnAccount, World)
 
 if TYPE_CHECKING:
     from pipelines.scenario.chu.attack import Attack
@@ -120,58 +122,59 @@ def _vpn_log(rng: random.Random, budget: int, sessions: Sequence[VpnSession],
     return out + fill(budget - len(out), traffic)
 
 
-_FGT_DEVICE = 'devname="FGT-CHU-01" devid="FG100FTK21004512"'
+_OVPN_PROGRAM, _OVPN_PID = "ovpn-server", 1187
 
 
-def _fgt(t: int, body: str, tag: str | None = None) -> Record:
-    """A FortiGate key=value line (local date and time, nanosecond eventtime)."""
-    stamp, offset = fortigate_time(t // 1000)
-    return t, f'{stamp} {_FGT_DEVICE} eventtime={t * 1_000_000} tz="{offset}" {body}', tag
+def _fgt(t: int, fields: dict[str, object], tag: str | None = None) -> Record:
+    """A line of the FortiGate's log (key=value; str values quoted, numbers and addresses bare)."""
+    return t, formats.fortigate(moment(t), FORTIGATE_NAME, FORTIGATE_SERIAL, fields), tag
 
 
 def fgt_login_fail(t: int, ip: str, user: str, tag: str | None = None) -> Record:
     """An SSL-VPN authentication failure."""
-    return _fgt(t, f'logid="0101039426" type="event" subtype="vpn" level="alert" vd="root" '
-                   f'logdesc="SSL VPN login fail" action="ssl-login-fail" tunneltype="ssl-web" '
-                   f'tunnelid=0 remip={ip} user="{user}" group="N/A" dst_host="N/A" '
-                   f'reason="sslvpn_login_permission_denied" msg="SSL user failed to logged in"',
-                tag)
+    return _fgt(t, {"logid": "0101039426", "type": "event", "subtype": "vpn", "level": "alert",
+                    "vd": "root", "logdesc": "SSL VPN login fail", "action": "ssl-login-fail",
+                    "tunneltype": "ssl-web", "tunnelid": 0, "remip": ip_address(ip), "user": user,
+                    "group": "N/A", "dst_host": "N/A", "reason": "sslvpn_login_permission_denied",
+                    "msg": "SSL user failed to logged in"}, tag)
 
 
 def fgt_tunnel(rng: random.Random, s: VpnSession, up: bool, tag: str | None = None) -> Record:
     """Tunnel up (at the session's start) or down (at its end, with duration and bytes)."""
-    head = 'type="event" subtype="vpn" level="information" vd="root" '
-    who = (f'tunneltype="ssl-tunnel" tunnelid={s.ident} remip={s.remote_ip} '
-           f'tunnelip={s.tunnel_ip} user="{s.account.login}" group="{s.account.group}" '
-           f'dst_host="N/A" reason="N/A"')
+    head = {"type": "event", "subtype": "vpn", "level": "information", "vd": "root"}
+    who = {"tunneltype": "ssl-tunnel", "tunnelid": s.ident, "remip": ip_address(s.remote_ip),
+           "tunnelip": ip_address(s.tunnel_ip), "user": s.account.login,
+           "group": s.account.group, "dst_host": "N/A", "reason": "N/A"}
     if up:
-        return _fgt(s.start, f'logid="0101039947" {head}logdesc="SSL VPN tunnel up" '
-                             f'action="tunnel-up" {who} msg="SSL tunnel established"', tag)
+        return _fgt(s.start, {"logid": "0101039947", **head, "logdesc": "SSL VPN tunnel up",
+                              "action": "tunnel-up", **who, "msg": "SSL tunnel established"}, tag)
     seconds = (s.end - s.start) // 1000
-    return _fgt(s.end, f'logid="0101039948" {head}logdesc="SSL VPN tunnel down" '
-                       f'action="tunnel-down" {who} duration={seconds} '
-                       f'sentbyte={seconds * rng.randint(2_000, 60_000)} '
-                       f'rcvdbyte={seconds * rng.randint(10_000, 400_000)} '
-                       f'msg="SSL tunnel shutdown"', tag)
+    return _fgt(s.end, {"logid": "0101039948", **head, "logdesc": "SSL VPN tunnel down",
+                        "action": "tunnel-down", **who, "duration": seconds,
+                        "sentbyte": seconds * rng.randint(2_000, 60_000),
+                        "rcvdbyte": seconds * rng.randint(10_000, 400_000),
+                        "msg": "SSL tunnel shutdown"}, tag)
 
 
 def fgt_flow(rng: random.Random, s: VpnSession, t: int, destination: tuple[str, int, int, str],
-              tag: str | None = None) -> Record:
+             tag: str | None = None) -> Record:
     """A forward-traffic log of one connection through the tunnel, written when it closes."""
     address, port, proto, service = destination
     seconds = rng.randint(0, 2) if proto == 17 else int(rng.expovariate(1 / 120))
     sent, received = _flow_bytes(rng, proto)
     policy = GROUP_PROFILE.get(s.account.group, ("", 12))[1]
-    return _fgt(t, f'logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root" '
-                   f'srcip={s.tunnel_ip} srcport={rng.randint(49152, 65535)} srcintf="ssl.root" '
-                   f'srcintfrole="undefined" dstip={address} dstport={port} dstintf="port3" '
-                   f'dstintfrole="lan" srccountry="Reserved" dstcountry="Reserved" '
-                   f'sessionid={rng.randint(1_000_000, 99_999_999)} proto={proto} '
-                   f'action="{"accept" if proto == 17 else "close"}" policyid={policy} '
-                   f'policytype="policy" service="{service}" trandisp="noop" duration={seconds} '
-                   f'sentbyte={sent} rcvdbyte={received} sentpkt={sent // 900 + 1} '
-                   f'rcvdpkt={received // 1300 + 1} appcat="unscanned" '
-                   f'user="{s.account.login}" group="{s.account.group}"', tag)
+    return _fgt(t, {"logid": "0000000013", "type": "traffic", "subtype": "forward",
+                    "level": "notice", "vd": "root", "srcip": ip_address(s.tunnel_ip),
+                    "srcport": rng.randint(49152, 65535), "srcintf": "ssl.root",
+                    "srcintfrole": "undefined", "dstip": ip_address(address), "dstport": port,
+                    "dstintf": "port3", "dstintfrole": "lan", "srccountry": "Reserved",
+                    "dstcountry": "Reserved", "sessionid": rng.randint(1_000_000, 99_999_999),
+                    "proto": proto, "action": "accept" if proto == 17 else "close",
+                    "policyid": policy, "policytype": "policy", "service": service,
+                    "trandisp": "noop", "duration": seconds, "sentbyte": sent,
+                    "rcvdbyte": received, "sentpkt": sent // 900 + 1,
+                    "rcvdpkt": received // 1300 + 1, "appcat": "unscanned",
+                    "user": s.account.login, "group": s.account.group}, tag)
 
 
 def fortigate_log(rng: random.Random, world: World, budget: int, attack: "Attack") -> list[Record]:
@@ -197,8 +200,8 @@ def fortigate_log(rng: random.Random, world: World, budget: int, attack: "Attack
 
 
 def _asa(t: int, level: int, message: int, text: str, tag: str | None = None) -> Record:
-    """A Cisco ASA syslog line (local time with year)."""
-    return t, f"{asa_time(t // 1000)} asa-chu-01 : %ASA-{level}-{message}: {text}", tag
+    """A line of the Cisco ASA's log."""
+    return t, formats.cisco_asa(moment(t), ASA_NAME, level, message, text), tag
 
 
 def asa_rejected(t: int, user: str, ip: str, tag: str | None = None) -> Record:
@@ -274,8 +277,9 @@ def asa_log(rng: random.Random, world: World, budget: int, attack: "Attack") -> 
 
 
 def _ovpn(t: int, text: str) -> Record:
-    """An OpenVPN server syslog line."""
-    return t, f"{syslog_time(t // 1000)} vpn-dsi-01 ovpn-server[1187]: {text}", None
+    """A line of the OpenVPN server's log (syslog)."""
+    return t, formats.openvpn(moment(t), OPENVPN_NAME, text, program=_OVPN_PROGRAM,
+                              pid=_OVPN_PID), None
 
 
 _OVPN_CHANNEL = ("Control Channel: TLSv1.3, cipher TLSv1.3 TLS_AES_256_GCM_SHA384, peer "

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Sequence
 
-from pipelines.scenario.chu.clock import START_MS, apache_time, local_ms, utc_time
+from pipelines.scenario import formats
+from pipelines.scenario.chu.clock import START_MS, local_ms, moment
 from pipelines.scenario.chu.draws import (PROFILE_FLAT, PROFILE_OFFICE, PROFILE_PORTAL,
                                           PROFILE_WEB, fill_in, pick, table, vary, when)
 from pipelines.scenario.chu.internet import fixed_ip, noise_ip, visitor_ip
@@ -117,11 +118,11 @@ _NOISE_PATHS = (("/wp-login.php", 404), ("/.env", 404), ("/xmlrpc.php", 404),
 NOT_FOUND_SIZE = 7_612
 
 
-def apache_record(t: int, ip: str, method: str, target: str, status: int, size: int, referer: str,
-            agent: str, protocol: str = "HTTP/1.1", tag: str | None = None) -> Record:
-    """An Apache combined-format line (an empty body logs '-')."""
-    return (t, f'{ip} - - [{apache_time(t // 1000)}] "{method} {target} {protocol}" {status} '
-               f'{size or "-"} "{referer}" "{agent}"', tag)
+def www_record(t: int, ip: str, method: str, target: str, status: int, size: int, referer: str,
+               agent: str, protocol: str = "HTTP/1.1", tag: str | None = None) -> Record:
+    """A line of the public site's log (Apache combined; an empty body logs '-')."""
+    return t, formats.apache_combined(moment(t), ip, method, target, status, size, referer, agent,
+                                      protocol=protocol), tag
 
 
 def _www_visit(rng: random.Random, limit: int) -> list[Record]:
@@ -132,34 +133,34 @@ def _www_visit(rng: random.Random, limit: int) -> list[Record]:
     cached = rng.random() < 0.3
     out = []
     if rng.random() < 0.03:
-        out.append(apache_record(t, ip, "GET", rng.choice(_DEAD_LINKS), 404, NOT_FOUND_SIZE, referer,
+        out.append(www_record(t, ip, "GET", rng.choice(_DEAD_LINKS), 404, NOT_FOUND_SIZE, referer,
                            agent, protocol))
         t += rng.randint(2_000, 20_000)
     for page in range(min(6, 1 + int(rng.expovariate(0.7)))):
         path, size = pick(rng, _WWW_PAGES)
         url = f"https://{WWW_HOST}{path}"
-        out.append(apache_record(t, ip, "GET", path, 200, vary(rng, size), referer, agent, protocol))
+        out.append(www_record(t, ip, "GET", path, 200, vary(rng, size), referer, agent, protocol))
         at = t
         for asset, asset_size in _WWW_ASSETS if page == 0 else ():
             at += rng.randint(15, 250)
-            out.append(apache_record(at, ip, "GET", asset, 304 if cached else 200,
+            out.append(www_record(at, ip, "GET", asset, 304 if cached else 200,
                                0 if cached else asset_size, url, agent, protocol))
         if page == 0 and "iP" in agent and not cached:
             at += rng.randint(100, 900)
-            out.append(apache_record(at, ip, "GET", "/apple-touch-icon.png", 404, NOT_FOUND_SIZE, "-",
+            out.append(www_record(at, ip, "GET", "/apple-touch-icon.png", 404, NOT_FOUND_SIZE, "-",
                                agent, protocol))
         for _ in range(rng.randint(0, 3)):
             at += rng.randint(20, 400)
-            out.append(apache_record(at, ip, "GET", rng.choice(_WWW_IMAGES), 200,
+            out.append(www_record(at, ip, "GET", rng.choice(_WWW_IMAGES), 200,
                                rng.randint(18_000, 240_000), url, agent, protocol))
         if path == "/fr/contact" and rng.random() < 0.25:
             at += rng.randint(30_000, 180_000)
-            out.append(apache_record(at, ip, "POST", "/fr/contact", 303, 0, url, agent, protocol))
-            out.append(apache_record(at + rng.randint(80, 300), ip, "GET", "/fr/contact?envoye=1", 200,
+            out.append(www_record(at, ip, "POST", "/fr/contact", 303, 0, url, agent, protocol))
+            out.append(www_record(at + rng.randint(80, 300), ip, "GET", "/fr/contact?envoye=1", 200,
                                vary(rng, 20_410), url, agent, protocol))
         if path == "/fr/recrutement/candidature-spontanee" and rng.random() < 0.3:
             at += rng.randint(60_000, 300_000)
-            out.append(apache_record(at, ip, "POST", "/upload.php", 200, vary(rng, 1_830), url, agent,
+            out.append(www_record(at, ip, "POST", "/upload.php", 200, vary(rng, 1_830), url, agent,
                                protocol))
         referer = url
         t = at + rng.randint(5_000, 150_000)
@@ -172,11 +173,11 @@ def _www_bot(rng: random.Random, limit: int) -> list[Record]:
     t, ip = when(rng, PROFILE_FLAT), rng.choice(addresses)
     out = []
     if rng.random() < 0.3:
-        out.append(apache_record(t, ip, "GET", "/robots.txt", 200, 312, "-", agent))
+        out.append(www_record(t, ip, "GET", "/robots.txt", 200, 312, "-", agent))
     for _ in range(rng.randint(1, 5)):
         t += rng.randint(1_000, 30_000)
         path, size = pick(rng, _WWW_PAGES)
-        out.append(apache_record(t, ip, "GET", path, 200, vary(rng, size), "-", agent))
+        out.append(www_record(t, ip, "GET", path, 200, vary(rng, size), "-", agent))
     return out[:limit]
 
 
@@ -186,7 +187,7 @@ def _www_noise(rng: random.Random, limit: int) -> list[Record]:
     out = []
     for path, status in rng.sample(_NOISE_PATHS, rng.randint(1, 3)):
         size = {404: NOT_FOUND_SIZE, 403: 199, 200: 312}[status]
-        out.append(apache_record(t, ip, "GET", path, status, size, "-", agent))
+        out.append(www_record(t, ip, "GET", path, status, size, "-", agent))
         t += rng.randint(200, 3_000)
     return out[:limit]
 
@@ -199,8 +200,6 @@ def www_access(rng: random.Random, world: World, budget: int, attack: "Attack") 
     return fill(budget, lambda limit: pick(rng, _WWW_KINDS)(rng, limit))
 
 
-W3C_FIELDS = ("date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
-               "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken")
 _PORTAL_IP = "10.10.2.15"
 _IIS_RESTART_MS = local_ms(20, 0)
 _PORTAL_ASSETS = ("/Portail/Content/site.min.css", "/Portail/Scripts/bundle.min.js",
@@ -215,23 +214,21 @@ _PORTAL_PAGES = table((
 
 
 def _w3c_header(t: int) -> list[Record]:
-    """The directives IIS writes when it opens its log."""
-    return [(t, "#Software: Microsoft Internet Information Services 10.0", None),
-            (t, "#Version: 1.0", None), (t, f"#Date: {utc_time(t // 1000)}", None),
-            (t, f"#Fields: {W3C_FIELDS}", None)]
+    """The directives IIS writes when it opens its log (default IIS fields)."""
+    return [(t, line, None) for line in formats.w3c_header(moment(t))]
 
 
 def _iis(t: int, method: str, stem: str, query: str, user: str, ip: str, agent: str,
          referer: str, status: int, taken_ms: int, win32: int = 0) -> Record:
-    """A W3C extended line in the field order of W3C_FIELDS (UTC; '+' for spaces)."""
-    return (t, f"{utc_time(t // 1000)} {_PORTAL_IP} {method} {stem} {query or '-'} 443 "
-               f"{user or '-'} {ip} {agent} {referer or '-'} {status} 0 {win32} {taken_ms}", None)
+    """A line of the portal's log (IIS W3C, default fields, port 443)."""
+    return t, formats.iis(moment(t), _PORTAL_IP, method, stem, query, 443, user, ip, agent,
+                          referer, status, taken_ms, win32_status=win32), None
 
 
 def _portal_visit(rng: random.Random, patients: Sequence[str], limit: int) -> list[Record]:
     """A patient signing in to the portal, browsing appointments and documents."""
     t, ip = when(rng, PROFILE_PORTAL), visitor_ip(rng)
-    agent = pick(rng, BROWSERS).replace(" ", "+")
+    agent = pick(rng, BROWSERS)
     user, base = rng.choice(patients), f"https://{PORTAL_HOST}"
     login = f"{base}/Portail/Account/Login?ReturnUrl=%2FPortail%2F"
     cached = rng.random() < 0.4
@@ -267,7 +264,7 @@ def _portal_visit(rng: random.Random, patients: Sequence[str], limit: int) -> li
 def _portal_probe(rng: random.Random, limit: int) -> list[Record]:
     """The monitoring server checking the portal."""
     return [_iis(when(rng, PROFILE_FLAT), "GET", "/Portail/health", "", "", "10.10.9.20",
-                 "check_http/v2.3.3+(monitoring-plugins+2.3.3)", "", 200, rng.randint(2, 9))]
+                 "check_http/v2.3.3 (monitoring-plugins 2.3.3)", "", 200, rng.randint(2, 9))]
 
 
 def portal_access(rng: random.Random, world: World, budget: int,
@@ -311,9 +308,9 @@ _MACHINE_TRAFFIC = (
 
 def _squid(t: int, elapsed: int, client: str, code: str, status: int, size: int, method: str,
            url: str, user: str, peer: str, mime: str) -> Record:
-    """A Squid native access.log line."""
-    return (t, f"{t // 1000}.{t % 1000:03d} {elapsed:6d} {client} {code}/{status:03d} {size} "
-               f"{method} {url} {user} {peer} {mime}", None)
+    """A line of the staff proxy's log (Squid native)."""
+    return t, formats.squid(moment(t), elapsed, client, code, status, size, method, url, user,
+                            peer, mime), None
 
 
 def _proxy_browse(rng: random.Random, world: World, limit: int) -> list[Record]:

@@ -13,6 +13,11 @@ STAFF_COUNT = 9_000
 DOMAIN = "chu-exemple.fr"
 WWW_HOST = f"www.{DOMAIN}"
 PORTAL_HOST = f"portail-patients.{DOMAIN}"
+# The devices that write the logs (their host names appear in the lines and the inventory).
+MX_HOST = "mx1"  # the mail gateway (Postfix)
+FORTIGATE_NAME, FORTIGATE_SERIAL = "FGT-CHU-01", "FG100FTK21004512"
+ASA_NAME = "asa-chu-01"
+OPENVPN_NAME = "vpn-dsi-01"
 
 _FIRST_NAMES = (
     "Jean", "Marie", "Pierre", "Sophie", "Nicolas", "Isabelle", "Philippe", "Nathalie", "Laurent",
