@@ -2,6 +2,7 @@
 file that points at exactly the lines the attack wrote."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -16,6 +17,12 @@ from pipelines.scenario.formats import IIS_FIELDS
 
 EVENTS = 12_000
 REPO = Path(__file__).resolve().parents[1]
+
+# The sha256 of `generate_chu(out, events=5_000, seed=7)`: every file, in path order, as its
+# relative path, NUL, its bytes, NUL (see output_digest). Changed only on purpose: see
+# test_output_is_pinned.
+PINNED_EVENTS, PINNED_SEED = 5_000, 7
+PINNED_DIGEST = "2a684421e89287250af4742a1c58d525a1316b4cfaf6dc764614d78c3d7df666"
 
 SHAPES = {
     "apache_combined": re.compile(r'^\S+ - - \[\d\d/Nov/2026:\d\d:\d\d:\d\d \+0100\] "[A-Z]+ \S+ '
@@ -46,6 +53,14 @@ def _files(root: Path) -> dict[str, bytes]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def output_digest(root: Path) -> str:
+    """sha256 over every file below root: relative path, NUL, bytes, NUL, in path order."""
+    digest = hashlib.sha256()
+    for path, data in _files(root).items():
+        digest.update(path.encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()
+
+
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
     out = tmp_path_factory.mktemp("chu")
@@ -69,6 +84,19 @@ def test_identical_bytes_under_another_hash_seed(scenario, tmp_path):
     env = dict(os.environ, PYTHONHASHSEED="12345")
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=REPO, env=env, check=True)
     assert _files(tmp_path) == _files(scenario[0])
+
+
+def test_output_is_pinned(tmp_path):
+    """The generated files change only on purpose. Refactoring the scenario (or the writers in
+    pipelines/scenario/formats.py) must keep every byte. To change the output deliberately:
+    make the change, run this test, put the digest it prints in PINNED_DIGEST, and say in the
+    commit message what changed in the files and why (golden tests built on the scenario,
+    such as replay comparisons, then need their expectations renewed in the same change)."""
+    _generate(tmp_path, events=PINNED_EVENTS, seed=PINNED_SEED)
+    got = output_digest(tmp_path)
+    assert got == PINNED_DIGEST, (
+        f"the chu scenario's output changed: digest {got}. If that is deliberate, set "
+        f"PINNED_DIGEST in tests/test_scenario.py to it and explain the change in the commit.")
 
 
 def test_other_seed_gives_other_bytes(scenario, tmp_path):

@@ -72,6 +72,10 @@ truth.json: {"scenario", "seed", "events", "timezone", "date", "start", "end",
       "entities", "related"}]}
 Times are ISO 8601 UTC to the second; line numbers are 1-based.
 
+Changing the output: the files are pinned by a digest (tests/test_scenario.py, PINNED_DIGEST,
+5,000 events, seed 7). A refactoring keeps every byte; a deliberate change renews the digest
+(the failing test prints the new one) and says in its commit what changed in the files and why.
+
 Modules: clock (date, zone, window, epoch-millisecond times), draws (seeded generators, weighted
 tables, hourly profiles), internet (address blocks, Tor list), world (staff, accounts,
 patients), logfiles (the files, their shares, exact budgets), mail, web, vpn (each family's
