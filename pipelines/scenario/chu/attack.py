@@ -47,8 +47,8 @@ class Attack:
 
 
 def entities(users: Iterable[str] = (), source_ips: Iterable[str] = (),
-              mail_addresses: Iterable[str] = (),
-              hosts: Iterable[str] = ()) -> dict[str, list[str]]:
+             mail_addresses: Iterable[str] = (),
+             hosts: Iterable[str] = ()) -> dict[str, list[str]]:
     """The entity lists of a step or incident."""
     return {"users": list(users), "source_ips": list(source_ips),
             "mail_addresses": list(mail_addresses), "hosts": list(hosts)}

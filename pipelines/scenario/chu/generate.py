@@ -35,11 +35,21 @@ BACKGROUND: dict[str, Callable[[random.Random, World, int, Attack], list[Record]
 }
 
 
+def _write(path: pathlib.Path, text: str) -> None:
+    """Write `text` as UTF-8 and set the file's mtime to the scenario's end (from which a
+    replay infers the year of syslog lines)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8"))
+    os.utime(path, (END_MS // 1000, END_MS // 1000))
+
+
 def generate_chu(out_dir: pathlib.Path, events: int = 200_000, seed: int = 7,
                  progress: Callable[[str], None] | None = None) -> dict:
-    """Write the scenario's log files and truth.json into out_dir; return a short summary.
+    """Write the scenario's log files, truth.json, inventory.yml and tor-exits.txt into
+    out_dir; return a short summary (files and their lines, attack steps, expected incidents).
 
-    Exactly `events` log lines in all (truth.json not counted); events >= MIN_EVENTS.
+    Exactly `events` log lines in all (the other files not counted); events >= MIN_EVENTS.
+    `progress` receives one line of text per file written.
     """
     if events < MIN_EVENTS:
         raise ValueError(f"the chu scenario needs at least {MIN_EVENTS} events, got {events}")
@@ -49,26 +59,19 @@ def generate_chu(out_dir: pathlib.Path, events: int = 200_000, seed: int = 7,
     attack_records = {path: clip(records) for path, records in attack.records.items()}
     sizes = budgets(events - sum(len(r) for r in attack_records.values()))
     numbered: dict[str, list[Record]] = {}
-    end_seconds = END_MS // 1000
     for f in FILES:
         background = BACKGROUND[f.path](rng_for(seed, f.path), world, sizes[f.path], attack)
         records = background + attack_records[f.path]
         records.sort(key=itemgetter(0))
         numbered[f.path] = records
-        path = out_dir / f.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(("\n".join(r[1] for r in records) + "\n").encode("utf-8"))
-        os.utime(path, (end_seconds, end_seconds))
+        _write(out_dir / f.path, "\n".join(r[1] for r in records) + "\n")
         if progress:
             progress(f"{f.path}: {len(records):,} lines ({f.format})")
     truth = truth_document(seed, events, attack, numbered)
     steps = truth["attack_steps"]
-    for name, text in (("inventory.yml", inventory_yaml(world, attack)), ("tor-exits.txt", tor_exits_text())):
-        (out_dir / name).write_bytes(text.encode("utf-8"))
-        os.utime(out_dir / name, (end_seconds, end_seconds))
-    truth_path = out_dir / "truth.json"
-    truth_path.write_bytes((json.dumps(truth, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
-    os.utime(truth_path, (end_seconds, end_seconds))
+    _write(out_dir / "inventory.yml", inventory_yaml(world, attack))
+    _write(out_dir / "tor-exits.txt", tor_exits_text())
+    _write(out_dir / "truth.json", json.dumps(truth, ensure_ascii=False, indent=1) + "\n")
     if progress:
         progress(f"truth.json: {len(steps)} attack steps, "
                  f"{sum(len(s['lines']) for s in steps):,} attack lines")

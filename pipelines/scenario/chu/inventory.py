@@ -1,8 +1,13 @@
 """inventory.yml: the hospital's accounts (remote access, phished staff, applications, the
-built-in administrator), its assets with their criticality, and the usual country."""
+built-in administrator), its assets with their criticality, and the usual country.
+
+The accounts are data first (`accounts`, one Account each), then YAML (`inventory_yaml`): a new
+account attribute is a field of Account and a key of its line.
+"""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from pipelines.scenario.chu.attack import Attack
 from pipelines.scenario.chu.mail import APPLICATIONS
@@ -32,37 +37,58 @@ _ASSETS = (
 )
 
 
-def inventory_yaml(world: World, attack: Attack) -> str:
-    """inventory.yml: the accounts Vigie may meet (remote access, phished staff, applications,
-    the built-in administrator, which is disabled), the assets, and the usual country."""
-    q = json.dumps
-    lines = ["# The CHU's inventory for Vigie (--inventory): accounts, assets, usual countries.",
-             "usual_countries: [FR]", "accounts:"]
-    seen: set[str] = set()
+@dataclass(frozen=True)
+class Account:
+    """An account as inventory.yml describes it."""
 
-    def account(name: str, roles: list[str], department: str | None, admin: bool = False,
-                service: bool = False, disabled: bool = False) -> None:
-        if name in seen:
-            return
-        seen.add(name)
-        extra = f", department: {q(department)}" if department else ""
-        lines.append(f"  - {{name: {q(name)}, roles: {q(roles)}{extra}, admin: {q(admin)}, "
-                     f"service_account: {q(service)}, disabled: {q(disabled)}}}")
+    name: str
+    roles: tuple[str, ...]
+    department: str | None
+    admin: bool = False
+    service_account: bool = False
+    disabled: bool = False
+
+
+def accounts(world: World, attack: Attack) -> list[Account]:
+    """The accounts Vigie may meet, each once: remote-access accounts (role from the VPN group),
+    the staff the attack touches, the applications that send mail, and the built-in
+    administrator (disabled), in that order."""
+    found: dict[str, Account] = {}
+
+    def add(account: Account) -> None:
+        found.setdefault(account.name, account)
 
     for vpn in world.fortigate + world.asa + world.openvpn:
         role, admin = _ROLE_OF_GROUP[vpn.group]
-        account(vpn.login, [role], vpn.person.department if vpn.person else None, admin)
+        add(Account(vpn.login, (role,), vpn.person.department if vpn.person else None, admin))
     staff = {p.login: p for p in world.staff}
     for login in sorted(attack.reserved_logins):
         if login in staff:
             person = staff[login]
-            account(login, ["clinician" if person.clinical else "staff"], person.department)
+            add(Account(login, ("clinician" if person.clinical else "staff",), person.department))
     for name, *_ in APPLICATIONS[0]:
-        account(name, ["application"], "DSI", service=True)
-    account("administrateur", ["built-in"], "DSI", admin=True, disabled=True)
+        add(Account(name, ("application",), "DSI", service_account=True))
+    add(Account("administrateur", ("built-in",), "DSI", admin=True, disabled=True))
+    return list(found.values())
+
+
+def _account_line(account: Account) -> str:
+    """One account as a YAML flow mapping (no department key when it has none)."""
+    q = json.dumps
+    department = f", department: {q(account.department)}" if account.department else ""
+    return (f"  - {{name: {q(account.name)}, roles: {q(list(account.roles))}{department}, "
+            f"admin: {q(account.admin)}, service_account: {q(account.service_account)}, "
+            f"disabled: {q(account.disabled)}}}")
+
+
+def inventory_yaml(world: World, attack: Attack) -> str:
+    """inventory.yml: the usual country, the accounts (see `accounts`), the assets."""
+    q = json.dumps
+    lines = ["# The CHU's inventory for Vigie (--inventory): accounts, assets, usual countries.",
+             "usual_countries: [FR]", "accounts:"]
+    lines += [_account_line(account) for account in accounts(world, attack)]
     lines.append("assets:")
     for name, level, hosts, nets, files in _ASSETS:
         lines.append(f"  - {{name: {q(name)}, criticality: {level}, hostnames: {q(hosts)}, "
                      f"networks: {q(nets)}, log_files: {q(files)}}}")
     return "\n".join(lines) + "\n"
-

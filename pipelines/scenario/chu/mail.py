@@ -268,7 +268,7 @@ def _nondelivery_notice(rng: random.Random, t: int, qid: str, sender: str, taken
 
 
 def postfix_message(rng: random.Random, t: int, mail: Mail, fates: Sequence[str],
-                     taken: set[str], tag: str | None = None) -> tuple[list[Record], list[str]]:
+                    taken: set[str], tag: str | None = None) -> tuple[list[Record], list[str]]:
     """Every line mx1 writes for one message received on one connection (connect to removed,
     bounce notice included), and the queue ids involved."""
     qid = _postfix_qid(rng, t, taken)
@@ -460,7 +460,7 @@ def _exim_message(rng: random.Random, t: int, mid: str, sender: str, host: str, 
 
 
 def exim_mainlog(rng: random.Random, world: World, budget: int,
-                  attack: "Attack") -> list[Record]:
+                 attack: "Attack") -> list[Record]:
     """The internal relay: staff PCs writing to colleagues, applications notifying staff,
     mistyped passwords, queue runs."""
     taken: set[str] = set()

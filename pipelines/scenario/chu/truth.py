@@ -43,7 +43,7 @@ def truth_context(numbered: dict[str, list[Record]]) -> list[dict[str, Any]]:
 
 
 def expected_incidents(attack: Attack, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The two incidents a correlator should raise (see the module docstring)."""
+    """The two incidents a correlator should raise (see the package docstring)."""
     by_id = {s["id"]: s for s in steps}
 
     def incident(ident: str, title: str, chain: tuple[str, ...], related: str) -> dict[str, Any]:

@@ -268,7 +268,7 @@ def _portal_probe(rng: random.Random, limit: int) -> list[Record]:
 
 
 def portal_access(rng: random.Random, world: World, budget: int,
-                   attack: "Attack") -> list[Record]:
+                  attack: "Attack") -> list[Record]:
     """The portal's log: header blocks (start, and a restart at 20:00 local), patients, probes."""
     headers = _w3c_header(START_MS) + _w3c_header(_IIS_RESTART_MS)
     return headers + fill(budget - len(headers), lambda limit: (
@@ -339,7 +339,7 @@ def _proxy_machine(rng: random.Random, world: World, limit: int) -> list[Record]
 
 
 def proxy_access(rng: random.Random, world: World, budget: int,
-                  attack: "Attack") -> list[Record]:
+                 attack: "Attack") -> list[Record]:
     """The outbound proxy: staff browsing, workstations' background traffic."""
     return fill(budget, lambda limit: (_proxy_browse(rng, world, limit) if rng.random() < 0.8
                                         else _proxy_machine(rng, world, limit)))
