@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.scenario import chu
+from pipelines.scenario.chu.truth import line_origins
 from pipelines.scenario.formats import IIS_FIELDS
 
 EVENTS = 12_000
@@ -217,6 +218,15 @@ def test_truth_lists_every_line_the_attack_wrote(scenario):
     assert [c["id"] for c in truth["context"]] == [chu.VICTIM_OWN_SESSION] and len(context) == 2
     assert not context & listed
     assert found == listed | context
+
+
+def test_line_origins_point_at_the_lines(scenario):
+    out, _, truth, lines, _ = scenario
+    refs = [r for step in truth["attack_steps"] for r in step["lines"]]
+    for ref, (path, offset) in zip(refs, line_origins(out, refs)):
+        data = Path(path).read_bytes()
+        assert data[offset:].split(b"\n", 1)[0].decode() == lines[ref["file"]][ref["line"] - 1]
+        assert offset == 0 or data[offset - 1:offset] == b"\n"
 
 
 def test_attack_timeline(scenario):

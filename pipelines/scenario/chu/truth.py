@@ -2,7 +2,9 @@
 the incidents a correlator should raise. See the package docstring for the layout."""
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from pathlib import Path
+from typing import Any, Iterable
 
 from pipelines.scenario.chu.attack import VICTIM_OWN_SESSION, Attack
 from pipelines.scenario.chu.clock import DATE, END_MS, START_MS, TIMEZONE, iso_utc
@@ -78,3 +80,17 @@ def truth_document(seed: int, events: int, attack: Attack,
         "context": truth_context(numbered),
         "expected_incidents": expected_incidents(attack, steps),
     }
+
+
+def line_origins(scenario_dir: Path, refs: Iterable[dict[str, Any]]) -> list[tuple[str, int]]:
+    """Where each truth.json line reference ({"file", "line"}) is, as events carry it: the file's
+    resolved path (log.file.path) and the byte offset of the line's start (log.offset)."""
+    offsets: dict[str, list[int]] = {}
+    origins = []
+    for ref in refs:
+        path = Path(scenario_dir) / ref["file"]
+        if ref["file"] not in offsets:
+            lengths = (len(line) + 1 for line in path.read_bytes().split(b"\n"))
+            offsets[ref["file"]] = list(itertools.accumulate(lengths, initial=0))
+        origins.append((str(path.resolve()), offsets[ref["file"]][ref["line"] - 1]))
+    return origins
