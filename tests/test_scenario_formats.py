@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pipelines.parsing import detect_format, format_by_name
+from pipelines.parsing import ALL_FORMATS, detect_format, format_by_name
 from pipelines.parsing.base import LineBatch, ParseContext
 from pipelines.scenario import formats
 
@@ -96,6 +96,11 @@ EXACT = {
         '"GlobalProtect gateway user authentication failed. Login from: 203.0.113.5, User name: '
         'jdoe.",641825,0x8000000000000000,0,0,0,0,,PA-VM'),
 }
+
+
+def test_every_parsed_format_has_a_writer_of_its_name():
+    assert {fmt.name for fmt in ALL_FORMATS} <= {name for name in dir(formats) if callable(getattr(formats, name))}
+    assert {fmt.name for fmt in ALL_FORMATS} == set(ROUND_TRIPS)
 
 
 @pytest.mark.parametrize("written, expected", EXACT.values(), ids=EXACT.keys())
