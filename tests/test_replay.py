@@ -1,6 +1,7 @@
 """End-to-end `vigie replay` on the real Beam runner: outputs, balance, determinism, bad input."""
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import os
@@ -8,18 +9,23 @@ import random
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyarrow.dataset as ds
 import pytest
 
 from pipelines.cli import main
+from pipelines.scenario import formats
 
-COMBINED = ('203.0.113.{n} - - [27/Nov/2026:19:{m:02d}:{s:02d} +0100] "GET /page/{n}?q=1 HTTP/1.1" '
-            '200 {n}12 "-" "Mozilla/5.0 (X11; Linux x86_64)"')
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def web_lines(count: int, start: int = 0) -> list[str]:
-    return [COMBINED.format(n=i % 250, m=(i // 60) % 60, s=i % 60) for i in range(start, start + count)]
+    """Apache combined lines numbered from `start`: one a second from 19:00, 250 clients."""
+    return [formats.apache_combined(dt.datetime(2026, 11, 27, 19, i // 60 % 60, i % 60, tzinfo=PARIS),
+                                    f"203.0.113.{i % 250}", "GET", f"/page/{i % 250}?q=1", 200,
+                                    int(f"{i % 250}12"), "-", "Mozilla/5.0 (X11; Linux x86_64)")
+            for i in range(start, start + count)]
 
 
 def replay(inputs: list[Path], out: Path, *flags: str) -> dict:
@@ -179,8 +185,7 @@ def test_truncated_gzip_yields_every_line_zcat_recovers(tmp_path: Path, keep):
     """A cut .gz used to give 0 lines (its first 8 MiB read failed whole) or only whole batches;
     now every line a streaming decompressor recovers is read, with the default batch size."""
     rng = random.Random(5)
-    lines = [COMBINED.format(n=i % 250, m=(i // 60) % 60, s=i % 60) + f" {rng.random()}"
-             for i in range(120_000)]
+    lines = [line + f" {rng.random()}" for line in web_lines(120_000)]
     whole = gzip.compress(("\n".join(lines) + "\n").encode())
     cut = whole[: keep if isinstance(keep, int) else int(len(whole) * keep)]
     log = tmp_path / "in" / "access.log.gz"
