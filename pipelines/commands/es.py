@@ -31,8 +31,7 @@ from pipelines.errors import VigieError
 from pipelines.options import add_elasticsearch_flags
 from pipelines.sinks import elasticsearch as es_sink
 from pipelines.sinks import es_cluster
-from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR
-from pipelines.transforms.index import write_index_dead_letters
+from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR, write_dead_letters
 
 INDEX_DEAD_LETTER_PREFIX = "index-"
 BACKFILL_REPORT = "es-backfill.json"
@@ -108,7 +107,9 @@ def backfill(archive: Path, settings: es_cluster.EsSettings, only_dead_letters: 
     outcome = es_sink.index_all(client, settings, batches)
     for path in old:
         path.unlink()
-    write_index_dead_letters(outcome, str(archive), f"{INDEX_DEAD_LETTER_PREFIX}backfill-0000")
+    if outcome.dead:
+        write_dead_letters(es_sink.dead_letter_table(outcome.dead), str(archive),
+                           f"{INDEX_DEAD_LETTER_PREFIX}backfill-0000")
     per_family: dict[str, dict[str, int]] = defaultdict(lambda: {c: 0 for c in es_sink.COUNTERS})
     for (family, counter), value in sorted(outcome.counts.items()):
         per_family[family][counter] += value
