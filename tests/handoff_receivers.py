@@ -362,7 +362,8 @@ class SmtpReceiver:
                   and auth_data.password.decode() == receiver.password)
             if not ok:
                 receiver.auth_failures += 1
-            return AuthResult(success=ok)
+            # handled=False: aiosmtpd itself answers 535 to a refused login
+            return AuthResult(success=ok, handled=False)
 
         kwargs: dict = {}
         if self.tls_files:

@@ -31,9 +31,18 @@ INCIDENTS_FILE = "incidents.jsonl"
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag as VigieError (one line) instead of usage + exit."""
+    """argparse that reports a bad flag as VigieError (one line) instead of usage + exit. Flags are
+    never abbreviated (`--webhook-secret` must not pass for `--webhook-secret-file`), and the values
+    of unknown flags are not repeated (they might be a secret typed on the command line)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D102 - argparse hook
+        if message.startswith("unrecognized arguments:"):
+            flags = [w for w in message.split(":", 1)[1].split() if w.startswith("-")]
+            message = "unrecognized arguments: " + (" ".join(flags) or "(values without a flag)")
         raise VigieError(f"incidents: {message} (see `vigie incidents --help`)")
 
 

@@ -70,17 +70,15 @@ def render_for_handoff(record: dict, lang: str, tz: str = DEFAULT_TZ) -> Rendere
 
 def _items_for(destination_key: str, records: list[dict], dead: list[tuple[str, dict]]) -> list[tuple[dict, bool]]:
     """The latest revision per incident among the records and this destination's dead letters,
-    each flagged True when it comes from a dead letter."""
-    best: dict[str, tuple[dict, bool]] = {}
-    order: list[str] = []
-    for record, from_dead in [(r, False) for r in records] + [(r, True) for k, r in dead if k == destination_key]:
+    each flagged True when that revision was dead-lettered for this destination before."""
+    mine = [r for k, r in dead if k == destination_key]
+    dead_keys = {(str(r.get("incident.id")), _rev(r)) for r in mine}
+    best: dict[str, dict] = {}
+    for record in records + mine:
         key = str(record.get("incident.id"))
-        if key not in best:
-            order.append(key)
-            best[key] = (record, from_dead)
-        elif _rev(record) > _rev(best[key][0]):
-            best[key] = (record, from_dead)
-    return [best[k] for k in order]
+        if key not in best or _rev(record) > _rev(best[key]):
+            best[key] = record
+    return [(r, (str(r.get("incident.id")), _rev(r)) in dead_keys) for r in best.values()]
 
 
 def deliver_incidents(incidents: list[dict], out_dir: Path, destinations: list, *,

@@ -103,6 +103,7 @@ def destinations_from(args: argparse.Namespace, environ: dict | None = None) -> 
     ca_file = _checked_file(args.ca_file, "--ca-file")
     out: list = []
     if args.thehive_url:
+        _http_url(args.thehive_url, "--thehive-url")
         key = read_secret(args.thehive_api_key_file, THEHIVE_API_KEY_ENV, "TheHive API key", environ)
         if not key:
             raise VigieError(f"--thehive-url needs an API key: set ${THEHIVE_API_KEY_ENV} or pass --thehive-api-key-file")
@@ -111,6 +112,7 @@ def destinations_from(args: argparse.Namespace, environ: dict | None = None) -> 
     elif args.thehive_api_key_file or args.thehive_org:
         raise VigieError("--thehive-api-key-file and --thehive-org need --thehive-url")
     if args.webhook_url:
+        _http_url(args.webhook_url, "--webhook-url")
         secret = read_secret(args.webhook_secret_file, WEBHOOK_SECRET_ENV, "webhook secret", environ)
         if not secret:
             raise VigieError(f"--webhook-url needs a signing secret: set ${WEBHOOK_SECRET_ENV} or pass "
