@@ -57,6 +57,7 @@ def hostile_incident() -> dict:
             f'200 54 "-" "{payload}" subject="{TEMPLATE_EXPR} {BIDI}" user="{ISOLATE}"')
         evidence["rule.name"] = HOSTILE[(i + 3) % len(HOSTILE)]
         evidence["log.file.path"] = f"/srv/logs/{MD_LINK}"
+        evidence["event.id"] = f"{evidence['event.id']}{BIDI}\"><b>{i}"   # ids are data too
     record["incident.signals"][0]["rule.name"] = MD_IMAGE
     record["incident.actions"].append({"id": "reset-accounts", "targets": [SCRIPT, BIDI, CONTROL]})
     record["incident.attack_chain"][0]["rule.name"] = SVG_ONLOAD

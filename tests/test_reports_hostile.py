@@ -62,6 +62,13 @@ def _assert_inert_html(page: str) -> _Audit:
         if name in ("href", "src", "xlink:href"):
             assert re.fullmatch(r"(#|[A-Za-z0-9._-]+\.html)[A-Za-z0-9._#-]*", value), value
     assert audit.tags.count("svg") == page.count('<svg class="timeline"')
+    # attributes stay attributes: only names our templates write, no markup inside values
+    names = {name for name, _ in audit.attrs}
+    assert names <= {"lang", "charset", "http-equiv", "content", "name", "href", "hreflang", "class", "id",
+                     "data-severity", "data-service", "data-action", "data-deadline", "data-event-id",
+                     "data-incident-id", "title", "xmlns", "viewbox", "role", "aria-label", "data-vigie",
+                     "x", "y", "width", "height", "x1", "y1", "x2", "y2", "text-anchor", "d", "cx", "cy", "r"}, names
+    assert not any("<span" in value for name, value in audit.attrs), "markup inside an attribute value"
     assert not _hidden_chars(page), _hidden_chars(page)
     return audit
 

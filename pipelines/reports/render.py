@@ -19,11 +19,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 from jinja2.sandbox import SandboxedEnvironment
 
 from pipelines.errors import VigieError
 from pipelines.reports import i18n
-from pipelines.reports.text import html_visible, md_code, md_code_block, md_escape
+from pipelines.reports.text import html_visible, md_code, md_code_block, md_escape, visible
 from pipelines.reports.view import file_stem, incident_view, severity_key
 
 INCIDENTS_DIR = "incidents"
@@ -36,10 +37,13 @@ _LINK_LABEL = {"fr": i18n.label("en", "other_language"), "en": i18n.label("fr", 
 
 @functools.lru_cache(maxsize=None)
 def html_environment() -> SandboxedEnvironment:
-    """The sandboxed, autoescaping environment of the HTML templates."""
-    return SandboxedEnvironment(loader=PackageLoader("pipelines.reports", "templates"),
-                                autoescape=True, finalize=html_visible, undefined=StrictUndefined,
-                                trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True)
+    """The sandboxed, autoescaping environment of the HTML templates. Filter `plain`: escaped
+    text with hidden characters as text markers, for attributes and <title> elements."""
+    env = SandboxedEnvironment(loader=PackageLoader("pipelines.reports", "templates"),
+                               autoescape=True, finalize=html_visible, undefined=StrictUndefined,
+                               trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True)
+    env.filters["plain"] = lambda value: Markup(escape(visible(value)))
+    return env
 
 
 @functools.lru_cache(maxsize=None)
