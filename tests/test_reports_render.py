@@ -195,3 +195,24 @@ def test_index_lists_incidents_by_severity(tmp_path: Path):
     parser = _Titles()
     parser.feed((tmp_path / "incidents" / "index.html").read_text())
     assert parser.severities == [CAMPAIGN_ID, WEB_ID, "inc-00000000000000000000000a"]
+
+
+def test_large_incident_lists_200_evidence_rows_and_counts_the_rest():
+    record = load("campaign")
+    base = record["incident.evidence"][-1]
+    record["incident.evidence"] = [dict(base, **{"event.id": f"{i:032x}", "log.offset": 4034069 + 300 * i})
+                                   for i in range(450)]
+    html = render_incident_html(record, "en", PARIS, ["en"])
+    assert html.count("data-event-id=") == 200 and "… and 250 more pieces of evidence in incidents.jsonl" in html
+    assert html.count("<circle ") == 450
+    md = render_incident_markdown(record, "fr", PARIS)
+    assert "… et 250 autres preuves dans incidents\\.jsonl" in md
+
+
+def test_without_actions_the_kind_gives_the_usual_containment():
+    record = load("web-attack")
+    del record["incident.actions"]
+    assert [a["id"] for a in incident_view(record, "fr", PARIS)["actions"]] == \
+        ["block-addresses", "take-website-offline", "preserve-evidence"]
+    record["incident.kind"] = "vpn-intrusion"
+    assert "cut-remote-access" in [a["id"] for a in incident_view(record, "en", PARIS)["actions"]]

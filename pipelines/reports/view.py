@@ -102,9 +102,26 @@ def _add_month(t: dt.datetime) -> dt.datetime:
     return t
 
 
+# Containment when a record carries no `incident.actions`: the usual steps for its kind.
+DEFAULT_ACTIONS = {
+    "phishing": ("block-sender-domain", "quarantine-messages", "reset-accounts", "preserve-evidence"),
+    "account-takeover": ("disconnect-workstations", "cut-remote-access", "reset-accounts", "preserve-evidence"),
+    "vpn-intrusion": ("cut-remote-access", "suspend-telework", "reset-accounts", "block-addresses",
+                      "preserve-evidence"),
+    "mass-mailing": ("reset-accounts", "quarantine-messages", "block-addresses", "preserve-evidence"),
+    "web-attack": ("take-website-offline", "block-addresses", "preserve-evidence"),
+    "campaign": ("disconnect-workstations", "cut-remote-access", "suspend-telework", "reset-accounts",
+                 "block-sender-domain", "block-addresses", "quarantine-messages", "preserve-evidence"),
+}
+
+
 def _actions(incident: dict, lang: str) -> list[dict]:
     rows = []
-    for entry in _list(incident.get("incident.actions")):
+    entries = incident.get("incident.actions")
+    if entries is None:
+        kind = str(incident.get("incident.kind") or "")
+        entries = [{"id": a, "targets": []} for a in DEFAULT_ACTIONS.get(kind, ("preserve-evidence",))]
+    for entry in _list(entries):
         if not isinstance(entry, dict):
             continue
         action_id = str(entry.get("id") or "")
