@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pyarrow.parquet as pq
 
 from incident_helpers import CAMPAIGN_ID, load
-from pipelines.schema import DEAD_LETTER_SCHEMA
+from pipelines.schema import dead_letter_schema
 from pipelines.sinks.delivery import DeliveryError, RetryBudget, RetryPolicy
-from pipelines.sinks.handoff.deadletters import (delivery_dead_letter, read_delivery_dead_letters,
+from pipelines.sinks.handoff.deadletters import (Undelivered, read_delivery_dead_letters,
                                                   write_delivery_dead_letters)
 from pipelines.sinks.handoff.ledger import Ledger
 
@@ -90,15 +91,24 @@ def test_ledger_counts_a_revision_or_a_later_one_and_survives_a_torn_line(tmp_pa
 
 def test_dead_letter_rows_fit_the_project_table_and_come_back(tmp_path: Path):
     record = load("campaign")
-    import orjson
-    row = delivery_dead_letter("webhook", "webhook http://127.0.0.1:9/hook", CAMPAIGN_ID, 3, "HTTP 500",
-                               orjson.dumps(record), b'{"schema": "vigie.incident/1"}')
+    row = Undelivered("webhook", "webhook http://127.0.0.1:9/hook", CAMPAIGN_ID, 3, "HTTP 500",
+                      "webhook http://127.0.0.1:9/hook: HTTP 500 oops (after 5 tries)", orjson.dumps(record))
     path = write_delivery_dead_letters([row], tmp_path)
     table = pq.read_table(path)
-    assert table.schema.equals(DEAD_LETTER_SCHEMA)
+    assert table.schema.equals(dead_letter_schema())
     got = table.to_pylist()[0]
     assert got["stage"] == "deliver" and got["family"] == "incident" and got["format"] == "webhook"
-    assert got["origin.path"] == f"webhook http://127.0.0.1:9/hook#{CAMPAIGN_ID}" and got["origin.offset"] == 3
-    assert got["lines"] == 0 and got["written_at"] is not None and got["reason"] == "HTTP 500"
+    assert got["reason"] == "webhook: HTTP 500" and got["detail"].endswith("(after 5 tries)")
+    assert got["id"] == f"{CAMPAIGN_ID}:3" and got["origin.kind"] == "delivery"
+    assert got["origin.path"] == f"webhook http://127.0.0.1:9/hook/{CAMPAIGN_ID}"
+    assert got["lines"] == 0 and got["written_at"] is not None and orjson.loads(got["raw"]) == record
     assert read_delivery_dead_letters(tmp_path) == [("webhook http://127.0.0.1:9/hook", record)]
     assert write_delivery_dead_letters([], tmp_path) is None
+
+
+def test_other_stages_in_the_dead_letter_folder_are_left_alone(tmp_path: Path):
+    from pipelines.model import FILE, dead_letters
+    from pipelines.sinks.parquet import write_dead_letters
+    write_dead_letters(dead_letters(1, stage="parse", reason="bad line", raw=b"x", origin_kind=FILE,
+                                    origin_path="/srv/x.log", origin_offset=0), str(tmp_path), "parse-0")
+    assert read_delivery_dead_letters(tmp_path) == []

@@ -76,7 +76,7 @@ def test_connection_refused_then_recovering_loses_nothing(tmp_path: Path):
     dest = WebhookDestination(receiver.url, SECRET, timeout=2)
     down = deliver_incidents(both(), tmp_path, [dest], policy=FAST)
     assert down.dead_lettered[dest.key] == 2
-    assert "connection refused" in read_dead_reasons(tmp_path)[0]
+    assert read_dead_reasons(tmp_path)[0] == ("webhook: connection refused", read_dead_reasons(tmp_path)[0][1])
     receiver.start()
     try:
         up = deliver_incidents(both(), tmp_path, [dest], policy=FAST)
@@ -89,14 +89,16 @@ def test_wrong_secret_is_refused_by_the_receiver_and_dead_lettered_without_retry
     dest = WebhookDestination(receiver.url, b"not-the-receiver-secret", timeout=5)
     result = deliver_incidents([load("web-attack")], tmp_path, [dest], policy=FAST)
     assert result.dead_lettered[dest.key] == 1 and receiver.rejected == 1 and result.retries[dest.key] == 0
-    assert "HTTP 401" in read_dead_reasons(tmp_path)[0] and "not retryable" in read_dead_reasons(tmp_path)[0]
+    reason, detail = read_dead_reasons(tmp_path)[0]
+    assert reason == "webhook: HTTP 401" and "not retryable" in detail and "bad signature" in detail
 
 
-def read_dead_reasons(out_dir: Path) -> list[str]:
+def read_dead_reasons(out_dir: Path) -> list[tuple[str, str]]:
     import pyarrow.parquet as pq
     rows = []
     for path in sorted((out_dir / "deadletter").glob("deliver-*.parquet")):
-        rows += pq.read_table(path, columns=["reason"])["reason"].to_pylist()
+        table = pq.read_table(path, columns=["reason", "detail"])
+        rows += list(zip(table["reason"].to_pylist(), table["detail"].to_pylist()))
     return rows
 
 

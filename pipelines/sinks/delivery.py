@@ -19,11 +19,13 @@ T = TypeVar("T")
 class DeliveryError(Exception):
     """A delivery that did not happen. `transient` errors (connection refused, timeout, HTTP
     5xx/429, SMTP 4xx) are retried; permanent ones (refused credentials, HTTP 4xx, SMTP 5xx) are
-    not. The message must already be free of secrets."""
+    not. `cause` is a short wording shared by every failure of that kind ("HTTP 500"), for
+    grouping; the message must already be free of secrets."""
 
-    def __init__(self, message: str, transient: bool = True):
+    def __init__(self, message: str, transient: bool = True, cause: str | None = None):
         super().__init__(message)
         self.transient = transient
+        self.cause = cause or message
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Attempt(Generic[T]):
     tries: int
     value: T | None = None
     error: str = ""
+    cause: str = ""
     transient: bool = False
 
 
@@ -81,7 +84,7 @@ class RetryBudget:
                     self.failing_since = now
                 left = self.failing_since + self.policy.budget_seconds - now
                 if not exc.transient or tries >= self.policy.attempts or left <= 0:
-                    return Attempt(False, tries, error=str(exc), transient=exc.transient)
+                    return Attempt(False, tries, error=str(exc), cause=exc.cause, transient=exc.transient)
                 self.retries += 1
                 self.sleep(max(0.0, min(self.policy.delay(tries), left)))
                 continue

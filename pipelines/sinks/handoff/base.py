@@ -1,9 +1,9 @@
 """What every handoff destination shares: the rendered incident it delivers and its interface.
 
 In: an incident record and its reports rendered in the handoff language. Out: `Rendered`, the
-one object each destination turns into its own payload; `Destination`, the interface `run`
-drives (check at start, payload for dead letters, deliver); `scrub`, which removes secrets from
-any text before it is printed or stored.
+one object each destination turns into its own request; `Destination`, the interface `run`
+drives (check at start, deliver); `scrub`, which removes secrets from any text before it is
+printed or stored.
 """
 from __future__ import annotations
 
@@ -43,9 +43,6 @@ class Destination(Protocol):
 
     def check(self) -> None:
         """Raise VigieError when the destination cannot be reached or refuses us (run at start)."""
-
-    def payload(self, item: Rendered) -> bytes:
-        """What would be sent for `item`, secrets excluded (kept in the dead letter)."""
 
     def deliver(self, item: Rendered) -> str:
         """Deliver `item`; return a short detail for the ledger; raise DeliveryError on failure."""

@@ -1,73 +1,88 @@
 """Incidents that could not be delivered, as rows of the project's dead-letter table.
 
-In: the destination, the incident and why it failed. Out: rows of
-`pipelines.schema.DEAD_LETTER_SCHEMA` written as Parquet under DIR/deadletter/ (next to the
-replay's own dead letters), and back again for `vigie incidents send`.
+In: what did not reach which destination, and why (`Undelivered`). Out: a dead-letter table
+(schemas/deadletters.yml, built by `pipelines.model.dead_letters`) written as Parquet under
+DIR/deadletter/ next to the replay's own dead letters, and the undelivered records read back for
+`vigie incidents send`.
 
-Row layout, built in ONE place (`delivery_dead_letter`, the function to adapt when the schema
-moves to schemas/ and an `Origin`): stage "deliver"; reason (secrets already scrubbed); family
-"incident"; format = destination kind (webhook, thehive, smtp, files); raw = the incident record
-as canonical JSON (the handoff payload every destination renders from: enough to deliver again);
-raw_text = the destination's own request as text (webhook body, TheHive alert, MIME message),
-for people to read what was attempted; origin.path = "<destination key>#<incident.id>";
-origin.offset = the incident revision; lines = 0; written_at = now (UTC).
+Row layout, decided in ONE place (`dead_letter_table`): stage "deliver"; reason = destination kind
+and cause, worded the same for every letter of that cause ("webhook: HTTP 500", "smtp: SMTP 451",
+"thehive: connection refused"); detail = the full message (secrets already scrubbed) with the
+number of tries; family "incident" (an incident spans log families); format = destination kind;
+id = "<incident.id>:<revision>" (the idempotency key); raw = the incident record as canonical JSON
+(the handoff payload every destination renders from: enough to deliver it again); raw_text = raw
+as text; origin.kind "delivery", origin.path = "<destination key>/<incident.id>"; lines = 0.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipelines.schema import DEAD_LETTER_SCHEMA
+from pipelines.model import DELIVERY, dead_letters
 from pipelines.sinks.parquet import DEAD_LETTER_DIR, write_dead_letters
 
 STAGE = "deliver"
 FAMILY = "incident"
-RAW_TEXT_LIMIT = 4 * 1024 * 1024
 
 
-def delivery_dead_letter(destination_kind: str, destination_key: str, incident_id: str, revision: int,
-                         reason: str, record_json: bytes, attempted: bytes,
-                         written_at: dt.datetime | None = None) -> dict:
-    """One dead-letter row for an incident revision that did not reach a destination."""
-    return {"stage": STAGE, "reason": reason[:2000], "family": FAMILY, "format": destination_kind,
-            "raw": record_json, "raw_text": attempted[:RAW_TEXT_LIMIT].decode("utf-8", "replace"),
-            "origin.path": f"{destination_key}#{incident_id}", "origin.offset": int(revision), "lines": 0,
-            "written_at": written_at or dt.datetime.now(dt.timezone.utc)}
+@dataclass(frozen=True)
+class Undelivered:
+    """One incident revision that did not reach one destination."""
+
+    destination_kind: str
+    destination_key: str
+    incident_id: str
+    revision: int
+    cause: str           # short, the same for every failure of that kind ("HTTP 500")
+    detail: str          # the full message, secrets scrubbed
+    record_json: bytes   # the incident record, canonical JSON
 
 
-def write_delivery_dead_letters(rows: list[dict], out_dir: Path) -> Path | None:
-    """Write rows as one Parquet file DIR/deadletter/deliver-<time>-<digest>.parquet; its path."""
-    if not rows:
+def dead_letter_table(items: list[Undelivered]) -> pa.Table:
+    """The dead-letter rows of undelivered incidents (see the module docstring for the layout)."""
+    return dead_letters(
+        len(items), stage=STAGE, lines=0, family=FAMILY, origin_kind=DELIVERY,
+        reason=[f"{u.destination_kind}: {u.cause}"[:500] for u in items],
+        detail=[u.detail[:2000] for u in items],
+        format=[u.destination_kind for u in items],
+        id=[f"{u.incident_id}:{u.revision}" for u in items],
+        raw=[u.record_json for u in items],
+        origin_path=[f"{u.destination_key}/{u.incident_id}" for u in items])
+
+
+def write_delivery_dead_letters(items: list[Undelivered], out_dir: Path) -> Path | None:
+    """Write them as one Parquet file DIR/deadletter/deliver-<time>-<digest>.parquet; its path."""
+    if not items:
         return None
-    table = pa.Table.from_pylist(rows, schema=DEAD_LETTER_SCHEMA)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-    digest = hashlib.sha256(b"".join(r["origin.path"].encode() + str(r["origin.offset"]).encode()
-                                     for r in rows)).hexdigest()[:12]
+    digest = hashlib.sha256("\n".join(f"{u.destination_key}/{u.incident_id}:{u.revision}" for u in items)
+                            .encode("utf-8", "surrogatepass")).hexdigest()[:12]
     name = f"{STAGE}-{stamp}-{digest}"
-    write_dead_letters(table, str(out_dir), name)
+    write_dead_letters(dead_letter_table(items), str(out_dir), name)
     return Path(out_dir) / DEAD_LETTER_DIR / f"{name}.parquet"
 
 
 def read_delivery_dead_letters(out_dir: Path) -> list[tuple[str, dict]]:
-    """Every delivery dead letter under DIR/deadletter/ as (destination key, incident record),
-    in the order written. Rows of other stages and unreadable records are ignored."""
+    """Every delivery dead letter under DIR/deadletter/ as (destination key, incident record), in
+    the order written. Rows of other stages and unreadable records are ignored."""
     folder = Path(out_dir) / DEAD_LETTER_DIR
     found: list[tuple[str, dict]] = []
-    for path in sorted(folder.glob(f"{STAGE}-*.parquet")) if folder.is_dir() else []:
+    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
         table = pq.read_table(path, columns=["stage", "raw", "origin.path"])
-        for stage, raw, origin in zip(table["stage"].to_pylist(), table["raw"].to_pylist(),
-                                      table["origin.path"].to_pylist()):
-            if stage != STAGE or not raw or not origin:
-                continue
+        table = table.filter(pc.equal(table["stage"], STAGE))
+        for raw, origin in zip(table["raw"].to_pylist(), table["origin.path"].to_pylist()):
             try:
-                record = orjson.loads(raw)
+                record = orjson.loads(raw or b"")
             except orjson.JSONDecodeError:
                 continue
-            if isinstance(record, dict) and record.get("incident.id"):
-                found.append((origin.rpartition("#")[0], record))
+            incident_id = str(record.get("incident.id") or "") if isinstance(record, dict) else ""
+            if incident_id and origin and origin.endswith("/" + incident_id):
+                found.append((origin[: -len(incident_id) - 1], record))
     return found

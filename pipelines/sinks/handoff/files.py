@@ -65,9 +65,6 @@ class FilesDestination:
         if not os.access(self.folder, os.W_OK):
             raise VigieError(f"the handoff folder {self.folder} is not writable")
 
-    def payload(self, item: Rendered) -> bytes:
-        return item.record_json()
-
     def deliver(self, item: Rendered) -> str:
         folder = Path(self.folder)
         stem = f"{file_stem(item.record)}.r{item.revision}"
@@ -83,5 +80,6 @@ class FilesDestination:
                     fh.flush()
                     os.fsync(fh.fileno())
         except OSError as exc:
-            raise DeliveryError(f"files {folder}: {exc.strerror or exc}", transient=False) from None
+            raise DeliveryError(f"files {folder}: {exc.strerror or exc}", transient=False,
+                                cause="write failed") from None
         return f"{stem}.json"

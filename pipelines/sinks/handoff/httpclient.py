@@ -63,18 +63,20 @@ def request(method: str, url: str, body: bytes | None, headers: dict[str, str], 
         reason = exc.reason
         if isinstance(reason, ssl.SSLCertVerificationError):
             raise DeliveryError(f"{where}: TLS certificate not trusted ({reason.verify_message}); "
-                                "pass the receiver's CA with --ca-file", transient=False) from None
+                                "pass the receiver's CA with --ca-file", transient=False,
+                                cause="TLS certificate not trusted") from None
         if isinstance(reason, ssl.SSLError):
-            raise DeliveryError(f"{where}: TLS failed ({reason.reason or reason})", transient=False) from None
+            raise DeliveryError(f"{where}: TLS failed ({reason.reason or reason})", transient=False,
+                                cause="TLS failed") from None
         if isinstance(reason, (socket.timeout, TimeoutError)):
-            raise DeliveryError(f"{where}: no answer within {timeout:g} s") from None
+            raise DeliveryError(f"{where}: no answer within {timeout:g} s", cause="timeout") from None
         if isinstance(reason, ConnectionRefusedError):
-            raise DeliveryError(f"{where}: connection refused") from None
-        raise DeliveryError(f"{where}: {reason}") from None
+            raise DeliveryError(f"{where}: connection refused", cause="connection refused") from None
+        raise DeliveryError(f"{where}: {reason}", cause=f"connection failed ({type(reason).__name__})") from None
     except (socket.timeout, TimeoutError):
-        raise DeliveryError(f"{where}: no answer within {timeout:g} s") from None
+        raise DeliveryError(f"{where}: no answer within {timeout:g} s", cause="timeout") from None
     except (ConnectionError, http.client.HTTPException, OSError) as exc:
-        raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}") from None
+        raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}", cause=f"connection failed ({type(exc).__name__})") from None
 
 
 def raise_for_status(status: int, body: bytes, where: str) -> None:
@@ -83,4 +85,5 @@ def raise_for_status(status: int, body: bytes, where: str) -> None:
         return
     text = body[:300].decode("utf-8", "replace").replace("\n", " ").strip()
     transient = status >= 500 or status in TRANSIENT_STATUS
-    raise DeliveryError(f"{where}: HTTP {status}" + (f" {text}" if text else ""), transient=transient)
+    raise DeliveryError(f"{where}: HTTP {status}" + (f" {text}" if text else ""), transient=transient,
+                        cause=f"HTTP {status}")

@@ -26,7 +26,7 @@ from pipelines.reports.render import (DEFAULT_TZ, INCIDENTS_DIR, display_timezon
 from pipelines.reports.view import localised_title
 from pipelines.sinks.delivery import RetryBudget, RetryPolicy
 from pipelines.sinks.handoff.base import Rendered, scrub
-from pipelines.sinks.handoff.deadletters import (delivery_dead_letter, read_delivery_dead_letters,
+from pipelines.sinks.handoff.deadletters import (Undelivered, read_delivery_dead_letters,
                                                   write_delivery_dead_letters)
 from pipelines.sinks.handoff.files import FilesDestination
 from pipelines.sinks.handoff.ledger import LEDGER_NAME, Ledger
@@ -99,7 +99,7 @@ def deliver_incidents(incidents: list[dict], out_dir: Path, destinations: list, 
     dead = read_delivery_dead_letters(out_dir)
     result = HandoffResult()
     rendered: dict[tuple[str, int], Rendered] = {}
-    rows: list[dict] = []
+    rows: list[Undelivered] = []
     needs_fallback: dict[tuple[str, int], dict] = {}
 
     def show(line: str) -> None:
@@ -130,17 +130,12 @@ def deliver_incidents(incidents: list[dict], out_dir: Path, destinations: list, 
                 result.redelivered[dkey] += 1
             show(f"  {dkey}: {item.incident_id} r{item.revision} delivered ({attempt.value})")
             return True
-        reason = scrub(f"{attempt.error} (after {attempt.tries} tr{'y' if attempt.tries == 1 else 'ies'}"
+        detail = scrub(f"{attempt.error} (after {attempt.tries} tr{'y' if attempt.tries == 1 else 'ies'}"
                        f"{'' if attempt.transient else ', not retryable'})", secrets)
-        try:
-            attempted = destination.payload(item)
-        except Exception as exc:  # noqa: BLE001 - the record itself is the payload that matters
-            attempted = f"(the request could not be built: {exc})".encode()
-        rows.append(delivery_dead_letter(destination.kind, dkey, item.incident_id, item.revision, reason,
-                                         item.record_json(), scrub(attempted.decode("utf-8", "replace"),
-                                                                   secrets).encode("utf-8")))
+        rows.append(Undelivered(destination.kind, dkey, item.incident_id, item.revision,
+                                scrub(attempt.cause, secrets), detail, item.record_json()))
         result.dead_lettered[dkey] += 1
-        show(f"  {dkey}: {item.incident_id} r{item.revision} NOT delivered, dead-lettered: {reason}")
+        show(f"  {dkey}: {item.incident_id} r{item.revision} NOT delivered, dead-lettered: {detail}")
         return False
 
     for destination in destinations:

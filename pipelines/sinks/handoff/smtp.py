@@ -140,9 +140,6 @@ class SmtpDestination:
             raise VigieError(f"{self._where()} is unreachable or refused us ({_describe(exc)}); start it "
                              "or fix --smtp-url") from None
 
-    def payload(self, item: Rendered) -> bytes:
-        return build_message(item, self.mail_from, self.to).as_bytes()
-
     def deliver(self, item: Rendered) -> str:
         msg = build_message(item, self.mail_from, self.to)
         try:
@@ -157,14 +154,18 @@ class SmtpDestination:
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryError(f"{self._where()}: every recipient refused ({codes})",
-                                transient=all(400 <= c < 500 for c in codes)) from None
+                                transient=all(400 <= c < 500 for c in codes),
+                                cause=f"recipients refused (SMTP {min(codes)})") from None
         except smtplib.SMTPResponseException as exc:
-            raise DeliveryError(f"{self._where()}: {_describe(exc)}", transient=400 <= exc.smtp_code < 500) from None
+            raise DeliveryError(f"{self._where()}: {_describe(exc)}", transient=400 <= exc.smtp_code < 500,
+                                cause=f"SMTP {exc.smtp_code}") from None
         except ssl.SSLCertVerificationError as exc:
             raise DeliveryError(f"{self._where()}: TLS certificate not trusted ({exc.verify_message})",
-                                transient=False) from None
+                                transient=False, cause="TLS certificate not trusted") from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"{self._where()}: {_describe(exc)}") from None
+            cause = "connection refused" if isinstance(exc, ConnectionRefusedError) else \
+                f"connection failed ({type(exc).__name__})"
+            raise DeliveryError(f"{self._where()}: {_describe(exc)}", cause=cause) from None
         detail = f"Message-ID {msg['Message-ID']}"
         if refused:
             detail += f"; refused recipients: {', '.join(sorted(refused))}"

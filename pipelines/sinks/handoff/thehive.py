@@ -194,7 +194,8 @@ class TheHiveDestination:
             return status, (orjson.loads(answer) if answer.strip() else None)
         except orjson.JSONDecodeError:
             if 200 <= status < 300:
-                raise DeliveryError(f"TheHive {method} {path}: the answer is not JSON", transient=False) from None
+                raise DeliveryError(f"TheHive {method} {path}: the answer is not JSON", transient=False,
+                                    cause="answer not JSON") from None
             return status, None
 
     def check(self) -> None:
@@ -210,9 +211,6 @@ class TheHiveDestination:
                              "or --thehive-api-key-file (and --thehive-org)")
         if not 200 <= status < 300:
             raise VigieError(f"{where} answered HTTP {status} to GET /api/v1/user/current")
-
-    def payload(self, item: Rendered) -> bytes:
-        return orjson.dumps(alert_from_incident(item, self.source, self.alert_type), option=orjson.OPT_SORT_KEYS)
 
     def find_alert(self, source_ref: str) -> dict | None:
         """The alert with this type, source and sourceRef, or None."""
@@ -257,11 +255,12 @@ class TheHiveDestination:
                 existing = self.find_alert(item.incident_id)
                 if existing is None:
                     raise DeliveryError(f"TheHive refused the alert (HTTP {status}) and none exists with "
-                                        f"sourceRef {item.incident_id}", transient=False)
+                                        f"sourceRef {item.incident_id}", transient=False, cause="alert refused")
             else:
                 alert_id = str((created or {}).get("_id") or "")
                 if not alert_id:
-                    raise DeliveryError("TheHive created the alert but returned no _id", transient=False)
+                    raise DeliveryError("TheHive created the alert but returned no _id", transient=False,
+                                        cause="answer without _id")
                 _, procs = self._add_missing(alert_id, alert, item, with_observables=False)
                 return f"created alert {alert_id} ({len(alert['observables'])} observables, {procs} procedures)"
         alert_id = str(existing.get("_id"))

@@ -73,9 +73,6 @@ class WebhookDestination:
             raise VigieError(f"webhook {public_url(self.url)} is unreachable ({exc.strerror or exc}); "
                              "start the receiver or fix --webhook-url") from None
 
-    def payload(self, item: Rendered) -> bytes:
-        return body_of(item)
-
     def headers(self, item: Rendered, body: bytes) -> dict[str, str]:
         """The request headers for `body` (signature, idempotency key, incident id and revision)."""
         return {"Content-Type": "application/json; charset=utf-8", "User-Agent": "vigie-handoff/1",
