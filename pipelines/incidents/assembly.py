@@ -12,8 +12,9 @@ incidents; only how many revisions were emitted on the way differs.
 
 For each signal:
 1. Duplicates (a signal.id already seen within the window) are ignored.
-2. Its linking keys (facts.py) find the live groups that hold them. A group is live while its
-   latest signal is at most `window` old; a key that is popular (policy hub_*) links nothing.
+2. The keys it probes (facts.py) find the live groups that registered them. A group is live
+   while its latest signal is at most `window` old; a key that is popular (policy hub_*) links
+   nothing.
 3. Those groups and the signal become one group. A group is either an incident (opened) or a
    set of signals below the opening threshold (pending). When two incidents meet, the one
    detected first survives with its id; the other is emitted once more with status "merged"
@@ -204,7 +205,7 @@ class Group:
 
 
 # Keys whose popularity is watched, and what counts as a distinct partner of each.
-_HUB_ADDRESS, _HUB_ACCOUNT = "ip:", "account:"
+_HUB_ADDRESS, _HUB_ACCOUNTS = "ip:", ("account:", "target:")
 
 
 class Assembler:
@@ -265,7 +266,7 @@ class Assembler:
             if key.startswith(_HUB_ADDRESS):
                 partners = [f"account:{facts.user_account.lower()}"] if facts.user_account else []
                 partners += [f"sender:{s}" for s in facts.senders]
-            elif key.startswith(_HUB_ACCOUNT):
+            elif key.startswith(_HUB_ACCOUNTS):
                 partners = [f"ip:{a}" for a in facts.public_ips]
             else:
                 continue
@@ -303,7 +304,8 @@ class Assembler:
         self.late += int(late)
         self._note_partners(facts)
         keys = [k for k in facts.keys if not self._is_hub(k, now)]
-        linked = sorted({uid for uid in (self.owner.get(k) for k in keys)
+        probes = [k for k in facts.probes if not self._is_hub(k, now)]
+        linked = sorted({uid for uid in (self.owner.get(k) for k in probes)
                          if uid is not None and self._live(self.groups[uid], now)})
         group = self._merge(linked) if linked else self._new_group(facts)
         group.add(facts, self.policy, late)

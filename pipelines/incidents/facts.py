@@ -5,9 +5,16 @@ vigie.correlation.* too), the inventory (or None) and the policy. Out: SignalFac
 tolerant: a missing key is an absent value, never an error, except a signal without
 signal.id or @timestamp (ValueError: it cannot be placed in event time or deduplicated).
 
-Which entities link signals (the keys), and why:
-- account:<name>   the account of user.name and of the hospital's mailboxes among the sender
-                   and recipients (through the inventory: email, aliases, mail_domains).
+Which entities link signals (the keys a signal registers; it links to the groups holding
+any key it probes), and why:
+- account:<name>   an account in use: user.name (who logged in, or tried), and the account of
+                   the hospital's sender mailbox when the mail was sent from inside.
+- target:<name>    an account targeted: the account of a recipient mailbox (through the
+                   inventory: email, aliases, mail_domains), or of an own-domain sender forged
+                   from outside. A target links to the use of that account (probes account:)
+                   and a use links to earlier targeting (probes target:), but two mails to the
+                   same person do not link through that person: a mailbox receives unrelated
+                   mail all the time (newsletters, other phishing waves).
 - sender:<address> an outside envelope sender (the attacker's mailbox).
 - ip:<address>     a public source or destination address. Internal addresses (private or
                    reserved ranges, the inventory's internal networks and asset addresses) are
@@ -74,11 +81,27 @@ class SignalFacts:
     assets: tuple[tuple[str, str], ...]  # (name, criticality)
     target_asset: str | None
     kind: str | None
-    keys: tuple[str, ...]
+    keys: tuple[str, ...]                # registered
+    probes: tuple[str, ...]              # looked up
 
     @property
     def service(self) -> str | None:
         return SERVICE_OF_FAMILY.get(self.family or "")
+
+
+# Row keys assembly reads (plus every vigie.* key): `slim_row` keeps only these.
+USED_KEYS = frozenset({
+    "signal.id", "@timestamp", "rule.id", "rule.name", "rule.level", "rule.tags", "event.id",
+    "event.dataset", "event.outcome", "event.original", "log.file.path", "log.offset",
+    "source.ip", "destination.ip", "server.ip", "user.name", "url.domain", "email.from.address",
+    "email.to.address", "host.hostname", "observer.hostname"})
+
+
+def slim_row(row: dict) -> dict:
+    """A signal row without what assembly never reads (rule descriptions, references, empty
+    values): what is buffered while waiting for the watermark."""
+    return {k: v for k, v in row.items()
+            if v is not None and v != [] and (k in USED_KEYS or k.startswith("vigie."))}
 
 
 def _text(value: Any) -> str | None:
@@ -101,8 +124,13 @@ def _unique(values: Iterable[Any]) -> tuple:
 
 
 def account_key(name: str) -> str:
-    """The linking key of an account name."""
+    """The linking key of an account in use."""
     return f"account:{name.lower()}"
+
+
+def target_key(name: str) -> str:
+    """The linking key of a targeted account."""
+    return f"target:{name.lower()}"
 
 
 def _account_name(user: str, inventory: Inventory | None) -> str:
@@ -192,8 +220,17 @@ def signal_facts(row: dict, inventory: Inventory | None = None,
     family = dataset.split(".", 1)[0] if dataset else None
     user = _text(row.get("user.name"))
     user_account = _account_name(user, inventory) if user else None
-    accounts = [user_account] if user_account else []
-    accounts += _texts(row.get("vigie.mail.sender_account")) + _texts(row.get("vigie.mail.recipient_accounts"))
+    addresses = _unique(_texts(row.get("source.ip")) + _texts(row.get("destination.ip")))
+    source_internal = row.get("vigie.source.internal")
+    public = []
+    for address in addresses:
+        internal = (source_internal if isinstance(source_internal, bool) and address == _text(row.get("source.ip"))
+                    else _is_internal(address, inventory))
+        if not internal:
+            public.append(address)
+    public_source = _text(row.get("source.ip")) in public
+    sender_accounts = _texts(row.get("vigie.mail.sender_account"))
+    targeted = _texts(row.get("vigie.mail.recipient_accounts"))
     mailboxes: list[str] = []
     senders: list[str] = []
     outside: list[str] = []
@@ -205,21 +242,18 @@ def signal_facts(row: dict, inventory: Inventory | None = None,
                 mailboxes.append(address)
                 owner = inventory.account_by_mailbox(address)
                 if owner is not None:
-                    accounts.append(owner.name)
+                    (sender_accounts if role == "from" else targeted).append(owner.name)
                 own_sender = own_sender or role == "from"
             elif role == "from":
                 senders.append(address)
                 mailboxes.append(address)
             else:
                 outside.append(address)
-    addresses = _unique(_texts(row.get("source.ip")) + _texts(row.get("destination.ip")))
-    source_internal = row.get("vigie.source.internal")
-    public = []
-    for address in addresses:
-        internal = (source_internal if isinstance(source_internal, bool) and address == _text(row.get("source.ip"))
-                    else _is_internal(address, inventory))
-        if not internal:
-            public.append(address)
+    # An own-domain sender on mail from outside without authentication is forged: a target.
+    forged = public_source and not user
+    used = _unique(([user_account] if user_account else []) + ([] if forged else sender_accounts))
+    targeted = list(_unique(targeted + (sender_accounts if forged else [])))
+    accounts = list(used) + targeted
     assets = _assets(row, inventory)
     asset_names = {name for name, _ in assets}
     hosts = [h for h in _texts(row.get("host.hostname"))]
@@ -228,17 +262,19 @@ def signal_facts(row: dict, inventory: Inventory | None = None,
     domains = _texts(row.get("url.domain")) + [s.rpartition("@")[2] for s in senders]
     target = _target_asset(row, dataset, rank, inventory, policy)
     outcome = (_text(row.get("event.outcome")) or "").lower() or None
-    public_source = _text(row.get("source.ip")) in public
     kind = _kind(family, attack, rank, outcome, user, public_source, own_sender)
     event_id = _text(row.get("event.id"))
     evidence_ids = _unique(_texts(row.get(EVIDENCE_EVENT_IDS)))
     members = _unique(_texts(row.get(CORRELATION_MEMBERS)))
     accounts_u = _unique(accounts)
-    keys = ([account_key(a) for a in accounts_u] + [f"sender:{s}" for s in _unique(senders)]
-            + [f"ip:{a}" for a in public] + [f"host:{h.lower()}" for h in _unique(linkable_hosts)]
-            + ([f"asset:{target}"] if target else [])
-            + [f"event:{e}" for e in _unique(([event_id] if event_id else []) + list(evidence_ids))]
-            + [f"signal:{s}" for s in _unique([signal_id, *members])])
+    shared = ([f"sender:{s}" for s in _unique(senders)] + [f"ip:{a}" for a in public]
+              + [f"host:{h.lower()}" for h in _unique(linkable_hosts)]
+              + ([f"asset:{target}"] if target else [])
+              + [f"event:{e}" for e in _unique(([event_id] if event_id else []) + list(evidence_ids))]
+              + [f"signal:{s}" for s in _unique([signal_id, *members])])
+    keys = [account_key(a) for a in used] + [target_key(a) for a in targeted] + shared
+    probes = ([account_key(a) for a in used] + [target_key(a) for a in used]
+              + [account_key(a) for a in targeted] + shared)
     offset = row.get("log.offset")
     return SignalFacts(
         signal_id=signal_id, timestamp=timestamp, rule_id=_text(row.get("rule.id")) or "",
@@ -250,4 +286,5 @@ def signal_facts(row: dict, inventory: Inventory | None = None,
         accounts=accounts_u, user_account=user_account, mailboxes=_unique(mailboxes),
         senders=_unique(senders), external_recipients=_unique(outside), source_ips=addresses,
         public_ips=tuple(public), hosts=_unique(hosts), domains=_unique(d.lower() for d in domains),
-        assets=tuple(assets), target_asset=target, kind=kind, keys=tuple(dict.fromkeys(keys)))
+        assets=tuple(assets), target_asset=target, kind=kind, keys=tuple(dict.fromkeys(keys)),
+        probes=tuple(dict.fromkeys(probes)))

@@ -1,0 +1,221 @@
+"""AssembleIncidents and WriteIncidents: the Beam shell of pipelines/incidents/.
+
+AssembleIncidents: signal rows (dicts: Sigma signals and correlation results, schemas/
+signals.yml names) -> incident records (dicts, INCIDENT_CONTRACT.md), each new revision as it
+happens. Incidents link across any entity, so assembly is one global computation: every row
+goes to one key, and a stateful DoFn releases the buffered rows to the pure Assembler in
+event-time order when the watermark has passed them (an event-time timer on a grid of
+`release_seconds`). The Assembler's result depends only on the set of released rows, so the
+batch runner (every element of the key arrives before any timer fires, in any order) and a
+stream (rows arrive as they come, the watermark advances) give identical final incidents; only
+the number of intermediate revisions differs. `release_seconds=None` releases everything in
+one go at the end of a bounded input (replay: one revision per incident, cheapest).
+
+Memory: the rows not yet released (up to one grid step behind the watermark) and the
+Assembler's state, which forgets what lies more than the campaign window behind event time; a
+timer one window after the last signal empties it when signals stop.
+Late rows (older than what was already released): assembled at once (never dropped), counted
+in Incident.late_signals and sent to the LATE_SIGNALS output.
+
+WriteIncidents: records -> DIR/incidents/incidents.jsonl; mode "final" (batch: one line per
+incident, its final revision) or "append" (streaming: every revision appended); see
+pipelines/sinks/incidents.py for the reader's rule (highest revision per id).
+"""
+from __future__ import annotations
+
+import pickle
+
+import apache_beam as beam
+from apache_beam import pvalue
+
+from apache_beam.coders import BytesCoder, VarIntCoder
+from apache_beam.transforms import window
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import (BagStateSpec, ReadModifyWriteStateSpec, TimerSpec,
+                                              on_timer)
+from apache_beam.utils.timestamp import Timestamp
+
+from pipelines.enrichment.inventory import Inventory
+from pipelines.incidents.assembly import Assembler, latest_revisions
+from pipelines.incidents.facts import slim_row
+from pipelines.incidents.policy import AssemblyPolicy
+from pipelines.incidents.times import to_ms
+from pipelines.sinks.incidents import append_incidents, incident_counts, incidents_path, write_incidents
+
+LATE_SIGNALS = "late_signals"
+ASSEMBLY_KEY = "incidents"
+# `release_seconds=None`: one grid step of a century, i.e. one release at the end of the input.
+_ONE_RELEASE_MS = 100 * 365 * 86_400_000
+
+
+class AssembleIncidentsFn(beam.DoFn):
+    """("incidents", signal row) -> incident records (see the module docstring)."""
+
+    # State values are pickled by hand and kept as bytes: Beam's state cache measures the deep
+    # size of the Python objects it holds, which for an Assembler costs more than assembling.
+    ARRIVED = BagStateSpec("arrived", BytesCoder())              # pickled (ms, row) not yet released
+    BACKLOG = ReadModifyWriteStateSpec("backlog", BytesCoder())  # pickled sorted [(ms, row)] kept back
+    ASSEMBLER = ReadModifyWriteStateSpec("assembler", BytesCoder())  # pickled Assembler
+    RELEASED = ReadModifyWriteStateSpec("released", VarIntCoder())  # rows before it are released
+    TIMER_AT = ReadModifyWriteStateSpec("timer_at", VarIntCoder())
+    RELEASE = TimerSpec("release", TimeDomain.WATERMARK)
+
+    def __init__(self, inventory: Inventory | None, policy: AssemblyPolicy, step_ms: int):
+        self.inventory = inventory
+        self.policy = policy
+        self.step_ms = step_ms
+
+    def _load(self, state) -> Assembler:
+        blob = state.read()
+        return pickle.loads(blob).attach(self.inventory) if blob else Assembler(self.inventory, self.policy)
+
+    @staticmethod
+    def _save(state, value) -> None:
+        state.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _schedule(self, timer, timer_at, at_ms: int) -> None:
+        """Set the release timer to `at_ms` unless it is already set earlier."""
+        current = timer_at.read()
+        if current is None or at_ms < current:
+            timer.set(Timestamp(micros=at_ms * 1000))
+            timer_at.write(at_ms)
+
+    def _boundary(self, ms: int) -> int:
+        return (ms // self.step_ms + 1) * self.step_ms
+
+    def process(self, element, arrived=beam.DoFn.StateParam(ARRIVED),
+                assembler_state=beam.DoFn.StateParam(ASSEMBLER),
+                released=beam.DoFn.StateParam(RELEASED), timer_at=beam.DoFn.StateParam(TIMER_AT),
+                timer=beam.DoFn.TimerParam(RELEASE)):
+        _, row = element
+        ms = to_ms(row["@timestamp"])
+        done = released.read()
+        if done is not None and ms < done:
+            # Late: event time has already been released past it. Assemble it now.
+            assembler = self._load(assembler_state)
+            assembler.add(row)
+            self._save(assembler_state, assembler)
+            yield pvalue.TaggedOutput(LATE_SIGNALS, row)
+            yield from assembler.flush()
+            return
+        arrived.add(pickle.dumps((ms, row), protocol=pickle.HIGHEST_PROTOCOL))
+        self._schedule(timer, timer_at, self._boundary(ms))
+
+    @on_timer(RELEASE)
+    def release(self, fired=beam.DoFn.TimestampParam, arrived=beam.DoFn.StateParam(ARRIVED),
+                backlog=beam.DoFn.StateParam(BACKLOG), assembler_state=beam.DoFn.StateParam(ASSEMBLER),
+                released=beam.DoFn.StateParam(RELEASED), timer_at=beam.DoFn.StateParam(TIMER_AT),
+                timer=beam.DoFn.TimerParam(RELEASE)):
+        now = fired.micros // 1000
+        kept_back = backlog.read()
+        waiting = sorted((pickle.loads(kept_back) if kept_back else [])
+                         + [pickle.loads(blob) for blob in arrived.read()],
+                         key=lambda item: (item[0], str(item[1].get("signal.id"))))
+        due = [row for ms, row in waiting if ms < now]
+        kept = [(ms, row) for ms, row in waiting if ms >= now]
+        assembler = self._load(assembler_state)
+        assembler.add_all(due)
+        yield from assembler.flush()
+        assembler.advance(now)
+        released.write(now)
+        arrived.clear()
+        timer_at.clear()
+        if kept:
+            self._save(backlog, kept)
+            self._schedule(timer, timer_at, self._boundary(kept[0][0]))
+        else:
+            backlog.clear()
+        if assembler.groups:
+            self._save(assembler_state, assembler)
+            if not kept:  # forget the state one campaign window after the last signal
+                self._schedule(timer, timer_at, self._boundary(now + self.policy.window_ms))
+        else:
+            assembler_state.clear()
+
+
+class AssembleIncidents(beam.PTransform):
+    """Signal rows (dicts, any windowing; each is re-stamped with its own @timestamp) ->
+    incident records (dicts), every revision as it is made. The LATE_SIGNALS output
+    (`.with_late=True`) carries the rows that arrived after their event time was released.
+
+    inventory: links mailboxes to accounts, weighs people and assets (None: names as written).
+    release_seconds: grid of the release timer in event time (streaming latency after the
+      watermark); None releases once at the end of a bounded input (replay).
+    """
+
+    def __init__(self, inventory: Inventory | None = None, policy: AssemblyPolicy = AssemblyPolicy(),
+                 release_seconds: int | None = 60, with_late: bool = False):
+        super().__init__()
+        self.inventory = inventory
+        self.policy = policy
+        self.step_ms = _ONE_RELEASE_MS if release_seconds is None else max(1, int(release_seconds * 1000))
+        self.with_late = with_late
+
+    def expand(self, signals):
+        outputs = (signals
+                   | "StampWithEventTime" >> beam.Map(
+                       lambda row: window.TimestampedValue(row, to_ms(row["@timestamp"]) / 1000))
+                   | "SignalsToGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
+                   | "KeyForAssembly" >> beam.Map(lambda row: (ASSEMBLY_KEY, slim_row(row)))
+                   | "AssembleIncidents" >> beam.ParDo(
+                       AssembleIncidentsFn(self.inventory, self.policy, self.step_ms)).with_outputs(
+                           LATE_SIGNALS, main="incidents"))
+        if self.with_late:
+            return outputs
+        return outputs.incidents
+
+
+def _latest(records) -> dict:
+    return latest_revisions(records)[0]
+
+
+class AppendIncidentsFn(beam.DoFn):
+    """Records -> lines appended to incidents.jsonl at the end of each bundle."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def start_bundle(self):
+        self.pending = []
+
+    def process(self, record):
+        self.pending.append(record)
+
+    def finish_bundle(self):
+        append_incidents(self.path, self.pending)
+        self.pending = []
+
+
+class WriteIncidents(beam.PTransform):
+    """Incident records -> DIR/incidents/incidents.jsonl.
+
+    mode "final" (bounded input): one line per incident, its highest revision; the output is
+      one dict {"incidents": n, "incidents_merged": m} (incidents count once, whatever datasets
+      they touch).
+    mode "append" (streaming): every record appended as it comes (a single local file: run the
+      sink on one worker); no output.
+    """
+
+    def __init__(self, out_dir: str, mode: str = "final"):
+        super().__init__()
+        if mode not in ("final", "append"):
+            raise ValueError(f"WriteIncidents mode must be 'final' or 'append', not {mode!r}")
+        self.path = str(incidents_path(out_dir))
+        self.mode = mode
+
+    def expand(self, records):
+        path = self.path
+        if self.mode == "append":
+            return records | "AppendIncidents" >> beam.ParDo(AppendIncidentsFn(path))
+
+        def write(final: list[dict]) -> dict:
+            write_incidents(path, final)
+            return incident_counts(final)
+
+        return (records
+                | "IncidentsToGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
+                | "KeyById" >> beam.Map(lambda r: (r["incident.id"], r))
+                | "LatestRevision" >> beam.CombinePerKey(_latest)
+                | "DropIds" >> beam.Values()
+                | "AllIncidents" >> beam.combiners.ToList()
+                | "WriteIncidentsJsonl" >> beam.Map(write))
