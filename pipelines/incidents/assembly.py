@@ -371,7 +371,9 @@ class Assembler:
 
 
 def _row_order(row: dict) -> tuple[int, str]:
-    return to_ms(row["@timestamp"]), str(row.get("signal.id") or "")
+    if row.get("@timestamp") is None or not row.get("signal.id"):
+        raise ValueError("a signal needs signal.id and @timestamp")
+    return to_ms(row["@timestamp"]), str(row["signal.id"])
 
 
 def assemble(rows: Iterable[dict], inventory: Inventory | None = None,

@@ -97,6 +97,20 @@ USED_KEYS = frozenset({
     "email.to.address", "host.hostname", "observer.hostname"})
 
 
+def row_problem(row: object) -> str | None:
+    """Why a signal row cannot be assembled (None when it can): it must be a mapping with a
+    signal.id and a readable @timestamp."""
+    if not isinstance(row, dict):
+        return f"not a signal row: {type(row).__name__}"
+    if not _text(row.get("signal.id")):
+        return "signal without signal.id"
+    try:
+        to_ms(row.get("@timestamp"))
+    except (TypeError, ValueError):
+        return f"signal {row.get('signal.id')} without a readable @timestamp ({row.get('@timestamp')!r})"
+    return None
+
+
 def slim_row(row: dict) -> dict:
     """A signal row without what assembly never reads (rule descriptions, references, empty
     values): what is buffered while waiting for the watermark."""

@@ -15,7 +15,8 @@ Memory: the rows not yet released (up to one grid step behind the watermark) and
 Assembler's state, which forgets what lies more than the campaign window behind event time; a
 timer one window after the last signal empties it when signals stop.
 Late rows (older than what was already released): assembled at once (never dropped), counted
-in Incident.late_signals and sent to the LATE_SIGNALS output.
+in incident.late_signals and sent to the LATE_SIGNALS output. Rows that cannot be assembled
+(no signal.id, no readable @timestamp) go to the INVALID_SIGNALS output with the reason.
 
 WriteIncidents: records -> DIR/incidents/incidents.jsonl; mode "final" (batch: one line per
 incident, its final revision) or "append" (streaming: every revision appended); see
@@ -37,12 +38,12 @@ from apache_beam.utils.timestamp import Timestamp
 
 from pipelines.enrichment.inventory import Inventory
 from pipelines.incidents.assembly import Assembler, latest_revisions
-from pipelines.incidents.facts import slim_row
+from pipelines.incidents.facts import row_problem, slim_row
 from pipelines.incidents.policy import AssemblyPolicy
 from pipelines.incidents.times import to_ms
 from pipelines.sinks.incidents import append_incidents, incident_counts, incidents_path, write_incidents
 
-LATE_SIGNALS = "late_signals"
+INCIDENTS, LATE_SIGNALS, INVALID_SIGNALS = "incidents", "late_signals", "invalid_signals"
 ASSEMBLY_KEY = "incidents"
 # `release_seconds=None`: one grid step of a century, i.e. one release at the end of the input.
 _ONE_RELEASE_MS = 100 * 365 * 86_400_000
@@ -133,10 +134,25 @@ class AssembleIncidentsFn(beam.DoFn):
             assembler_state.clear()
 
 
+@beam.typehints.with_output_types(tuple[str, dict])
+class CheckSignalRowFn(beam.DoFn):
+    """Signal row -> ("incidents", slim row) stamped with its @timestamp, or INVALID_SIGNALS
+    {"stage", "reason", "row"} when it cannot be assembled."""
+
+    def process(self, row):
+        problem = row_problem(row)
+        if problem is not None:
+            yield pvalue.TaggedOutput(INVALID_SIGNALS, {"stage": "assemble-incidents", "reason": problem,
+                                                        "row": repr(row)[:10_000]})
+            return
+        yield window.TimestampedValue((ASSEMBLY_KEY, slim_row(row)), to_ms(row["@timestamp"]) / 1000)
+
+
 class AssembleIncidents(beam.PTransform):
-    """Signal rows (dicts, any windowing; each is re-stamped with its own @timestamp) ->
-    incident records (dicts), every revision as it is made. The LATE_SIGNALS output
-    (`.with_late=True`) carries the rows that arrived after their event time was released.
+    """Signal rows (dicts, any windowing; each is re-stamped with its own @timestamp) -> a dict
+    of PCollections: INCIDENTS (incident records, every revision as it is made), LATE_SIGNALS
+    (rows that arrived after their event time was released; assembled all the same) and
+    INVALID_SIGNALS (rows without signal.id or a readable @timestamp, with the reason).
 
     inventory: links mailboxes to accounts, weighs people and assets (None: names as written).
     release_seconds: grid of the release timer in event time (streaming latency after the
@@ -144,25 +160,23 @@ class AssembleIncidents(beam.PTransform):
     """
 
     def __init__(self, inventory: Inventory | None = None, policy: AssemblyPolicy = AssemblyPolicy(),
-                 release_seconds: int | None = 60, with_late: bool = False):
+                 release_seconds: int | None = 60):
         super().__init__()
         self.inventory = inventory
         self.policy = policy
         self.step_ms = _ONE_RELEASE_MS if release_seconds is None else max(1, int(release_seconds * 1000))
-        self.with_late = with_late
 
     def expand(self, signals):
-        outputs = (signals
-                   | "StampWithEventTime" >> beam.Map(
-                       lambda row: window.TimestampedValue(row, to_ms(row["@timestamp"]) / 1000))
-                   | "SignalsToGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
-                   | "KeyForAssembly" >> beam.Map(lambda row: (ASSEMBLY_KEY, slim_row(row)))
-                   | "AssembleIncidents" >> beam.ParDo(
-                       AssembleIncidentsFn(self.inventory, self.policy, self.step_ms)).with_outputs(
-                           LATE_SIGNALS, main="incidents"))
-        if self.with_late:
-            return outputs
-        return outputs.incidents
+        checked = (signals
+                   | "CheckSignalRows" >> beam.ParDo(CheckSignalRowFn()).with_outputs(
+                       INVALID_SIGNALS, main="rows"))
+        assembled = (checked.rows
+                     | "SignalsToGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
+                     | "AssembleSignals" >> beam.ParDo(
+                         AssembleIncidentsFn(self.inventory, self.policy, self.step_ms)).with_outputs(
+                             LATE_SIGNALS, main=INCIDENTS))
+        return {INCIDENTS: assembled[INCIDENTS], LATE_SIGNALS: assembled[LATE_SIGNALS],
+                INVALID_SIGNALS: checked[INVALID_SIGNALS]}
 
 
 def _latest(records) -> dict:
