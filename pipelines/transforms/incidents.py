@@ -96,6 +96,8 @@ class AssembleIncidentsFn(beam.DoFn):
             assembler = self._load(assembler_state)
             assembler.add(row)
             self._save(assembler_state, assembler)
+            # make sure a timer will forget this state one window after event time
+            self._schedule(timer, timer_at, self._boundary(max(done, ms) + self.policy.window_ms))
             yield pvalue.TaggedOutput(LATE_SIGNALS, row)
             yield from assembler.flush()
             return
