@@ -9,7 +9,9 @@ event-time order when the watermark has passed them (an event-time timer on a gr
 batch runner (every element of the key arrives before any timer fires, in any order) and a
 stream (rows arrive as they come, the watermark advances) give identical final incidents; only
 the number of intermediate revisions differs. `release_seconds=None` releases everything in
-one go at the end of a bounded input (replay: one revision per incident, cheapest).
+one go at the end of a bounded input (replay: one revision per incident, cheapest: on the batch
+runner each grid step holding signals is one more round of its timer loop, which re-reads the
+buffered rows; measured here, 5,663 signals of the 200,000-line scenario take ~7 s with None).
 
 Memory: the rows not yet released (up to one grid step behind the watermark) and the
 Assembler's state, which forgets what lies more than the campaign window behind event time; a
@@ -28,7 +30,6 @@ import pickle
 
 import apache_beam as beam
 from apache_beam import pvalue
-
 from apache_beam.coders import BytesCoder, VarIntCoder
 from apache_beam.transforms import window
 from apache_beam.transforms.timeutil import TimeDomain
