@@ -131,8 +131,11 @@ def test_rows_that_cannot_be_assembled_are_reported(inv):
     bad = [{"rule.id": "x"}, {"signal.id": "s", "@timestamp": "yesterday"}]
     with BeamPipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
         out = p | beam.Create([good] + bad, reshuffle=False) | AssembleIncidents(inv, release_seconds=None)
-        assert_that(out[INVALID_SIGNALS] | beam.Map(lambda d: d["reason"].split(" ")[0]),
-                    equal_to(["signal", "signal"]), label="InvalidReported")
+        letters = out[INVALID_SIGNALS] | beam.FlatMap(lambda named: named[1].to_pylist())
+        assert_that(letters | beam.Map(lambda d: (d["stage"], d["reason"], d["detail"].split(" ")[-1], d["lines"])),
+                    equal_to([("assemble", "signal row cannot be assembled", "signal.id", 0),
+                              ("assemble", "signal row cannot be assembled", "('yesterday')", 0)]),
+                    label="InvalidReported")
         assert_that(out[INCIDENTS] | beam.Map(lambda r: r["incident.signal_count"]), equal_to([1]))
 
 

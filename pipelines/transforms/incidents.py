@@ -18,7 +18,8 @@ Assembler's state, which forgets what lies more than the campaign window behind 
 timer one window after the last signal empties it when signals stop.
 Late rows (older than what was already released): assembled at once (never dropped), counted
 in incident.late_signals and sent to the LATE_SIGNALS output. Rows that cannot be assembled
-(no signal.id, no readable @timestamp) go to the INVALID_SIGNALS output with the reason.
+(no signal.id, no readable @timestamp) go to the INVALID_SIGNALS output as (name, dead-letter
+table) pairs (pipelines.model; stage "assemble"), for the dead-letter writer.
 
 WriteIncidents: records -> DIR/incidents/incidents.jsonl; mode "final" (batch: one line per
 incident, its final revision) or "append" (streaming: every revision appended); see
@@ -26,6 +27,8 @@ pipelines/sinks/incidents.py for the reader's rule (highest revision per id).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import pickle
 
 import apache_beam as beam
@@ -38,6 +41,7 @@ from apache_beam.transforms.userstate import (BagStateSpec, ReadModifyWriteState
 from apache_beam.utils.timestamp import Timestamp
 
 from pipelines.enrichment.inventory import Inventory
+from pipelines.model import FILE, dead_letters
 from pipelines.incidents.assembly import Assembler, latest_revisions
 from pipelines.incidents.facts import row_problem, slim_row
 from pipelines.incidents.policy import AssemblyPolicy
@@ -46,6 +50,7 @@ from pipelines.sinks.incidents import append_incidents, incident_counts, inciden
 
 INCIDENTS, LATE_SIGNALS, INVALID_SIGNALS = "incidents", "late_signals", "invalid_signals"
 ASSEMBLY_KEY = "incidents"
+DEAD_LETTER_STAGE, DEAD_LETTER_REASON = "assemble", "signal row cannot be assembled"
 # `release_seconds=None`: one grid step of a century, i.e. one release at the end of the input.
 _ONE_RELEASE_MS = 100 * 365 * 86_400_000
 
@@ -137,16 +142,29 @@ class AssembleIncidentsFn(beam.DoFn):
             assembler_state.clear()
 
 
+def invalid_signal(row: object, problem: str) -> tuple[str, object]:
+    """A row that cannot be assembled -> (name, one-row dead-letter table): the row as JSON in
+    raw, the problem in detail, its file and offset as origin when it has them."""
+    raw = json.dumps(row, default=str, sort_keys=True).encode("utf-8")
+    fields = row if isinstance(row, dict) else {}
+    dataset = str(fields.get("event.dataset") or "")
+    path, offset = fields.get("log.file.path"), fields.get("log.offset")
+    table = dead_letters(1, stage=DEAD_LETTER_STAGE, reason=DEAD_LETTER_REASON, detail=problem,
+                         family=dataset.split(".", 1)[0] or "unknown", id=fields.get("signal.id"),
+                         raw=raw, lines=0, origin_kind=FILE if path else None, origin_path=path,
+                         origin_offset=offset if isinstance(offset, int) else None)
+    return f"invalid-signals-{hashlib.blake2b(raw, digest_size=8).hexdigest()}", table
+
+
 @beam.typehints.with_output_types(tuple[str, dict])
 class CheckSignalRowFn(beam.DoFn):
     """Signal row -> ("incidents", slim row) stamped with its @timestamp, or INVALID_SIGNALS
-    {"stage", "reason", "row"} when it cannot be assembled."""
+    (name, dead-letter table) when it cannot be assembled."""
 
     def process(self, row):
         problem = row_problem(row)
         if problem is not None:
-            yield pvalue.TaggedOutput(INVALID_SIGNALS, {"stage": "assemble-incidents", "reason": problem,
-                                                        "row": repr(row)[:10_000]})
+            yield pvalue.TaggedOutput(INVALID_SIGNALS, invalid_signal(row, problem))
             return
         yield window.TimestampedValue((ASSEMBLY_KEY, slim_row(row)), to_ms(row["@timestamp"]) / 1000)
 
@@ -155,7 +173,8 @@ class AssembleIncidents(beam.PTransform):
     """Signal rows (dicts, any windowing; each is re-stamped with its own @timestamp) -> a dict
     of PCollections: INCIDENTS (incident records, every revision as it is made), LATE_SIGNALS
     (rows that arrived after their event time was released; assembled all the same) and
-    INVALID_SIGNALS (rows without signal.id or a readable @timestamp, with the reason).
+    INVALID_SIGNALS ((name, dead-letter table) of rows without signal.id or a readable
+    @timestamp).
 
     inventory: links mailboxes to accounts, weighs people and assets (None: names as written).
     release_seconds: grid of the release timer in event time (streaming latency after the
