@@ -30,3 +30,9 @@ def es_node():
     yield node
     if not was_running:
         es_service.stop_node(port)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # `-m streaming` selects the tests that run Kafka, Prism and Flink (tests/test_streaming_stack.py).
+    config.addinivalue_line("markers", "streaming: needs the local Kafka / Beam Java / Prism / "
+                                       "Flink services (started by the session fixtures)")

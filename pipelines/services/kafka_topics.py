@@ -10,6 +10,7 @@ committed offsets. Used by the tests and by whoever feeds a local broker.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import time
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -50,6 +51,9 @@ def create_topics(bootstrap: str, partitions: dict[str, int], timeout_s: float =
     for name, future in admin.create_topics(wanted, request_timeout=timeout_s).items():
         try:
             future.result(timeout=timeout_s)
+        except concurrent.futures.TimeoutError:
+            raise VigieError(f"Kafka at {bootstrap} did not answer within {timeout_s} s; is it "
+                             "running? (make kafka-start)") from None
         except kafka.KafkaException as error:
             if error.args[0].code() != kafka.KafkaError.TOPIC_ALREADY_EXISTS:
                 raise VigieError(f"Kafka at {bootstrap} did not create topic {name!r} "
@@ -71,6 +75,8 @@ def delete_topics(bootstrap: str, names: Iterable[str], timeout_s: float = TIMEO
     for name, future in admin.delete_topics(list(names), request_timeout=timeout_s).items():
         try:
             future.result(timeout=timeout_s)
+        except concurrent.futures.TimeoutError:
+            raise VigieError(f"Kafka at {bootstrap} did not answer within {timeout_s} s") from None
         except kafka.KafkaException as error:
             if error.args[0].code() != kafka.KafkaError.UNKNOWN_TOPIC_OR_PART:
                 raise VigieError(f"Kafka did not delete topic {name!r} ({error.args[0].str()})") from None

@@ -41,8 +41,10 @@ def env_port(variable: str, default: int) -> int:
 
 
 def spawn(command: Sequence[str], folder: Path, name: str, env: Mapping[str, str] | None = None,
-          cwd: Path | None = None) -> int:
-    """Start `command` detached (own session), logging to folder/NAME.log; return its pid."""
+          cwd: Path | None = None, marker: str | None = None) -> int:
+    """Start `command` detached (own session), logging to folder/NAME.log; return its pid.
+
+    `marker` (default: the command's last word) is what later identifies the process."""
     folder.mkdir(parents=True, exist_ok=True)
     log = open(folder / f"{name}.log", "ab")
     try:
@@ -54,13 +56,8 @@ def spawn(command: Sequence[str], folder: Path, name: str, env: Mapping[str, str
         raise VigieError(f"could not start {name} ({error}); check that {command[0]} is installed")
     finally:
         log.close()
-    (folder / f"{name}.pid").write_text(f"{process.pid}\n{_marker(command)}\n")
+    (folder / f"{name}.pid").write_text(f"{process.pid}\n{marker or command[-1]}\n")
     return process.pid
-
-
-def _marker(command: Sequence[str]) -> str:
-    """The part of the command line that identifies our process (its last word)."""
-    return str(command[-1])
 
 
 def _cmdline(pid: int) -> str:
@@ -185,3 +182,42 @@ def last_error(log: Path) -> str:
         if any(word in line for word in ("ERROR", "Exception", "Error:", "error:")):
             return line.strip()[:200]
     return "no error in its log"
+
+
+def listening_addresses(pid: int) -> list[tuple[str, int]]:
+    """(address, port) of every TCP socket process `pid` listens on, from /proc (IPv4-mapped
+    IPv6 addresses shown as IPv4; "0.0.0.0" or "::" means every interface)."""
+    inodes = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        return []
+    found = []
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                address, port = fields[1].split(":")
+                found.append((_proc_address(address), int(port, 16)))
+    return sorted(set(found))
+
+
+def _proc_address(text: str) -> str:
+    """An address as /proc/net/tcp{,6} writes it (little-endian 32-bit words) in dotted form."""
+    import ipaddress
+    raw = bytes.fromhex(text)
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    address = ipaddress.ip_address(words)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    return str(address)
