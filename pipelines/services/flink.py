@@ -5,8 +5,9 @@ The Maven registry serves neither a Flink distribution (flink-dist) nor Beam's F
 jar; it serves Beam's Flink runner `beam-runners-flink-1.19`, which brings Flink 1.19's runtime.
 That one classpath runs all three programs:
 
-    job_server_jar() -> Path      a jar holding only a manifest (Main-Class FlinkJobServerDriver,
-                                  Class-Path: the resolved jars); Beam's Python FlinkRunner runs it
+    job_server_jar() -> Path      a jar holding only a manifest (Main-Class: the project's
+                                  launcher of FlinkJobServerDriver that binds 127.0.0.1, Class-Path:
+                                  the resolved jars); Beam's Python FlinkRunner runs it
                                   with `java -jar` (JDK_JAVA_OPTIONS carries the Java 17 flags:
                                   see runner_env())
     start_cluster(ClusterSpec()) -> Cluster   StandaloneSessionClusterEntrypoint + TaskManagerRunner
@@ -37,7 +38,7 @@ from pipelines.errors import VigieError
 from pipelines.services import process
 from pipelines.services.classpath import (ClasspathSpec, cache_root, classpath_string,
                                           resolve_classpath)
-from pipelines.services.jvm import OPENS, java_binary, pathing_jar
+from pipelines.services.jvm import OPENS, java_binary, launcher_jar, pathing_jar
 
 # Beam's Flink runner: the newest version whose modules the Maven registry serves together
 # (2.70.0's runner jar is served but its beam-runners-java-job-service is not). Flink 1.19.0.
@@ -48,7 +49,9 @@ CLASSPATH = ClasspathSpec("beam-flink", (
     "org.slf4j:jcl-over-slf4j:1.7.36",
     "org.slf4j:slf4j-simple:1.7.36",
 ), exclusions=("commons-logging:commons-logging",))
-JOB_SERVER_MAIN = "org.apache.beam.runners.flink.FlinkJobServerDriver"
+# Beam's FlinkJobServerDriver, started through the project's launcher so that its gRPC endpoints
+# (job service, artifact staging, expansion) bind 127.0.0.1 (pipelines/services/java).
+JOB_SERVER_LAUNCHER = "VigieFlinkJobServer"
 JOBMANAGER_MAIN = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
 TASKMANAGER_MAIN = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
 DEFAULT_PORT = 8081
@@ -148,6 +151,11 @@ def flink_conf(spec: ClusterSpec) -> dict[str, object]:
         "state.checkpoints.dir": (folder / "checkpoints").as_uri(),
         "state.savepoints.dir": (folder / "savepoints").as_uri(),
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        # The cluster's classpath already holds Beam's runner (it is the runner's classpath), and
+        # the job server stages that same classpath with each job: load those classes once, from
+        # the cluster's classpath, or a restarted job meets two copies of Beam's vendored gRPC.
+        "classloader.resolve-order": "parent-first",
+        "classloader.check-leaked-classloader": "false",
         "heartbeat.timeout": 120000,
         "akka.ask.timeout": "60 s",
         "web.submit.enable": "false",
@@ -167,11 +175,13 @@ def jvm_memory_flags(spec: ClusterSpec, role: str) -> list[str]:
 
 
 def job_server_jar() -> Path:
-    """The pathing jar that runs Beam's Flink job server (built once per resolved classpath)."""
+    """The pathing jar that runs Beam's Flink job server on 127.0.0.1 (built once per resolved
+    classpath): Main-Class is the project's launcher, Class-Path its classes + the runner's jars."""
     jars = resolve_classpath(CLASSPATH)
+    launcher = launcher_jar(jars, JOB_SERVER_LAUNCHER)
     target = (cache_root() / "jars" /
               f"beam-runners-flink-{FLINK_MAJOR}-job-server-{BEAM_FLINK_VERSION}-pathing.jar")
-    return pathing_jar(jars, JOB_SERVER_MAIN, target)
+    return pathing_jar(jars, f"vigie.{JOB_SERVER_LAUNCHER}", target, extra=[launcher])
 
 
 def runner_env(base: dict[str, str] | None = None) -> dict[str, str]:

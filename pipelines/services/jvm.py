@@ -6,7 +6,7 @@ pathing jars, and the project's own small Java launchers (compiled once with jav
     pathing_jar(jars, main_class, target) -> a jar whose manifest names `main_class` and lists
                   `jars` as its Class-Path, so `java -jar target` runs on that classpath
     launcher_classes(classpath, source) -> folder of one compiled project launcher
-                  (pipelines/services/java/SOURCE.java)
+                  (pipelines/services/java/SOURCE.java); launcher_jar(...) -> the same as a jar
 """
 from __future__ import annotations
 
@@ -133,3 +133,18 @@ def launcher_classes(classpath: list[Path], name: str) -> Path:
         raise VigieError(f"javac could not build the Vigie Java launchers ({first})")
     (folder / ".built").touch()
     return folder
+
+
+def launcher_jar(classpath: list[Path], name: str) -> Path:
+    """The launcher NAME compiled (launcher_classes) and packed as a jar, for places that accept
+    only jar files (Flink stages a job's classpath entries as jars)."""
+    folder = launcher_classes(classpath, name)
+    target = folder.with_suffix(".jar")
+    if not target.is_file():
+        partial = target.with_suffix(".partial")
+        with zipfile.ZipFile(partial, "w") as jar:
+            jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\nCreated-By: vigie\r\n\r\n")
+            for path in sorted(folder.rglob("*.class")):
+                jar.write(path, path.relative_to(folder).as_posix())
+        partial.replace(target)
+    return target
