@@ -221,6 +221,11 @@ def test_prism_stateful_dofn_with_event_time_timer(kafka_broker, expansion_addre
 
 # ---- (c) Flink session cluster through Beam's Flink job server ------------------------------
 
+# Checkpoints every 2 s; with checkpointing, a bounded Kafka read only ends once idle sources are
+# shut down (a live stream keeps the default, -1).
+CHECKPOINTED = ["--checkpointing_interval=2000", "--shutdown_sources_after_idle_ms=5000"]
+
+
 @pytest.fixture
 def flink_flags(flink_cluster, monkeypatch) -> list[str]:
     """FlinkRunner flags for the session cluster; the job server JVM gets the Java 17 flags."""
@@ -233,8 +238,7 @@ def test_flink_reads_kafka_with_checkpoints_and_commits_offsets(kafka_broker, ex
     topic, group = new_topic(kafka_broker), f"vigie-{uuid.uuid4().hex[:6]}"
     produced = hospital_records(30)
     coordinates = produce(kafka_broker.bootstrap, topic, produced)
-    # With checkpointing, a bounded Kafka read only ends once idle sources are shut down.
-    flags = flink_flags + ["--checkpointing_interval=2000", "--shutdown_sources_after_idle_ms=5000"]
+    flags = flink_flags + CHECKPOINTED
     jobs_before = flink.finished_jobs(flink_cluster)
     run_read_job(flags, kafka_broker.bootstrap, topic, group, 30, expansion_address, tmp_path)
     assert_read_outputs(tmp_path, topic, produced, coordinates)
@@ -247,7 +251,8 @@ def test_flink_stateful_dofn_with_event_time_timer(kafka_broker, expansion_addre
     topic, group = new_topic(kafka_broker), f"vigie-{uuid.uuid4().hex[:6]}"
     produced = hospital_records(24)
     coordinates = produce(kafka_broker.bootstrap, topic, produced)
-    run_stateful_job(flink_flags, kafka_broker.bootstrap, topic, group, 24, expansion_address, tmp_path)
+    flags = flink_flags + CHECKPOINTED
+    run_stateful_job(flags, kafka_broker.bootstrap, topic, group, 24, expansion_address, tmp_path)
     assert_stateful_outputs(tmp_path, produced, coordinates)
 
 

@@ -102,7 +102,9 @@ def server_properties(spec: BrokerSpec) -> str:
         "share.coordinator.state.topic.replication.factor": 1,
         "share.coordinator.state.topic.min.isr": 1,
         "group.initial.rebalance.delay.ms": 0,
-        "log.retention.hours": 168,
+        # No time-based retention: replayed archives carry old CreateTime timestamps, which a
+        # time limit would delete within minutes (the retention check runs every 5 min).
+        "log.retention.ms": -1,
     }
     return ("# Written by pipelines/services/kafka.py for one local Vigie broker.\n"
             + "".join(f"{key}={value}\n" for key, value in settings.items()))
