@@ -265,21 +265,20 @@ def assert_gone(pids: list[int], ports: list[int]) -> None:
         assert not process.port_in_use(port), f"port {port} still answers"
 
 
-def test_kafka_stop_start_cycles_keep_data_and_leave_no_process(tmp_path, monkeypatch):
+def test_kafka_stop_start_cycle_keeps_data_and_leaves_no_process(tmp_path, monkeypatch):
     monkeypatch.setenv("VIGIE_KAFKA_DIR", str(tmp_path / "kafka"))
     spec = kafka.BrokerSpec(port=19092)
     broker = kafka.start_broker(spec)
-    topic = new_topic(broker, partitions=1)
-    produce(broker.bootstrap, topic, hospital_records(3))
+    first_pid = broker.pid
     try:
-        for _ in range(2):
-            pid = broker.pid
-            assert kafka.stop_broker(spec.port) and not kafka.is_running(spec.port)
-            assert_gone([pid], [spec.port, spec.quorum_port])
-            assert not kafka.stop_broker(spec.port)  # a second stop finds nothing
-            broker = kafka.start_broker(spec)
-            assert [r.value for r in consume(broker.bootstrap, topic, 3)] == \
-                [r.value for r in hospital_records(3)]
+        topic = new_topic(broker, partitions=1)
+        produce(broker.bootstrap, topic, hospital_records(3))
+        assert kafka.stop_broker(spec.port) and not kafka.is_running(spec.port)
+        assert_gone([first_pid], [spec.port, spec.quorum_port])
+        assert not kafka.stop_broker(spec.port)  # a second stop finds nothing
+        broker = kafka.start_broker(spec)         # the same folder: the records survive
+        assert [r.value for r in consume(broker.bootstrap, topic, 3)] == \
+            [r.value for r in hospital_records(3)]
     finally:
         kafka.stop_broker(spec.port)
     assert_gone([broker.pid], [spec.port, spec.quorum_port])
@@ -289,15 +288,14 @@ def test_java_services_stop_start_cycle_leaves_no_process(tmp_path, monkeypatch)
     monkeypatch.setenv("VIGIE_BEAM_DIR", str(tmp_path / "beam"))
     workers_port, expansion_port = 19000, 18097
     try:
-        for _ in range(2):
-            pids = [java_workers.start_worker_pool(workers_port),
-                    expansion.start_expansion_service(expansion_port, workers_port)]
-            for pid in pids:
-                listening = process.listening_addresses(pid)
-                assert listening and all(host == "127.0.0.1" for host, _ in listening), listening
-            assert expansion.stop_expansion_service(expansion_port)
-            assert java_workers.stop_worker_pool(workers_port)
-            assert_gone(pids, [workers_port, expansion_port])
+        pids = [java_workers.start_worker_pool(workers_port),
+                expansion.start_expansion_service(expansion_port, workers_port)]
+        for pid in pids:
+            listening = process.listening_addresses(pid)
+            assert listening and all(host == "127.0.0.1" for host, _ in listening), listening
+        assert expansion.stop_expansion_service(expansion_port)
+        assert java_workers.stop_worker_pool(workers_port)
+        assert_gone(pids, [workers_port, expansion_port])
     finally:
         expansion.stop_expansion_service(expansion_port)
         java_workers.stop_worker_pool(workers_port)
