@@ -251,8 +251,9 @@ def test_flink_stateful_dofn_with_event_time_timer(kafka_broker, expansion_addre
     topic, group = new_topic(kafka_broker), f"vigie-{uuid.uuid4().hex[:6]}"
     produced = hospital_records(24)
     coordinates = produce(kafka_broker.bootstrap, topic, produced)
-    flags = flink_flags + CHECKPOINTED
-    run_stateful_job(flags, kafka_broker.bootstrap, topic, group, 24, expansion_address, tmp_path)
+    # No checkpointing here: after a bounded read whose idle sources are shut down, the timers'
+    # output once came out empty (docs/streaming-stack.md, caveats).
+    run_stateful_job(flink_flags, kafka_broker.bootstrap, topic, group, 24, expansion_address, tmp_path)
     assert_stateful_outputs(tmp_path, produced, coordinates)
 
 
