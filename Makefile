@@ -7,9 +7,9 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 DEMO_EVENTS ?= 200000
 
-.PHONY: demo test venv bench clean schema es-start es-stop kafka-start kafka-stop beam-java-start \
-	beam-java-stop flink-start flink-stop prism streaming-start streaming-stop streaming-status \
-	test-streaming
+.PHONY: demo test venv bench clean schema es-start es-stop chromium kafka-start kafka-stop \
+	beam-java-start beam-java-stop flink-start flink-stop prism streaming-start streaming-stop \
+	streaming-status test-streaming
 
 venv: $(STAMP)
 
@@ -81,6 +81,11 @@ streaming-status: venv
 # The streaming stack's own tests; their fixtures start what is not running and stop it after.
 test-streaming: venv
 	$(BIN)/python -m pytest -q -m streaming tests/test_streaming_stack.py
+# Debian's Chromium for the report browser test (tests/test_reports_browser.py); needs root the
+# first time. Skipped when /usr/bin/chromium is already there.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+	@test -x /usr/bin/chromium || { echo "make chromium: /usr/bin/chromium is still missing (apt-get install -y chromium failed)"; exit 1; }
 
 schema: venv
 	$(BIN)/vigie schema render
