@@ -30,3 +30,22 @@ def es_node():
     yield node
     if not was_running:
         es_service.stop_node(port)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # `-m streaming` selects the tests that run Kafka, Prism and Flink (tests/test_streaming_stack.py).
+    config.addinivalue_line("markers", "streaming: needs the local Kafka / Beam Java / Prism / "
+                                       "Flink services (started by the session fixtures)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Streaming tests (minutes, several servers) run when asked for: `-m streaming`, naming
+    tests/test_streaming_stack.py, or VIGIE_STREAMING_TESTS=1; a plain `pytest tests` skips them."""
+    import os
+    if ("streaming" in (config.getoption("-m") or "") or os.environ.get("VIGIE_STREAMING_TESTS") == "1"
+            or any("test_streaming_stack" in str(arg) for arg in config.args)):
+        return
+    skip = pytest.mark.skip(reason="streaming stack: run `make test-streaming` or set VIGIE_STREAMING_TESTS=1")
+    for item in items:
+        if "streaming" in item.keywords:
+            item.add_marker(skip)
