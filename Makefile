@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 DEMO_EVENTS ?= 200000
 
-.PHONY: demo test venv bench clean schema es-start es-stop chromium kafka-start kafka-stop \
+.PHONY: demo test test-fast venv bench clean schema es-start es-stop chromium kafka-start kafka-stop \
 	beam-java-start beam-java-stop flink-start flink-stop prism streaming-start streaming-stop \
 	streaming-status test-streaming
 
@@ -25,10 +25,16 @@ demo: venv
 	@$(MAKE) --no-print-directory es-start
 	$(BIN)/vigie demo --out $(DEMO_DIR) --events $(DEMO_EVENTS) --es-url http://127.0.0.1:$${VIGIE_ES_PORT:-9200}
 
-# The suite runs against a real Elasticsearch, started here and stopped even when tests fail.
-test: venv
+# The whole suite: a real Elasticsearch started here and stopped even when tests fail; Chromium
+# for the report pages; the streaming tests start (and stop) Kafka, Prism, Flink themselves.
+test: venv chromium
 	@$(MAKE) --no-print-directory es-start
-	@$(BIN)/python -m pytest -q tests; status=$$?; $(MAKE) --no-print-directory es-stop; exit $$status
+	@VIGIE_STREAMING_TESTS=1 $(BIN)/python -m pytest -q tests; status=$$?; \
+	$(MAKE) --no-print-directory es-stop; exit $$status
+
+# The fast tier for the development loop: no server, no whole replay (well under a minute).
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not es and not slow and not streaming and not browser" tests
 
 # A local single-node Elasticsearch on 127.0.0.1:$${VIGIE_ES_PORT:-9200}, fetched with Maven.
 es-start: venv
