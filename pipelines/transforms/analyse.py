@@ -50,6 +50,7 @@ class IncidentSettings:
 
     policy: AssemblyPolicy = AssemblyPolicy()
     release_seconds: int | None = None
+    hold_seconds: int = 0  # streaming: at least the stitching gap (see AssembleIncidents)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class AnalyseEvents(beam.PTransform):
         if s.incidents is not None:  # "incidents" and "late_signals" only when assembling
             inventory = s.enricher.inventory if s.enricher is not None else None
             assembled = signals | "AssembleIncidents" >> AssembleIncidents(
-                inventory, s.incidents.policy, s.incidents.release_seconds)
+                inventory, s.incidents.policy, s.incidents.release_seconds, s.incidents.hold_seconds)
             out["incidents"], out["late_signals"] = assembled[INCIDENTS], assembled[LATE_SIGNALS]
             out["dead_letters"] = ((out["dead_letters"], assembled[INVALID_SIGNALS])
                                    | "AllAnalysisDeadLetters" >> beam.Flatten())
