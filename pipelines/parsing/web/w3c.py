@@ -1,0 +1,132 @@
+"""W3C extended log format (IIS): `#Fields:` directives drive the columns (see web/__init__).
+
+In: a LineBatch and ParseContext (ctx.w3c_fields: the columns in force at the batch's start);
+out: a ParseResult. Python loops over directive lines only; data lines are parsed column-wise.
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.parsing.base import (
+    TS_TYPE, LineBatch, LogFormat, ParseContext, ParseResult, build_dead_letters, empty_events,
+    no_dead_letters, parse_zoned,
+)
+from pipelines.parsing.web.columns import (
+    Columns, absent_as_null, as_pieces, batch_lines, blank_lines, finish, host_port, http_version,
+    ip_or_host, related, sample_batch, selection, strptime_each_distinct, take_rows, to_long,
+    url_columns, web_event,
+)
+
+W3C_DIRECTIVES = ("#Version:", "#Fields:", "#Software:", "#Date:", "#Remark:", "#Start-Date:",
+                  "#End-Date:")
+
+
+def _w3c_columns(values: Mapping[str, pa.Array], n: int) -> Columns:
+    """W3C/IIS values by field name ('-' already null; unlogged fields missing) -> event columns."""
+    def text(name: str) -> pa.Array:
+        return values.get(name, pa.nulls(n, pa.string()))
+
+    stem, query = text("cs-uri-stem"), text("cs-uri-query")
+    target = pc.coalesce(text("cs-uri"), pc.if_else(pc.is_valid(query),
+                                                    pc.binary_join_element_wise(stem, query, "?"), stem))
+    method = text("cs-method")
+    url = url_columns(target, pc.equal(method, "CONNECT"))
+    host, cs_host_port = host_port(text("cs-host"))
+    status = to_long(text("sc-status"))
+    client, server = ip_or_host(text("c-ip"))[0], ip_or_host(text("s-ip"))[0]
+    user = text("cs-username")
+    port = to_long(text("s-port"))
+    return {
+        **web_event(status),
+        **url,
+        "url.domain": pc.coalesce(url["url.domain"], host),
+        "url.port": pc.coalesce(url["url.port"], cs_host_port, port),
+        "http.request.method": method,
+        "http.version": http_version(text("cs-version")),
+        "http.request.referrer": text("cs(Referer)"),
+        "http.request.bytes": to_long(text("cs-bytes")),
+        "http.response.bytes": to_long(text("sc-bytes")),
+        "user_agent.original": pc.replace_substring(text("cs(User-Agent)"), "+", " "),
+        "event.duration": pc.multiply(to_long(text("time-taken")), 1_000_000),
+        "source.address": text("c-ip"),
+        "source.ip": client,
+        "source.port": to_long(text("c-port")),
+        "server.ip": server,
+        "server.port": port,
+        "observer.hostname": text("s-computername"),
+        "user.name": user,
+        "related.user": user,
+        "related.ip": related(client, server),
+    }
+
+
+def _parse_w3c_section(batch: LineBatch, rows: np.ndarray, fields: tuple[str, ...]) -> ParseResult:
+    """Data lines `rows` of the batch, read with the columns `fields` -> events, dead letters."""
+    section = batch.take(rows)
+    values = as_pieces(pc.ascii_split_whitespace(pc.ascii_trim_whitespace(section.lines)))
+    fits = pa.array(values.counts == len(fields))
+    by_name = {name: absent_as_null(values.piece(k), "-") for k, name in enumerate(fields)}
+    if "date" in by_name and "time" in by_name:
+        seconds = pc.utf8_slice_codeunits(by_name["time"], 0, 8)  # drop any fraction
+        when = pc.binary_join_element_wise(by_name["date"], seconds, " ")
+        timestamp = strptime_each_distinct(when, partial(parse_zoned, fmt="%Y-%m-%d %H:%M:%S"))
+        bad_time = pc.binary_join_element_wise("bad timestamp '", pc.fill_null(when, "-"), "'", "")
+    else:
+        timestamp = pa.nulls(len(rows), TS_TYPE)
+        bad_time = pa.scalar("W3C #Fields has no date and time")
+    ok = pc.fill_null(pc.and_(fits, pc.is_valid(timestamp)), False)
+    reasons = pc.if_else(fits, bad_time, f"value count differs from #Fields ({len(fields)} fields)")
+    selected = selection(ok)
+    chosen = take_rows({"@timestamp": timestamp, **by_name}, selected)
+    timestamp = chosen.pop("@timestamp")
+    return finish(section, W3C, selected, timestamp, _w3c_columns(chosen, len(timestamp)), ok,
+                   reasons, pa.array(np.zeros(len(rows), dtype=bool)))
+
+
+def parse_w3c(batch: LineBatch, ctx: ParseContext) -> ParseResult:
+    """W3C extended (IIS) lines -> events; `#` directive lines are skipped, `#Fields:` switches
+    the columns for the lines after it (ctx.w3c_fields are the columns at the batch's start)."""
+    lines = batch_lines(batch)
+    blank = np.asarray(blank_lines(lines), dtype=bool)
+    directive = np.asarray(pc.starts_with(lines, "#"), dtype=bool)
+    starts, sections = [0], [ctx.w3c_fields]
+    for row in np.flatnonzero(directive):
+        line = lines[int(row)].as_py()
+        if line.startswith("#Fields:"):
+            starts.append(int(row) + 1)
+            sections.append(tuple(line[len("#Fields:"):].split()))
+    section_of = np.searchsorted(np.asarray(starts), np.arange(len(lines)), side="right") - 1
+    data = ~blank & ~directive
+    events, dead = [empty_events()], [no_dead_letters()]
+    for k, fields in enumerate(sections):
+        rows = np.flatnonzero(data & (section_of == k))
+        if not len(rows):
+            continue
+        if fields is None:
+            dead.append(build_dead_letters(batch, rows, "W3C data line before any #Fields directive", W3C))
+            continue
+        result = _parse_w3c_section(batch, rows, fields)
+        events.append(result.events)
+        dead.append(result.dead_letters)
+    skipped = {reason: int(count) for reason, count in (("w3c directive", directive.sum()),
+                                                        ("blank line", blank.sum())) if count}
+    return ParseResult(events=pa.concat_tables(events), dead_letters=pa.concat_tables(dead),
+                       skipped=skipped)
+
+
+
+def detect_w3c(sample: list[str]) -> float:
+    """Fraction of the sample that is W3C directives or data lines read under a `#Fields:`;
+    0 when the sample has no `#Fields:` directive."""
+    if not any(line.startswith("#Fields:") for line in sample):
+        return 0.0
+    directives = sum(line.startswith(W3C_DIRECTIVES) for line in sample)
+    return (directives + parse_w3c(sample_batch(sample), ParseContext()).events.num_rows) / len(sample)
+
+
+W3C = LogFormat("w3c", "web", parse_w3c, detect_w3c, {"type": "web-server"})
