@@ -52,22 +52,29 @@ def test_elastic_apache_log(shared_logs):
     assert [r.lines_accounted() for r in results] == [len(b) for b in batches]
     events = pa.concat_tables(r.events for r in results)
     dead = pa.concat_tables(r.dead_letters for r in results)
-    assert events.num_rows == 9_999
-    # line 8,899 lost the end of its user agent (`...bot.html` without `)"`)
-    assert dead["reason"].to_pylist() == ["does not match apache_combined layout"]
-    raw, offset = dead["raw_text"][0].as_py(), dead["origin.offset"][0].as_py()
-    assert raw.endswith("+http://www.google.com/bot.html")
+    assert events.num_rows == 10_000 and dead.num_rows == 0
+    # line 8,899 lost the end of its user agent (`...bot.html` without `)"`): its header reads,
+    # so it is an event, tagged as partially read, with what could be read of its tail
+    partial = events.filter(pc.is_valid(events["tags"])).to_pylist()
+    assert [e["tags"] for e in partial] == [[web.PARTIAL_TAG]]
+    (cut,) = partial
+    assert cut["user_agent.original"].endswith("+http://www.google.com/bot.html")
+    assert (cut["http.response.status_code"], cut["url.path"]) == (200, "/scripts/grok-py-test/configlib.py")
     data = path.read_bytes()
-    assert data[offset:].startswith(raw.encode() + b"\n") and data[:offset].count(b"\n") + 1 == 8_899
+    offset = cut["log.offset"]
+    assert data[offset:].startswith(cut["event.original"].encode() + b"\n")
+    assert data[:offset].count(b"\n") + 1 == 8_899
+    # "-" (no User-Agent header sent) is null; no line of this log has an empty one ("")
+    assert events["user_agent.original"].null_count == 190
 
     statuses = collections.Counter(events["http.response.status_code"].to_pylist())
-    assert statuses == {200: 9_125, 304: 445, 404: 213, 301: 164, 206: 45, 500: 3, 403: 2, 416: 2}
+    assert statuses == {200: 9_126, 304: 445, 404: 213, 301: 164, 206: 45, 500: 3, 403: 2, 416: 2}
     assert events["source.ip"].null_count == 0
     assert events["http.request.method"].null_count == 0
     assert pc.min(events["@timestamp"]).as_py() == dt.datetime(2015, 5, 17, 10, 5, tzinfo=dt.timezone.utc)
     assert pc.max(events["@timestamp"]).as_py() == dt.datetime(2015, 5, 20, 21, 5, 59, tzinfo=dt.timezone.utc)
-    assert collections.Counter(events["event.outcome"].to_pylist()) == {"success": 9_779, "failure": 220}
-    assert len(set(events["event.id"].to_pylist())) == 9_999
+    assert collections.Counter(events["event.outcome"].to_pylist()) == {"success": 9_780, "failure": 220}
+    assert len(set(events["event.id"].to_pylist())) == 10_000
 
 
 # ---------------------------------------------------------------------------------------------

@@ -47,11 +47,13 @@ observer.product is only set for Squid, since the CLF and W3C layouts are writte
 from __future__ import annotations
 
 from pipelines.parsing.base import LogFormat
-from pipelines.parsing.web.clf import APACHE_COMBINED, APACHE_COMMON, parse_apache_combined, parse_apache_common
+from pipelines.parsing.web.clf import (
+    APACHE_COMBINED, APACHE_COMMON, PARTIAL_TAG, parse_apache_combined, parse_apache_common,
+)
 from pipelines.parsing.web.squid import SQUID, parse_squid
 from pipelines.parsing.web.w3c import W3C, W3C_DIRECTIVES, detect_w3c, parse_w3c
 
-__all__ = ["FORMATS", "APACHE_COMBINED", "APACHE_COMMON", "W3C", "SQUID", "W3C_DIRECTIVES",
+__all__ = ["FORMATS", "APACHE_COMBINED", "APACHE_COMMON", "PARTIAL_TAG", "W3C", "SQUID", "W3C_DIRECTIVES",
            "parse_apache_combined", "parse_apache_common", "parse_w3c", "parse_squid", "detect_w3c"]
 
 FORMATS: list[LogFormat] = [APACHE_COMBINED, APACHE_COMMON, W3C, SQUID]

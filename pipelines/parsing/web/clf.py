@@ -1,10 +1,29 @@
-"""Apache / Nginx access logs: combined and common log format and their variants (see web/__init__).
+"""Apache / Nginx access logs: combined and common log format and the variants seen in the wild.
 
-In: a LineBatch and ParseContext; out: a ParseResult. Columnar: quotes, words and times are split
-and parsed over the whole batch.
+In: a LineBatch and ParseContext; out: a ParseResult (see web/__init__ for fields and conventions).
+
+A line is read in two parts. Its header, `[vhost[:port] ]client ident user [time]`, decides:
+a line whose header reads becomes an event whatever follows it (an 8 KB overflow, binary junk, a
+TLS handshake, a request line with no method, a truncated or unbalanced tail); a line whose header
+does not read (or whose time is impossible) is a dead letter. The rest, `"request" status bytes
+["referrer" "agent"] [trailing fields]`, is read strictly on the fast path (quotes split
+column-wise, escaped quotes respected); lines that do not fit (rare) are read again with
+regular expressions, first escape-aware, then greedy (raw quotes inside the request, as
+Apache 1.3 and nginx `escape=none` write them), and an event whose tail could not be read that
+way carries the tag `vigie.partial_parse`. Quoted fields and the user name are unescaped
+(escapes.py): url.* and user_agent.original hold what the client sent.
+
+Header variants: a leading virtual host (`%v` or `%v:%p`); a client that is an address, a host
+name, `-`, or an X-Forwarded-For list (`203.0.113.5, 10.0.0.2`: the first address is the
+client, every valid address goes to related.ip); a user name with spaces; a time with or without
+offset. Python handles only the rare headers that do not split into 3 or 4 words.
+
+Detection (`LogFormat.detect`) counts only lines that fit the layout completely, so a file of
+common lines is never taken for combined (or the reverse) just because their headers read.
 """
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Mapping
 
@@ -14,37 +33,29 @@ import pyarrow.compute as pc
 
 from pipelines.parsing.base import LineBatch, LogFormat, ParseContext, ParseResult, indices, parse_local, parse_zoned
 from pipelines.parsing.web.columns import (
-    NULL_STRING, Columns, Pieces, absent_as_null, batch_lines, blank_lines, finish, group, host_port,
-    http_version, ip_or_host, rows_containing, scatter, selection, share_parsed, split,
-    strptime_each_distinct, take_rows, to_long, url_columns, web_event,
+    NULL_STRING, Columns, absent_as_null, address_list, batch_lines, blank_lines, finish, group,
+    host_port, ip_or_host, request_columns, sample_batch, scatter, selection, split,
+    strptime_each_distinct, take_rows, to_long, web_event,
 )
+from pipelines.parsing.web.escapes import rows_with_byte, split_on_quotes, unescape_column
 
 CLF_TIME = "%d/%b/%Y:%H:%M:%S"
+PARTIAL_TAG = "vigie.partial_parse"
 _COMBINED_MID_RE = r"^ (?P<status>\d{3}|-) (?P<bytes>\d{1,18}|-) $"
-_COMMON_MID_RE = r"^ (?P<status>\d{3}|-) (?P<bytes>\d{1,18}|-)(?P<rest> .*)?$"
-_METHOD_RE = r"^[A-Za-z_-]+$"
-_LOOSE_REQUEST_RE = (r"^(?P<method>[A-Za-z_-]+) (?P<target>.+?)"
-                     r"(?: (?P<protocol>HTTP/\d+(?:\.\d+)?))?$")
+_COMMON_MID_RE = r"(?s)^ (?P<status>\d{3}|-) (?P<bytes>\d{1,18}|-)(?P<rest> .*)?$"
 _RESPONSE_TIME_RE = r"^ (?P<number>\d{1,12}(?:\.\d{1,9})?)(?P<unit>ms)?$"
-# Apache writes `\"` for a quote and `\\` for a backslash inside quoted fields: they are hidden
-# behind these marks while splitting on quotes, then put back.
-_ESCAPES = (("\\\\", "\x1f"), ('\\"', "\x1e"))
-
-
-def _split_on_quotes(lines: pa.StringArray) -> Pieces:
-    """Each line split on its unescaped double quotes (escaped ones stay in the pieces)."""
-    escaped = rows_containing(lines, b'\\"')
-    if not escaped.any():
-        return split(lines, '"')
-    hidden = lines.filter(pa.array(escaped))
-    for text, mark in _ESCAPES:
-        hidden = pc.replace_substring(hidden, text, mark)
-    pieces = split(pc.replace_with_mask(lines, pa.array(escaped), hidden), '"')
-    in_escaped = pa.array(np.repeat(escaped, pieces.counts))
-    restored = pieces.values.filter(in_escaped)
-    for text, mark in reversed(_ESCAPES):
-        restored = pc.replace_substring(restored, mark, text)
-    return Pieces(pc.replace_with_mask(pieces.values, in_escaped, restored), pieces.starts, pieces.counts)
+# A header found anywhere before the first time-shaped bracket (rare lines only).
+_HEADER_RE = (r"(?s)^(?P<words>.*?) \[(?P<time>\d{1,2}/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d"
+              r"(?: [+-]\d{4})?)\](?P<after>.*)$")
+_QUOTED = r'"(?P<{}>(?:[^"\\]|\\.)*)"'
+_STATUS_BYTES = r" (?P<status>\d{3}|-) (?P<bytes>\d{1,18}|-)"
+# The tail after `] `, escape-aware, then greedy (raw quotes inside the request).
+_TAIL_ESCAPED_RE = ("(?s)^" + _QUOTED.format("request") + _STATUS_BYTES
+                    + "(?P<quoted> " + _QUOTED.format("referrer") + " " + _QUOTED.format("agent")
+                    + ")?(?P<rest>.*)$")
+_TAIL_GREEDY_RE = (r'(?s)^"(?P<request>.*)"' + _STATUS_BYTES
+                   + r'(?P<quoted> "(?P<referrer>.*?)" "(?P<agent>[^"]*)"?)?(?P<rest>.*)$')
+_XFF_WORDS = re.compile(r"^(?P<client>[^ ,]+(?:, ?[^ ,]+)+) (?P<ident>\S+) (?P<user>.*)$", re.S)
 
 
 def _clf_timestamps(text: pa.Array, ctx: ParseContext) -> tuple[pa.Array, pa.Array | None]:
@@ -61,30 +72,6 @@ def _clf_timestamps(text: pa.Array, ctx: ParseContext) -> tuple[pa.Array, pa.Arr
     return pc.coalesce(zoned, local), zone
 
 
-def _request(request: pa.Array) -> Columns:
-    """The quoted request line -> http.request.method, http.version, url.*.
-
-    Not an HTTP request line (`-`, empty, binary junk) -> all null.
-    """
-    words = split(request, " ")
-    method, target, protocol = words.piece(0), words.piece(1), words.piece(2)
-    version = http_version(protocol)
-    strict = pc.and_(pc.match_substring_regex(method, _METHOD_RE),
-                     pa.array((words.counts == 2) | (words.counts == 3)))
-    strict = pc.fill_null(pc.and_(strict, pc.or_(pc.is_null(protocol), pc.is_valid(version))), False)
-    method, target, version = (pc.if_else(strict, column, NULL_STRING)
-                               for column in (method, target, version))
-    unmatched = indices(pc.and_(pc.invert(strict), pa.array(words.counts > 1)))
-    if len(unmatched):  # spaces inside the target: split at the first space and before HTTP/x
-        n = len(request)
-        loose = pc.extract_regex(request.take(pa.array(unmatched)), _LOOSE_REQUEST_RE)
-        method = pc.coalesce(method, scatter(n, unmatched, group(loose, "method")))
-        target = pc.coalesce(target, scatter(n, unmatched, group(loose, "target")))
-        version = pc.coalesce(version, http_version(scatter(n, unmatched, group(loose, "protocol"))))
-    return {"http.request.method": method, "http.version": version,
-            **url_columns(target, pc.equal(method, "CONNECT"))}
-
-
 def _response_time(field: pa.Array) -> pa.Array:
     """A trailing ` <number>[ms]` -> ns: with `ms` milliseconds (Traefik), with a fraction
     seconds (nginx $request_time), else microseconds (Apache %D); anything else null."""
@@ -94,14 +81,70 @@ def _response_time(field: pa.Array) -> pa.Array:
     return pc.round(pc.multiply(number.cast(pa.float64()), unit_ns)).cast(pa.int64())
 
 
-def _clf_columns(fields: Mapping[str, pa.Array | None]) -> Columns:
-    """Pieces of access lines (client, user, vhost, request, status, bytes, trailing, and for
-    combined referrer and agent) -> event columns."""
-    address = absent_as_null(fields["client"], "-")
-    ip, host = ip_or_host(address)
-    user = absent_as_null(fields["user"], "-")
+def _head_words(words: str) -> tuple[str | None, str, str] | None:
+    """The words before `[time]` of a rare header -> (vhost, client, user), or None.
+
+    An X-Forwarded-For list first; a virtual host when the third word is the `-` ident and the
+    second is not; otherwise client, ident and a user name that may hold spaces.
+    """
+    xff = _XFF_WORDS.match(words)
+    if xff:
+        return None, xff["client"], xff["user"]
+    tokens = words.split(" ")
+    if len(tokens) >= 4 and tokens[1] != "-" and tokens[2] == "-":
+        return tokens[0], tokens[1], " ".join(tokens[3:])
+    if len(tokens) >= 3:
+        return None, tokens[0], " ".join(tokens[2:])
+    return None
+
+
+def _rare_headers(lines: pa.Array) -> dict[str, pa.Array]:
+    """Headers of the lines the fast path could not split -> vhost, client, user, time (null
+    where no header reads). Regex on the rare lines, Python on their distinct word runs."""
+    found = pc.extract_regex(lines, _HEADER_RE)
+    words = group(found, "words")
+    encoded = pc.dictionary_encode(words)
+    read = [_head_words(w) for w in encoded.dictionary.to_pylist()]
+    columns = {}
+    for k, name in enumerate(("vhost", "client", "user")):
+        per_value = pa.array([r[k] if r else None for r in read], pa.string())
+        columns[name] = per_value.take(encoded.indices)
+    known = pc.is_valid(columns["client"])
+    columns["time"] = pc.if_else(known, group(found, "time"), NULL_STRING)
+    return columns
+
+
+def _tails(lines: pa.Array) -> tuple[dict[str, pa.Array], pa.Array, pa.Array]:
+    """The text after `[time] ` of rare lines -> (request, status, bytes, referrer, agent, rest),
+    whether the escape-aware layout fits, and whether only the header could be read."""
+    after = group(pc.extract_regex(lines, _HEADER_RE), "after")
+    after = pc.if_else(pc.starts_with(after, " "), pc.utf8_slice_codeunits(after, 1), after)
+    escaped = pc.extract_regex(after, _TAIL_ESCAPED_RE)
+    greedy = pc.extract_regex(after, _TAIL_GREEDY_RE)
+    # an optional group that did not take part reads as "": `quoted` tells
+    e_ok, g_ok = pc.fill_null(escaped.is_valid(), False), pc.fill_null(greedy.is_valid(), False)
+    e_quoted = pc.fill_null(pc.greater(pc.binary_length(group(escaped, "quoted")), 0), False)
+    g_quoted = pc.fill_null(pc.greater(pc.binary_length(group(greedy, "quoted")), 0), False)
+    fits = pc.and_(e_ok, pc.or_(e_quoted, pc.invert(pc.and_(g_ok, g_quoted))))
+    names = ("request", "status", "bytes", "referrer", "agent", "rest")
+    fields = {name: pc.if_else(fits, group(escaped, name), group(greedy, name)) for name in names}
+    quoted = pc.if_else(fits, e_quoted, g_quoted)
+    for name in ("referrer", "agent"):
+        fields[name] = pc.if_else(quoted, fields[name], NULL_STRING)
+    header_only = pc.and_(pc.invert(e_ok), pc.invert(g_ok))
+    return fields, fits, header_only
+
+
+def _clf_columns(fields: Mapping[str, pa.Array | None], combined: bool) -> Columns:
+    """Pieces of access lines (client, user, vhost, request, status, bytes, trailing, referrer,
+    agent, partial) -> event columns."""
+    candidates = fields["backslash"]
+    client, listed_ips = address_list(absent_as_null(fields["client"], "-"))
+    client = absent_as_null(client, "-")
+    ip, host = ip_or_host(client)
+    user = absent_as_null(unescape_column(fields["user"], candidates), "-")
     vhost_domain, vhost_port = host_port(fields["vhost"])
-    request = _request(fields["request"])
+    request = request_columns(unescape_column(fields["request"], candidates))
     status = to_long(fields["status"])
     columns = {
         **web_event(status),
@@ -109,27 +152,32 @@ def _clf_columns(fields: Mapping[str, pa.Array | None]) -> Columns:
         "url.domain": pc.coalesce(request["url.domain"], vhost_domain),
         "url.port": pc.coalesce(request["url.port"], vhost_port),
         "server.port": vhost_port,
-        "source.address": address,
+        "source.address": client,
         "source.ip": ip,
         "source.domain": host,
         "user.name": user,
         "related.user": user,
-        "related.ip": ip,
+        "related.ip": listed_ips,
         "http.response.bytes": to_long(fields["bytes"]),
         "event.duration": _response_time(fields["trailing"]),
         "event.timezone": fields["zone"],
+        "tags": pc.if_else(fields["partial"], pa.scalar([PARTIAL_TAG], pa.list_(pa.string())),
+                           pa.scalar(None, pa.list_(pa.string()))),
     }
-    if fields["agent"] is not None:
-        columns["http.request.referrer"] = absent_as_null(fields["referrer"], "-")
-        columns["user_agent.original"] = absent_as_null(fields["agent"], "-")
+    if combined or pc.any(pc.is_valid(fields["agent"])).as_py():
+        # `-`: the header was not sent (null); `""`: it was sent empty (kept as "").
+        columns["http.request.referrer"] = absent_as_null(
+            unescape_column(fields["referrer"], candidates), "-", keep_empty=True)
+        columns["user_agent.original"] = absent_as_null(
+            unescape_column(fields["agent"], candidates), "-", keep_empty=True)
     return columns
 
 
-def _parse_clf(batch: LineBatch, ctx: ParseContext, fmt: LogFormat, combined: bool) -> ParseResult:
-    """Apache/Nginx access lines -> events; `combined` requires referrer and user agent."""
-    lines = batch_lines(batch)
-    blank = blank_lines(lines)
-    quoted = _split_on_quotes(lines)
+def _read_clf(lines: pa.StringArray, ctx: ParseContext, combined: bool) -> dict[str, pa.Array]:
+    """Every line's pieces (see the module docstring), `fits` (the whole layout reads) and
+    `header` (the header reads: the line becomes an event if its time parses)."""
+    n = len(lines)
+    quoted = split_on_quotes(lines)
     # before the request's opening quote: "[vhost[:port] ]client ident user [time] "
     head = split(quoted.piece(0), " [", max_splits=1)
     bracketed = head.piece(1)
@@ -143,24 +191,67 @@ def _parse_clf(batch: LineBatch, ctx: ParseContext, fmt: LogFormat, combined: bo
         mid = pc.extract_regex(quoted.piece(2), _COMMON_MID_RE)
         shape = quoted.counts == 3
         trailing = group(mid, "rest")
-    shape &= (words.counts == 3) | (words.counts == 4)
-    matched = pc.fill_null(pc.and_(pc.and_(pa.array(shape), pc.ends_with(bracketed, "] ")),
-                                   mid.is_valid()), False)
-    text = pc.if_else(matched, pc.utf8_slice_codeunits(bracketed, 0, -2), NULL_STRING)
-    timestamp, zone = _clf_timestamps(text, ctx)
-    ok = pc.and_(matched, pc.is_valid(timestamp))
-    reasons = pc.if_else(matched, pc.binary_join_element_wise("bad timestamp '", text, "'", ""),
-                         f"does not match {fmt.name} layout")
-    rows = selection(ok)
-    fields = take_rows({
-        "timestamp": timestamp, "zone": zone, "client": words.piece(-3), "user": words.piece(-1),
-        "vhost": pc.if_else(pa.array(words.counts == 4), words.piece(0), NULL_STRING),
+    first, second = words.piece(0), words.piece(1)
+    vhost = pc.fill_null(pc.and_(pa.array(words.counts == 4), pc.not_equal(second, "-")), False)
+    simple = pc.or_(pa.array(words.counts == 3), vhost)
+    simple = pc.and_kleene(simple, pc.invert(pc.ends_with(first, ",")))
+    simple = pc.fill_null(pc.and_(simple, pc.ends_with(bracketed, "] ")), False)
+    body = pc.fill_null(pc.and_(pa.array(shape), mid.is_valid()), False)
+    fields = {
+        "time": pc.if_else(simple, pc.utf8_slice_codeunits(bracketed, 0, -2), NULL_STRING),
+        "client": pc.if_else(vhost, second, first), "user": words.piece(-1),
+        "vhost": pc.if_else(vhost, first, NULL_STRING),
         "request": quoted.piece(1), "status": group(mid, "status"), "bytes": group(mid, "bytes"),
         "trailing": trailing,
-        "referrer": quoted.piece(3) if combined else None,
-        "agent": quoted.piece(5) if combined else None,
-    }, rows)
-    return finish(batch, fmt, rows, fields["timestamp"], _clf_columns(fields), ok, reasons, blank)
+        "referrer": quoted.piece(3) if combined else pa.nulls(n, pa.string()),
+        "agent": quoted.piece(5) if combined else pa.nulls(n, pa.string()),
+    }
+    fits, partial_rows = pc.and_(simple, body), pa.array(np.zeros(n, dtype=bool))
+    rare = indices(pc.invert(fits))
+    if len(rare):
+        fields, fits, partial_rows = _read_rare(lines, rare, fields, simple, body, combined)
+    return {**fields, "fits": fits, "partial": partial_rows}
+
+
+def _read_rare(lines: pa.StringArray, rare: np.ndarray, fields: dict[str, pa.Array], simple: pa.Array,
+               body: pa.Array, combined: bool) -> tuple[dict[str, pa.Array], pa.Array, pa.Array]:
+    """Lines that do not fit the fast path read again with regexes (their header, their tail)."""
+    n = len(lines)
+    rare_lines = lines.take(pa.array(rare))
+    in_rare = pa.array(np.isin(np.arange(n), rare))
+    headers = _rare_headers(rare_lines)
+    fast_header = pc.fill_null(simple, False)
+    for name in ("time", "client", "user", "vhost"):
+        fields[name] = pc.if_else(fast_header, fields[name], scatter(n, rare, headers[name]))
+    tails, tail_fits, header_only = _tails(rare_lines)
+    keep_fast = pc.or_(pc.invert(in_rare), pc.and_(fast_header, body))
+    for name, tail_name in (("request", "request"), ("status", "status"), ("bytes", "bytes"),
+                            ("referrer", "referrer"), ("agent", "agent"), ("trailing", "rest")):
+        fields[name] = pc.if_else(keep_fast, fields[name], scatter(n, rare, tails[tail_name]))
+    with_agent = pc.is_valid(tails["agent"])
+    shape_fits = pc.and_(tail_fits, with_agent if combined else pc.invert(with_agent))
+    header_read = pc.is_valid(headers["client"])
+    fits = pc.or_(pc.and_(fast_header, body),
+                  pc.fill_null(scatter(n, rare, pc.and_(header_read, shape_fits)), False))
+    partial_rows = pc.fill_null(scatter(n, rare, pc.or_(header_only, pc.invert(shape_fits))), False)
+    return fields, fits, partial_rows
+
+
+def _parse_clf(batch: LineBatch, ctx: ParseContext, fmt: LogFormat, combined: bool) -> ParseResult:
+    """Apache/Nginx access lines -> events (see the module docstring)."""
+    lines = batch_lines(batch)
+    blank = blank_lines(lines)
+    read = _read_clf(lines, ctx, combined)
+    timestamp, zone = _clf_timestamps(read["time"], ctx)
+    ok = pc.is_valid(timestamp)
+    reasons = pc.if_else(pc.is_valid(read["time"]),
+                         pc.binary_join_element_wise("bad timestamp '", read["time"], "'", ""),
+                         f"does not match {fmt.name} layout")
+    rows = selection(ok)
+    read.update(timestamp=timestamp, zone=zone, backslash=pa.array(rows_with_byte(lines, ord("\\"))))
+    fields = take_rows(read, rows)
+    fields["backslash"] = np.asarray(fields["backslash"], dtype=bool)
+    return finish(batch, fmt, rows, fields["timestamp"], _clf_columns(fields, combined), ok, reasons, blank)
 
 
 def parse_apache_combined(batch: LineBatch, ctx: ParseContext) -> ParseResult:
@@ -172,7 +263,19 @@ def parse_apache_common(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     """Common log format lines (no referrer, no user agent) -> events."""
     return _parse_clf(batch, ctx, APACHE_COMMON, combined=False)
 
+
+def _share_fitting(combined: bool, sample: list[str]) -> float:
+    """Fraction of the sample lines that fit the combined (or common) layout completely."""
+    if not sample:
+        return 0.0
+    lines = batch_lines(sample_batch(sample))
+    read = _read_clf(lines, ParseContext(), combined)
+    timestamp, _ = _clf_timestamps(read["time"], ParseContext())
+    fitting = pc.and_(read["fits"], pc.is_valid(timestamp))
+    return int(np.count_nonzero(np.asarray(pc.fill_null(fitting, False)))) / len(sample)
+
+
 APACHE_COMBINED = LogFormat("apache_combined", "web", parse_apache_combined,
-                            partial(share_parsed, parse_apache_combined), {"type": "web-server"})
+                            partial(_share_fitting, True), {"type": "web-server"})
 APACHE_COMMON = LogFormat("apache_common", "web", parse_apache_common,
-                          partial(share_parsed, parse_apache_common), {"type": "web-server"})
+                          partial(_share_fitting, False), {"type": "web-server"})

@@ -86,9 +86,10 @@ def group(match: pa.Array, name: str) -> pa.Array:
     return pc.struct_field(match, name)
 
 
-def absent_as_null(values: pa.Array, *absent: str) -> pa.Array:
-    """Values with the empty string and each of `absent` (e.g. '-') replaced by null."""
-    drop = pc.equal(pc.binary_length(values), 0)
+def absent_as_null(values: pa.Array, *absent: str, keep_empty: bool = False) -> pa.Array:
+    """Values with each of `absent` (e.g. '-') replaced by null, and the empty string too unless
+    `keep_empty`."""
+    drop = pa.array(np.zeros(len(values), dtype=bool)) if keep_empty else pc.equal(pc.binary_length(values), 0)
     for marker in absent:
         drop = pc.or_(drop, pc.equal(values, marker))
     return pc.if_else(drop, pa.scalar(None, values.type), values)
@@ -169,7 +170,7 @@ def related(*columns: pa.Array) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets), flat, mask=pa.array(~valid.any(axis=1)))
 
 
-_ABSOLUTE_URL_RE = (r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?:[^/?@]*@)?"
+_ABSOLUTE_URL_RE = (r"(?s)^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?:[^/?@]*@)?"
                     r"(?P<domain>\[[^\]]*\]|[^/?:]*)(?::(?P<port>\d{1,5}))?"
                     r"(?P<path>/[^?]*)?(?:\?(?P<query>.*))?$")
 _AUTHORITY_RE = r"^(?P<domain>\[[^\]]*\]|[^/?:@]+)(?::(?P<port>\d{1,5}))?$"
@@ -254,3 +255,54 @@ def share_parsed(parse: Callable[[LineBatch, ParseContext], ParseResult], sample
     if not sample:
         return 0.0
     return parse(sample_batch(sample), ParseContext()).events.num_rows / len(sample)
+
+
+_METHOD_RE = r"^[A-Za-z_-]+$"
+_LOOSE_REQUEST_RE = (r"(?s)^(?P<method>[A-Za-z_-]+) (?P<target>.+?)"
+                     r"(?: (?P<protocol>HTTP/\d+(?:\.\d+)?))?$")
+
+
+def request_columns(request: pa.Array) -> Columns:
+    """Request lines (`GET /x?y HTTP/1.1`, unescaped) -> http.request.method, http.version, url.*.
+
+    Not an HTTP request line (`-`, empty, binary junk, a lone word) -> all null. A target with
+    spaces is read from the first space to the last ` HTTP/x`.
+    """
+    words = split(request, " ")
+    method, target, protocol = words.piece(0), words.piece(1), words.piece(2)
+    version = http_version(protocol)
+    strict = pc.and_(pc.match_substring_regex(method, _METHOD_RE),
+                     pa.array((words.counts == 2) | (words.counts == 3)))
+    strict = pc.fill_null(pc.and_(strict, pc.or_(pc.is_null(protocol), pc.is_valid(version))), False)
+    method, target, version = (pc.if_else(strict, column, NULL_STRING)
+                               for column in (method, target, version))
+    unmatched = indices(pc.and_(pc.invert(strict), pa.array(words.counts > 1)))
+    if len(unmatched):  # spaces inside the target: split at the first space and before HTTP/x
+        n = len(request)
+        loose = pc.extract_regex(request.take(pa.array(unmatched)), _LOOSE_REQUEST_RE)
+        method = pc.coalesce(method, scatter(n, unmatched, group(loose, "method")))
+        target = pc.coalesce(target, scatter(n, unmatched, group(loose, "target")))
+        version = pc.coalesce(version, http_version(scatter(n, unmatched, group(loose, "protocol"))))
+    return {"http.request.method": method, "http.version": version,
+            **url_columns(target, pc.equal(method, "CONNECT"))}
+
+
+def address_list(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Addresses as written, some of them lists (`203.0.113.5, 10.0.0.2`: X-Forwarded-For)
+    -> (the first address of each value, the valid IP addresses of each value as a list)."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    lists = pc.fill_null(pc.match_substring(values, ","), False)
+    if not pc.any(lists).as_py():
+        ip = ip_or_host(values)[0]
+        return values, related(ip)
+    pieces = pc.utf8_trim_whitespace(pc.split_pattern(values, ",").flatten())
+    owner = pc.list_parent_indices(pc.split_pattern(values, ","))
+    ip = ip_or_host(pieces)[0]
+    valid = pc.is_valid(ip)
+    kept, kept_owner = ip.filter(valid), np.asarray(owner.filter(valid))
+    counts = np.bincount(kept_owner, minlength=len(values)).astype(np.int32)
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    listed = pa.ListArray.from_arrays(pa.array(offsets), kept, mask=pa.array(counts == 0))
+    first = pc.utf8_trim_whitespace(split(values, ",", max_splits=1).piece(0))
+    return first, listed
