@@ -292,9 +292,12 @@ def test_w3c_fields_from_context_and_lines_before_any_fields():
     with_context = parse(web.W3C, [IIS_LOGON, IIS_DASHES], ParseContext(w3c_fields=tuple(IIS_FIELDS)))
     assert with_context.events.num_rows == 2
     assert with_context.skipped == {}
+    # a line before any #Fields that fits IIS's default layout is read with it, and says so
     without = parse(web.W3C, [IIS_LOGON] + IIS_HEADER + [IIS_DASHES])
-    assert reasons(without) == ["W3C data line before any #Fields directive"]
-    assert without.events["source.ip"].to_pylist() == ["203.0.113.6"]
+    assert without.events["source.ip"].to_pylist() == ["203.0.113.5", "203.0.113.6"]
+    assert without.events["tags"].to_pylist() == [[web.INFERRED_TAG], None]
+    other = parse(web.W3C, ["2024-03-01 10:00:01 192.0.2.1 GET /x", "#Fields: date time c-ip"])
+    assert reasons(other) == ["W3C data line before any #Fields directive, not in an IIS default layout"]
 
 
 def test_w3c_bad_lines():
@@ -380,6 +383,7 @@ def test_detection_picks_the_format(name):
             assert other.detect(SAMPLES[name]) == 0.0, other.name
 
 
-def test_detection_of_w3c_needs_a_fields_directive():
-    assert web.W3C.detect([IIS_LOGON, IIS_DASHES]) == 0.0
+def test_detection_of_w3c_needs_a_fields_directive_or_iis_default_lines():
+    assert web.W3C.detect([IIS_LOGON, IIS_DASHES]) == 1.0
+    assert web.W3C.detect(["2024-03-01 10:00:01 192.0.2.1 GET /x 200"]) == 0.0
     assert web.W3C.detect(["# a comment", "#Fields: date time", "2024-01-01 00:00:00"]) == pytest.approx(2 / 3)

@@ -51,9 +51,12 @@ from pipelines.parsing.web.clf import (
     APACHE_COMBINED, APACHE_COMMON, PARTIAL_TAG, parse_apache_combined, parse_apache_common,
 )
 from pipelines.parsing.web.squid import SQUID, parse_squid
-from pipelines.parsing.web.w3c import W3C, W3C_DIRECTIVES, detect_w3c, parse_w3c
+from pipelines.parsing.web.w3c import (
+    IIS_DEFAULT_FIELDS, INFERRED_TAG, W3C, W3C_DIRECTIVES, detect_w3c, infer_iis_layout, parse_w3c,
+)
 
-__all__ = ["FORMATS", "APACHE_COMBINED", "APACHE_COMMON", "PARTIAL_TAG", "W3C", "SQUID", "W3C_DIRECTIVES",
+__all__ = ["FORMATS", "APACHE_COMBINED", "APACHE_COMMON", "PARTIAL_TAG", "W3C", "SQUID", "W3C_DIRECTIVES", "IIS_DEFAULT_FIELDS",
+           "INFERRED_TAG", "infer_iis_layout",
            "parse_apache_combined", "parse_apache_common", "parse_w3c", "parse_squid", "detect_w3c"]
 
 FORMATS: list[LogFormat] = [APACHE_COMBINED, APACHE_COMMON, W3C, SQUID]

@@ -18,7 +18,7 @@ from pipelines.parsing.base import (
 )
 from pipelines.parsing.web.columns import (
     Columns, absent_as_null, as_pieces, batch_lines, blank_lines, finish, host_port, http_version,
-    ip_or_host, related, sample_batch, selection, strptime_each_distinct, take_rows, to_long,
+    IP_RE, ip_or_host, related, sample_batch, selection, strptime_each_distinct, take_rows, to_long,
     url_columns, web_event,
 )
 
@@ -65,10 +65,55 @@ def _w3c_columns(values: Mapping[str, pa.Array], n: int) -> Columns:
     }
 
 
-def _parse_w3c_section(batch: LineBatch, rows: np.ndarray, fields: tuple[str, ...]) -> ParseResult:
-    """Data lines `rows` of the batch, read with the columns `fields` -> events, dead letters."""
+# IIS's default W3C field sets, newest first: what a file whose `#Fields:` header was rotated
+# away (or cut off by a partial copy) most likely holds. Documented in Microsoft's IIS logging
+# reference (W3C Extended Log File Format, "Default" column) and in each version's #Fields line.
+IIS_DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
+    "iis-8.5+": ("date", "time", "s-ip", "cs-method", "cs-uri-stem", "cs-uri-query", "s-port", "cs-username",
+                 "c-ip", "cs(User-Agent)", "cs(Referer)", "sc-status", "sc-substatus", "sc-win32-status",
+                 "time-taken"),
+    "iis-7": ("date", "time", "s-ip", "cs-method", "cs-uri-stem", "cs-uri-query", "s-port", "cs-username",
+              "c-ip", "cs(User-Agent)", "sc-status", "sc-substatus", "sc-win32-status", "time-taken"),
+    "iis-6": ("date", "time", "s-sitename", "s-ip", "cs-method", "cs-uri-stem", "cs-uri-query", "s-port",
+              "cs-username", "c-ip", "cs(User-Agent)", "sc-status", "sc-substatus", "sc-win32-status"),
+}
+INFERRED_TAG = "vigie.w3c_fields_inferred"
+_SHAPES = {  # what a value of these fields looks like (the others take any word)
+    "date": r"^\d{4}-\d\d-\d\d$", "time": r"^\d\d:\d\d:\d\d(?:\.\d+)?$", "s-ip": IP_RE, "c-ip": IP_RE,
+    "cs-method": r"^[A-Za-z_-]+$", "cs-uri-stem": r"^[/*-]", "s-port": r"^\d{1,5}$",
+    "sc-status": r"^\d{3}$", "sc-substatus": r"^\d{1,10}$", "sc-win32-status": r"^\d{1,10}$",
+    "time-taken": r"^\d{1,12}$", "s-sitename": r"^(?:W3SVC\d*|-)$",
+}
+
+
+def _values(lines: pa.Array):
+    """Whitespace-separated values of W3C data lines."""
+    return as_pieces(pc.ascii_split_whitespace(pc.ascii_trim_whitespace(lines)))
+
+
+def infer_iis_layout(lines: pa.Array) -> list[tuple[tuple[str, ...], np.ndarray]]:
+    """Data lines with no `#Fields:` in force -> [(IIS default field set, the rows it reads)];
+    each row goes to the first default layout whose value count and shapes it fits."""
+    values = _values(lines)
+    left = np.ones(len(lines), dtype=bool)
+    found = []
+    for fields in IIS_DEFAULT_FIELDS.values():
+        fits = left & (values.counts == len(fields))
+        for k, name in enumerate(fields):
+            if name in _SHAPES and fits.any():
+                fits &= np.asarray(pc.fill_null(pc.match_substring_regex(values.piece(k), _SHAPES[name]), False))
+        if fits.any():
+            found.append((fields, np.flatnonzero(fits)))
+            left &= ~fits
+    return found
+
+
+def _parse_w3c_section(batch: LineBatch, rows: np.ndarray, fields: tuple[str, ...],
+                       inferred: bool = False) -> ParseResult:
+    """Data lines `rows` of the batch, read with the columns `fields` -> events, dead letters.
+    `inferred`: the fields are IIS defaults guessed from the data (events carry INFERRED_TAG)."""
     section = batch.take(rows)
-    values = as_pieces(pc.ascii_split_whitespace(pc.ascii_trim_whitespace(section.lines)))
+    values = _values(section.lines)
     fits = pa.array(values.counts == len(fields))
     by_name = {name: absent_as_null(values.piece(k), "-") for k, name in enumerate(fields)}
     if "date" in by_name and "time" in by_name:
@@ -84,13 +129,18 @@ def _parse_w3c_section(batch: LineBatch, rows: np.ndarray, fields: tuple[str, ..
     selected = selection(ok)
     chosen = take_rows({"@timestamp": timestamp, **by_name}, selected)
     timestamp = chosen.pop("@timestamp")
-    return finish(section, W3C, selected, timestamp, _w3c_columns(chosen, len(timestamp)), ok,
-                   reasons, pa.array(np.zeros(len(rows), dtype=bool)))
+    columns = _w3c_columns(chosen, len(timestamp))
+    if inferred:
+        columns["tags"] = [INFERRED_TAG]
+    return finish(section, W3C, selected, timestamp, columns, ok, reasons,
+                  pa.array(np.zeros(len(rows), dtype=bool)))
 
 
 def parse_w3c(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     """W3C extended (IIS) lines -> events; `#` directive lines are skipped, `#Fields:` switches
-    the columns for the lines after it (ctx.w3c_fields are the columns at the batch's start)."""
+    the columns for the lines after it (ctx.w3c_fields are the columns at the batch's start).
+    Data lines with no `#Fields:` in force are read with the IIS default layout they fit
+    (tagged INFERRED_TAG); lines that fit none are dead letters."""
     lines = batch_lines(batch)
     blank = np.asarray(blank_lines(lines), dtype=bool)
     directive = np.asarray(pc.starts_with(lines, "#"), dtype=bool)
@@ -108,7 +158,17 @@ def parse_w3c(batch: LineBatch, ctx: ParseContext) -> ParseResult:
         if not len(rows):
             continue
         if fields is None:
-            dead.append(build_dead_letters(batch, rows, "W3C data line before any #Fields directive", W3C))
+            layouts = infer_iis_layout(batch.lines.take(pa.array(rows)))
+            for inferred_fields, members in layouts:
+                result = _parse_w3c_section(batch, rows[members], inferred_fields, inferred=True)
+                events.append(result.events)
+                dead.append(result.dead_letters)
+            unread = np.ones(len(rows), dtype=bool)
+            for _, members in layouts:
+                unread[members] = False
+            if unread.any():
+                dead.append(build_dead_letters(batch, rows[unread], "W3C data line before any #Fields "
+                                               "directive, not in an IIS default layout", W3C))
             continue
         result = _parse_w3c_section(batch, rows, fields)
         events.append(result.events)
@@ -121,9 +181,9 @@ def parse_w3c(batch: LineBatch, ctx: ParseContext) -> ParseResult:
 
 
 def detect_w3c(sample: list[str]) -> float:
-    """Fraction of the sample that is W3C directives or data lines read under a `#Fields:`;
-    0 when the sample has no `#Fields:` directive."""
-    if not any(line.startswith("#Fields:") for line in sample):
+    """Fraction of the sample that is W3C directives or data lines read under a `#Fields:`, or,
+    without any `#Fields:`, data lines that fit an IIS default layout (a rotated-away header)."""
+    if not sample:
         return 0.0
     directives = sum(line.startswith(W3C_DIRECTIVES) for line in sample)
     return (directives + parse_w3c(sample_batch(sample), ParseContext()).events.num_rows) / len(sample)
