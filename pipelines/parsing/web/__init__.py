@@ -50,13 +50,18 @@ from pipelines.parsing.base import LogFormat
 from pipelines.parsing.web.clf import (
     APACHE_COMBINED, APACHE_COMMON, PARTIAL_TAG, parse_apache_combined, parse_apache_common,
 )
+from pipelines.parsing.web.apache_error import APACHE_ERROR, parse_apache_error
+from pipelines.parsing.web.modsecurity import modsecurity_columns
+from pipelines.parsing.web.nginx_error import NGINX_ERROR, parse_nginx_error
+from pipelines.parsing.web.nginx_json import NGINX_JSON, detect_nginx_json, parse_nginx_json
 from pipelines.parsing.web.squid import SQUID, parse_squid
 from pipelines.parsing.web.w3c import (
     IIS_DEFAULT_FIELDS, INFERRED_TAG, W3C, W3C_DIRECTIVES, detect_w3c, infer_iis_layout, parse_w3c,
 )
 
-__all__ = ["FORMATS", "APACHE_COMBINED", "APACHE_COMMON", "PARTIAL_TAG", "W3C", "SQUID", "W3C_DIRECTIVES", "IIS_DEFAULT_FIELDS",
+__all__ = ["FORMATS", "APACHE_ERROR", "NGINX_ERROR", "NGINX_JSON", "parse_apache_error", "parse_nginx_error",
+           "parse_nginx_json", "detect_nginx_json", "modsecurity_columns", "APACHE_COMBINED", "APACHE_COMMON", "PARTIAL_TAG", "W3C", "SQUID", "W3C_DIRECTIVES", "IIS_DEFAULT_FIELDS",
            "INFERRED_TAG", "infer_iis_layout",
            "parse_apache_combined", "parse_apache_common", "parse_w3c", "parse_squid", "detect_w3c"]
 
-FORMATS: list[LogFormat] = [APACHE_COMBINED, APACHE_COMMON, W3C, SQUID]
+FORMATS: list[LogFormat] = [APACHE_COMBINED, APACHE_COMMON, W3C, SQUID, APACHE_ERROR, NGINX_ERROR, NGINX_JSON]
