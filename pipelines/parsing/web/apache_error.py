@@ -39,7 +39,7 @@ _LINE_RE = (r"(?s)^(?:\[(?P<time>[^\[\]]{8,40})\]|(?P<syslog_time>[A-Z][a-z]{2} 
             r" \[(?:(?P<module>[A-Za-z0-9_.-]*):)?(?P<level>[a-z]+[0-9]?)\]"
             r"(?: \[pid (?P<pid>\d{1,10})(?::tid (?P<tid>\d{1,20}))?\])?(?P<rest>.*)$")
 _REST_RE = (r"(?s)^(?: (?P<source>[^ \[\]()]+\(\d+\)):)?"
-            r"(?: \((?P<errno>-?\d+)\)[^:\[]*:)?"
+            r"(?: (?P<status>\(-?\d+\)[^:\[]*:))?"
             r"(?: \[(?:client|remote) (?P<client>\[[^\]]*\](?::\d+)?|[^\]]*)\])?"
             r"(?: \[(?:client|remote) (?:\[[^\]]*\](?::\d+)?|[^\]]*)\])*"
             r" ?(?:(?P<code>AH\d{5}): )?(?P<message>.*)$")
@@ -83,7 +83,8 @@ def client_address(values: pa.Array, with_port: pa.Array) -> tuple[pa.Array, pa.
 def _columns(fields: dict[str, pa.Array], ctx: ParseContext) -> Columns:
     """Pieces of error lines -> event columns (ModSecurity fields where the message is one)."""
     rest = pc.extract_regex(fields["rest"], _REST_RE)
-    raw_message = group(rest, "message")
+    status = absent_as_null(group(rest, "status"))  # `(111)Connection refused:` stays in message
+    raw_message = pc.coalesce(pc.binary_join_element_wise(status, group(rest, "message"), " "), group(rest, "message"))
     with_referer = pc.extract_regex(raw_message, _REFERER_RE)
     raw_message = pc.coalesce(group(with_referer, "message"), raw_message)
     message = unescape_column(raw_message)

@@ -18,7 +18,7 @@ from pipelines.parsing.base import (
 )
 from pipelines.parsing.web.columns import (
     Columns, absent_as_null, as_pieces, batch_lines, blank_lines, finish, host_port, http_version,
-    IP_RE, ip_or_host, related, sample_batch, selection, strptime_each_distinct, take_rows, to_long,
+    ip_or_host, related, sample_batch, selection, strptime_each_distinct, take_rows, to_long,
     url_columns, web_event,
 )
 
@@ -78,8 +78,10 @@ IIS_DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
               "cs-username", "c-ip", "cs(User-Agent)", "sc-status", "sc-substatus", "sc-win32-status"),
 }
 INFERRED_TAG = "vigie.w3c_fields_inferred"
+_ADDRESS_SHAPE = r"^[0-9A-Fa-f:.]{2,45}(?:%[0-9A-Za-z]+)?$"  # IPv4, IPv6 (with a zone index)
 _SHAPES = {  # what a value of these fields looks like (the others take any word)
-    "date": r"^\d{4}-\d\d-\d\d$", "time": r"^\d\d:\d\d:\d\d(?:\.\d+)?$", "s-ip": IP_RE, "c-ip": IP_RE,
+    "date": r"^\d{4}-\d\d-\d\d$", "time": r"^\d\d:\d\d:\d\d(?:\.\d+)?$",
+    "s-ip": _ADDRESS_SHAPE, "c-ip": _ADDRESS_SHAPE,
     "cs-method": r"^[A-Za-z_-]+$", "cs-uri-stem": r"^[/*-]", "s-port": r"^\d{1,5}$",
     "sc-status": r"^\d{3}$", "sc-substatus": r"^\d{1,10}$", "sc-win32-status": r"^\d{1,10}$",
     "time-taken": r"^\d{1,12}$", "s-sitename": r"^(?:W3SVC\d*|-)$",
@@ -159,10 +161,12 @@ def parse_w3c(batch: LineBatch, ctx: ParseContext) -> ParseResult:
             continue
         if fields is None:
             layouts = infer_iis_layout(batch.lines.take(pa.array(rows)))
-            for inferred_fields, members in layouts:
-                result = _parse_w3c_section(batch, rows[members], inferred_fields, inferred=True)
-                events.append(result.events)
-                dead.append(result.dead_letters)
+            inferred = [_parse_w3c_section(batch, rows[members], fields_, inferred=True)
+                        for fields_, members in layouts]
+            if inferred:  # events in file order, whichever layout read them
+                table = pa.concat_tables([result.events for result in inferred])
+                events.append(table.take(pc.sort_indices(table["log.offset"])))
+                dead.extend(result.dead_letters for result in inferred)
             unread = np.ones(len(rows), dtype=bool)
             for _, members in layouts:
                 unread[members] = False
