@@ -189,9 +189,10 @@ def _pick(columns: dict[str, pa.Array], names: tuple[str, ...], n: int) -> pa.Ar
     return pc.coalesce(*present) if present else pa.nulls(n, pa.string())
 
 
-def _timestamps(text: pa.Array, ctx: ParseContext) -> pa.Array:
+def _timestamps(text: pa.Array, ctx: ParseContext) -> tuple[pa.Array, pa.Array]:
     """ISO 8601 (with offset, or local), CLF `27/Nov/2026:19:02:03 +0100`, or epoch seconds
-    (`msec`, `1764266523.123`) -> UTC timestamps; anything else null."""
+    (`msec`, `1764266523.123`) -> (UTC timestamps, null if unreadable; the zone a time without
+    offset was read in, for event.timezone)."""
     seconds_only = pc.replace_substring_regex(text, r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)\.\d+", r"\1")
     iso = pc.replace_substring(seconds_only, " ", "T")
     zoned = parse_zoned(iso, "%Y-%m-%dT%H:%M:%S%z")
@@ -199,7 +200,9 @@ def _timestamps(text: pa.Array, ctx: ParseContext) -> pa.Array:
     clf = parse_zoned(text, "%d/%b/%Y:%H:%M:%S %z")
     epoch = pc.if_else(pc.match_substring_regex(text, r"^\d{9,11}(?:\.\d{1,6})?$"), text, NULL_STRING)
     millis = pc.round(pc.multiply(epoch.cast(pa.float64()), 1000)).cast(pa.int64())
-    return pc.coalesce(zoned, local, clf, millis.cast(pa.timestamp("ms")).cast(TS_TYPE))
+    epoch_time = millis.cast(pa.timestamp("ms")).cast(TS_TYPE)
+    read_locally = pc.and_(pc.is_null(pc.coalesce(zoned, clf, epoch_time)), pc.is_valid(local))
+    return pc.coalesce(zoned, local, clf, epoch_time), pc.if_else(read_locally, ctx.timezone, NULL_STRING)
 
 
 def _columns(values: dict[str, pa.Array]) -> Columns:
@@ -245,6 +248,7 @@ def _columns(values: dict[str, pa.Array]) -> Columns:
         "user_agent.original": absent_as_null(values["agent"], "-"),
         "http.request.id": absent_as_null(values["request_id"], "-"),
         "event.duration": pc.round(pc.multiply(seconds.cast(pa.float64()), 1e9)).cast(pa.int64()),
+        "event.timezone": values["zone"],
         "destination.address": upstream_host,
         "destination.ip": destination_ip,
         "destination.port": upstream_port,
@@ -264,7 +268,8 @@ def _read(batch: LineBatch, ctx: ParseContext) -> tuple[np.ndarray, pa.Array, di
         texts = pc.if_else(has_x, pc.replace_substring_regex(texts, *_BAD_X_ESCAPE), texts)
     columns, why = read_objects(texts)
     values = {role: _pick(columns, names, len(rows)) for role, names in KEYS.items()}
-    timestamp = _timestamps(values["time"], ctx)
+    timestamp, zone = _timestamps(values["time"], ctx)
+    values["zone"] = zone
     why = pc.coalesce(why, pc.if_else(pc.is_valid(timestamp), NULL_STRING,
                                       pc.if_else(pc.is_valid(values["time"]), pc.binary_join_element_wise(
                                           "bad timestamp '", values["time"], "'", ""), "no time key")))
