@@ -26,7 +26,9 @@ from functools import partial
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.parsing.base import TS_TYPE, LineBatch, LogFormat, ParseContext, ParseResult, parse_local, parse_syslog
+from pipelines.parsing.base import (
+    TS_TYPE, LineBatch, LogFormat, ParseContext, ParseResult, parse_local, parse_syslog,
+)
 from pipelines.parsing.web.columns import (
     LIST_OF_STRINGS, NULL_STRING, Columns, absent_as_null, batch_lines, blank_lines, finish, group,
     ip_or_host, related, selection, share_parsed, take_rows, to_long,
@@ -51,6 +53,11 @@ _IPV4_PORT_RE = r"^(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):(?P<port>\d{1,5})$"
 _ANY_PORT_RE = r"^(?P<ip>.+):(?P<port>\d{1,5})$"
 _BRACKETED_RE = r"^\[(?P<ip>[^\]]+)\](?::(?P<port>\d{1,5}))?$"
 ERROR_LEVELS = ("emerg", "alert", "crit", "error")
+
+
+def error_or_info(error: pa.Array) -> pa.Array:
+    """event.type per line: ["error"] where `error`, else ["info"]."""
+    return pc.if_else(error, pa.scalar(["error"], LIST_OF_STRINGS), pa.scalar(["info"], LIST_OF_STRINGS))
 
 
 def _timestamps(text: pa.Array, ctx: ParseContext) -> pa.Array:
@@ -84,7 +91,8 @@ def _columns(fields: dict[str, pa.Array], ctx: ParseContext) -> Columns:
     """Pieces of error lines -> event columns (ModSecurity fields where the message is one)."""
     rest = pc.extract_regex(fields["rest"], _REST_RE)
     status = absent_as_null(group(rest, "status"))  # `(111)Connection refused:` stays in message
-    raw_message = pc.coalesce(pc.binary_join_element_wise(status, group(rest, "message"), " "), group(rest, "message"))
+    text = group(rest, "message")
+    raw_message = pc.coalesce(pc.binary_join_element_wise(status, text, " "), text)
     with_referer = pc.extract_regex(raw_message, _REFERER_RE)
     raw_message = pc.coalesce(group(with_referer, "message"), raw_message)
     message = unescape_column(raw_message)
@@ -94,7 +102,7 @@ def _columns(fields: dict[str, pa.Array], ctx: ParseContext) -> Columns:
     columns: Columns = {
         "event.kind": "event",
         "event.category": ["web"],
-        "event.type": pc.if_else(error, pa.scalar(["error"], LIST_OF_STRINGS), pa.scalar(["info"], LIST_OF_STRINGS)),
+        "event.type": error_or_info(error),
         "event.timezone": ctx.timezone,
         "log.level": level,
         "log.logger": absent_as_null(fields["module"]),
@@ -122,7 +130,8 @@ def parse_apache_error(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     found = pc.extract_regex(lines, _LINE_RE)
     header = pc.fill_null(found.is_valid(), False)
     syslog_text = absent_as_null(pc.if_else(header, group(found, "syslog_time"), NULL_STRING))
-    time_text = pc.coalesce(absent_as_null(pc.if_else(header, group(found, "time"), NULL_STRING)), syslog_text)
+    bracketed = absent_as_null(pc.if_else(header, group(found, "time"), NULL_STRING))
+    time_text = pc.coalesce(bracketed, syslog_text)
     timestamp = pc.coalesce(_timestamps(time_text, ctx), parse_syslog(syslog_text, ctx))
     ok = pc.is_valid(timestamp)
     reasons = pc.if_else(header, pc.binary_join_element_wise("bad timestamp '", time_text, "'", ""),
@@ -130,7 +139,8 @@ def parse_apache_error(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     rows = selection(ok)
     names = ("module", "level", "pid", "tid", "rest", "hostname", "appname", "procid")
     fields = take_rows({name: group(found, name) for name in names}, rows)
-    fields = {name: values if name in ("level", "rest") else absent_as_null(values) for name, values in fields.items()}
+    fields = {name: values if name in ("level", "rest") else absent_as_null(values)
+              for name, values in fields.items()}
     timestamp = timestamp if rows is None else timestamp.take(pa.array(rows))
     return finish(batch, APACHE_ERROR, rows, timestamp, _columns(fields, ctx), ok, reasons, blank)
 

@@ -1,22 +1,33 @@
-"""Apache / Nginx access logs: combined and common log format and the variants seen in the wild.
+"""Apache / Nginx access logs (`web.apache_combined`, `web.apache_common`) and their variants.
 
-In: a LineBatch and ParseContext; out: a ParseResult (see web/__init__ for fields and conventions).
+In: a LineBatch and ParseContext; out: a ParseResult (conventions in web/__init__). Layouts:
+Apache httpd mod_log_config (`combined`, `common`, `vhost_combined`, `%D`), nginx
+ngx_http_log_module (`combined`, `$request_time`, `escape=default`), Traefik's CLF.
 
 A line is read in two parts. Its header, `[vhost[:port] ]client ident user [time]`, decides:
-a line whose header reads becomes an event whatever follows it (an 8 KB overflow, binary junk, a
-TLS handshake, a request line with no method, a truncated or unbalanced tail); a line whose header
-does not read (or whose time is impossible) is a dead letter. The rest, `"request" status bytes
-["referrer" "agent"] [trailing fields]`, is read strictly on the fast path (quotes split
-column-wise, escaped quotes respected); lines that do not fit (rare) are read again with
-regular expressions, first escape-aware, then greedy (raw quotes inside the request, as
-Apache 1.3 and nginx `escape=none` write them), and an event whose tail could not be read that
-way carries the tag `vigie.partial_parse`. Quoted fields and the user name are unescaped
-(escapes.py): url.* and user_agent.original hold what the client sent.
+a line whose header reads becomes an event whatever follows it (an 8 KB overflow, binary junk,
+a TLS handshake, a request line with no method, a truncated or unbalanced tail); a line whose
+header does not read (or whose time is impossible) is a dead letter. The rest, `"request"
+status bytes ["referrer" "agent"] [trailing fields]`, is read strictly on the fast path (quotes
+split column-wise, escaped quotes respected); lines that do not fit (rare) are read again with
+regular expressions, first escape-aware, then greedy (raw quotes inside the request, as Apache
+1.3 and nginx `escape=none` write them); an event whose tail could not be read that way
+carries the tag `vigie.partial_parse`. Quoted fields and the user name are unescaped
+(escapes.py): url.*, user_agent.original, http.request.referrer and user.name hold what the
+client sent.
 
-Header variants: a leading virtual host (`%v` or `%v:%p`); a client that is an address, a host
-name, `-`, or an X-Forwarded-For list (`203.0.113.5, 10.0.0.2`: the first address is the
-client, every valid address goes to related.ip); a user name with spaces; a time with or without
-offset. Python handles only the rare headers that do not split into 3 or 4 words.
+Fields: client -> source.address, and source.ip when it is an address or source.domain when it
+is a name (HostnameLookups); an X-Forwarded-For list (`203.0.113.5, 10.0.0.2`) gives its first
+address as the client and every valid one to related.ip; user -> user.name (spaces allowed);
+`%v` -> url.domain, `%v:%p` -> url.domain, url.port, server.port; an absolute request target
+(`GET http://host:port/...`, proxies) wins for url.domain/url.port and sets url.scheme; the
+request -> http.request.method, http.version ('1.1'), url.original/path/query/extension; a
+request that is not an HTTP request line (`"-"`, `""`, a TLS handshake, `"HELP"`) leaves them
+null (that is how servers log scanners); CONNECT reads its target as host[:port]. A time with
+offset (`[10/Oct/2000:13:55:36 -0700]`) or without (read in ctx.timezone -> event.timezone).
+Trailing fields (nginx's `"$http_x_forwarded_for"`, Traefik's counters, `%I %O`) stay in
+event.original, except a last lone number: the response time -> event.duration (ns): `0.123`
+seconds (nginx $request_time), `12ms` milliseconds (Traefik), `1234` microseconds (Apache %D).
 
 Detection (`LogFormat.detect`) counts only lines that fit the layout completely, so a file of
 common lines is never taken for combined (or the reverse) just because their headers read.
@@ -31,7 +42,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.parsing.base import LineBatch, LogFormat, ParseContext, ParseResult, indices, parse_local, parse_zoned
+from pipelines.parsing.base import (
+    LineBatch, LogFormat, ParseContext, ParseResult, indices, parse_local, parse_zoned,
+)
 from pipelines.parsing.web.columns import (
     NULL_STRING, Columns, absent_as_null, address_list, batch_lines, blank_lines, finish, group,
     host_port, ip_or_host, request_columns, sample_batch, scatter, selection, split,

@@ -89,7 +89,10 @@ def group(match: pa.Array, name: str) -> pa.Array:
 def absent_as_null(values: pa.Array, *absent: str, keep_empty: bool = False) -> pa.Array:
     """Values with each of `absent` (e.g. '-') replaced by null, and the empty string too unless
     `keep_empty`."""
-    drop = pa.array(np.zeros(len(values), dtype=bool)) if keep_empty else pc.equal(pc.binary_length(values), 0)
+    if keep_empty:
+        drop = pa.array(np.zeros(len(values), dtype=bool))
+    else:
+        drop = pc.equal(pc.binary_length(values), 0)
     for marker in absent:
         drop = pc.or_(drop, pc.equal(values, marker))
     return pc.if_else(drop, pa.scalar(None, values.type), values)

@@ -25,15 +25,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.parsing.base import LineBatch, LogFormat, ParseContext, ParseResult, parse_local
-from pipelines.parsing.web.apache_error import ERROR_LEVELS
+from pipelines.parsing.web.apache_error import ERROR_LEVELS, error_or_info
 from pipelines.parsing.web.columns import (
-    LIST_OF_STRINGS, NULL_STRING, Columns, absent_as_null, batch_lines, blank_lines, finish, group,
+    NULL_STRING, Columns, absent_as_null, batch_lines, blank_lines, finish, group,
     host_port, ip_or_host, related, request_columns, selection, share_parsed, take_rows, to_long,
 )
 from pipelines.parsing.web.modsecurity import merge_alarm, modsecurity_columns
 
 _LINE_RE = (r"(?s)^(?:\S+ nginx(?:\[\d{1,10}\])?: )*(?P<time>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) "
-            r"\[(?P<level>[a-z]+)\] (?P<pid>\d{1,10})#(?P<tid>\d{1,20}): (?:\*(?P<connection>\d+) )?(?P<rest>.*)$")
+            r"\[(?P<level>[a-z]+)\] (?P<pid>\d{1,10})#(?P<tid>\d{1,20}): (?:\*(?P<connection>\d+) )?"
+            r"(?P<rest>.*)$")
 # The last `, client: ` whose tail reads: a message can carry client data (a user name) that
 # imitates the context (what fail2ban also assumes).
 _CONTEXT_RE = (r'(?s)^(?P<message>.*)(?P<context>, client: (?P<client>[^,]*)(?:, server: (?P<server>[^,]*))?'
@@ -61,7 +62,7 @@ def _columns(fields: dict[str, pa.Array], ctx: ParseContext) -> Columns:
     columns: Columns = {
         "event.kind": "event",
         "event.category": ["web"],
-        "event.type": pc.if_else(error, pa.scalar(["error"], LIST_OF_STRINGS), pa.scalar(["info"], LIST_OF_STRINGS)),
+        "event.type": error_or_info(error),
         "event.timezone": ctx.timezone,
         "log.level": level,
         "process.pid": to_long(fields["pid"]),

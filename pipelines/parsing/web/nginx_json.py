@@ -133,7 +133,8 @@ def _as_text_columns(table: pa.Table) -> dict[str, pa.Array]:
 def _arrow_read(texts: pa.Array) -> dict[str, pa.Array] | None:
     """Lines read by Arrow's JSON reader in one block; None when the block fails."""
     joined = pc.binary_join_element_wise(texts, "\n", "")
-    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset:joined.offset + len(joined) + 1]
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
+    offsets = offsets[joined.offset:joined.offset + len(joined) + 1]
     data = joined.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
     options = pa_json.ReadOptions(use_threads=False, block_size=max(1 << 20, len(data) + 1))
     try:
@@ -177,7 +178,8 @@ def read_objects(texts: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     keys = list(dict.fromkeys(k for _, columns in parts for k in columns))
     merged = {}
     for key in keys:
-        pieces = [columns[key] if key in columns else pa.nulls(len(rows), pa.string()) for rows, columns in parts]
+        pieces = [columns[key] if key in columns else pa.nulls(len(rows), pa.string())
+                  for rows, columns in parts]
         flat = pa.concat_arrays(pieces)
         merged[key] = flat.take(pa.array(np.maximum(position, 0), mask=position < 0))
     return merged, pa.array(reasons, pa.string())
@@ -208,18 +210,17 @@ def _timestamps(text: pa.Array, ctx: ParseContext) -> tuple[pa.Array, pa.Array]:
 def _columns(values: dict[str, pa.Array]) -> Columns:
     """Values by role (see KEYS) -> event columns."""
     request_line = values["request"]
-    built = pc.binary_join_element_wise(
-        values["method"],
-        pc.coalesce(pc.if_else(pc.is_valid(values["args"]),
-                               pc.binary_join_element_wise(values["uri"], values["args"], "?"), values["uri"]),
-                    values["uri"]),
-        pc.fill_null(values["protocol"], ""), " ")
+    with_args = pc.binary_join_element_wise(values["uri"], values["args"], "?")
+    target = pc.coalesce(pc.if_else(pc.is_valid(values["args"]), with_args, values["uri"]), values["uri"])
+    built = pc.binary_join_element_wise(values["method"], target, pc.fill_null(values["protocol"], ""), " ")
     request = request_columns(pc.utf8_rtrim(pc.coalesce(request_line, built), characters=" "))
     client, client_ips = address_list(absent_as_null(values["client"], "-"))
     ip, host = ip_or_host(absent_as_null(client, "-"))
-    everyone = pc.binary_join_element_wise(pc.fill_null(values["client"], ""), pc.fill_null(values["xff"], ""), ",")
+    everyone = pc.binary_join_element_wise(pc.fill_null(values["client"], ""),
+                                           pc.fill_null(values["xff"], ""), ",")
     related_ips = address_list(everyone)[1]
-    upstream = pc.utf8_trim_whitespace(pc.list_element(pc.split_pattern(values["upstream"], ",", max_splits=1), 0))
+    first_upstream = pc.list_element(pc.split_pattern(values["upstream"], ",", max_splits=1), 0)
+    upstream = pc.utf8_trim_whitespace(first_upstream)
     upstream_host, upstream_port = host_port(absent_as_null(upstream, "-"))
     destination_ip, _ = ip_or_host(upstream_host)
     domain, domain_port = host_port(values["host"])
@@ -255,7 +256,8 @@ def _columns(values: dict[str, pa.Array]) -> Columns:
     }
 
 
-def _read(batch: LineBatch, ctx: ParseContext) -> tuple[np.ndarray, pa.Array, dict[str, pa.Array], pa.Array, np.ndarray]:
+def _read(batch: LineBatch, ctx: ParseContext
+          ) -> tuple[np.ndarray, pa.Array, dict[str, pa.Array], pa.Array, np.ndarray]:
     """(candidate rows, their timestamps, their values by role, reason per line, blank mask)."""
     lines = batch_lines(batch)
     blank = np.asarray(blank_lines(lines), dtype=bool)

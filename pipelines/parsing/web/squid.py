@@ -1,4 +1,11 @@
-"""Squid native access.log (see web/__init__). In: a LineBatch and ParseContext; out: a ParseResult."""
+"""Squid native access.log, `web.squid`: `time.ms elapsed client action/code size method URL ident
+hierarchy/peer type`. event.action is the Squid action (TCP_DENIED), event.type adds "denied"
+when the action says so, size -> http.response.bytes, elapsed (ms) -> event.duration (ns),
+ident -> user.name, the peer -> destination.*, type -> http.response.mime_type; status 000
+(no reply) -> null status and outcome.
+
+In: a LineBatch and ParseContext; out: a ParseResult.
+"""
 from __future__ import annotations
 
 from functools import partial

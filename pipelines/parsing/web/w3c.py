@@ -1,7 +1,20 @@
-"""W3C extended log format (IIS): `#Fields:` directives drive the columns (see web/__init__).
+"""W3C extended log format (IIS), `web.w3c`: `#Fields:` directives drive the columns.
 
 In: a LineBatch and ParseContext (ctx.w3c_fields: the columns in force at the batch's start);
 out: a ParseResult. Python loops over directive lines only; data lines are parsed column-wise.
+
+Every `#` line is a directive, counted in ParseResult.skipped["w3c directive"]. Data lines with
+no `#Fields` in force (the header was rotated away, or a copy started mid-file) are read with
+the IIS default layout they fit (IIS_DEFAULT_FIELDS: 8.5 and later, 7, 6; value count and the
+shape of each value decide), and their events carry the tag vigie.w3c_fields_inferred; lines
+that fit none are dead letters. date + time -> @timestamp, UTC (IIS always logs UTC); c-ip ->
+source.*; c-port -> source.port; s-ip, s-port -> server.ip, server.port (and url.port);
+cs-method; cs-uri-stem, cs-uri-query (or cs-uri) -> url.*; cs-host -> url.domain (its port ->
+url.port); cs-username -> user.name; cs(User-Agent) -> user_agent.original with IIS's `+`
+turned back into spaces (event.original keeps the raw line); cs(Referer); sc-status;
+time-taken (ms) -> event.duration (ns); sc-bytes, cs-bytes -> http.response/request.bytes;
+cs-version; s-computername -> observer.hostname. sc-substatus, sc-win32-status, s-sitename and
+cs(Cookie) have no field in schemas/ and stay in event.original.
 """
 from __future__ import annotations
 
@@ -103,7 +116,8 @@ def infer_iis_layout(lines: pa.Array) -> list[tuple[tuple[str, ...], np.ndarray]
         fits = left & (values.counts == len(fields))
         for k, name in enumerate(fields):
             if name in _SHAPES and fits.any():
-                fits &= np.asarray(pc.fill_null(pc.match_substring_regex(values.piece(k), _SHAPES[name]), False))
+                shaped = pc.match_substring_regex(values.piece(k), _SHAPES[name])
+                fits &= np.asarray(pc.fill_null(shaped, False))
         if fits.any():
             found.append((fields, np.flatnonzero(fits)))
             left &= ~fits
