@@ -154,7 +154,7 @@ def test_fail2ban_annotated_lines(shared_logs):
                 # fail2ban's annotations drop the microseconds of Apache 2.4 error logs
                 assert event["@timestamp"].replace(microsecond=0) == wall.astimezone(dt.timezone.utc), (name, record)
                 checked += 1
-    assert checked == 153
+    assert checked == 155
     assert files_with_events == SUPPORTED_FILES
 
 
@@ -164,10 +164,14 @@ def test_fail2ban_files_detect_and_account_for_every_line(shared_logs):
         data = [line for line in file_lines(path) if line.strip() and not line.startswith("#")]
         fmt, _ = detect_format(data[:200])
         if path.name == "apache-fakegooglebot":
-            # 2 of its 3 lines use a custom layout (`- - - [31/Jan/2015:14:29:44 ] vhost "GET ..."`)
+            # 2 of its 3 lines use a custom layout (`- - - [31/Jan/2015:14:29:44 ] vhost "GET ..."`):
+            # not enough to detect the file, but read as partial events when the format is given
             assert fmt is None
-            result = web.APACHE_COMBINED.parse(one_line_batch(data[0]), CTX)
-            assert result.dead_letters["reason"].to_pylist() == ["does not match apache_combined layout"]
+            batch = LineBatch(str(path), "0" * 16, pa.array(data, pa.string()), np.arange(len(data), dtype=np.int64))
+            result = web.APACHE_COMBINED.parse(batch, CTX)
+            assert result.dead_letters.num_rows == 0 and result.events.num_rows == 3
+            assert result.events["tags"].to_pylist() == [[web.PARTIAL_TAG]] * 2 + [None]
+            assert result.events["user_agent.original"].to_pylist()[1] == "NOT A __GOOGLE_BOT__"
         elif path.name in OTHER_PRODUCTS:  # no web format reads any of their lines
             assert fmt is None or fmt.family != "web", path.name
             for web_format in web.FORMATS:
@@ -186,3 +190,31 @@ def test_fail2ban_nginx_botsearch_mixes_access_and_error_lines(shared_logs):
     assert collections.Counter(result.dead_letters["reason"].to_pylist()) == {
         "does not match apache_combined layout": 21}  # 6 error-log lines and 15 comments
     assert result.skipped == {"blank line": 14}
+
+
+# ---------------------------------------------------------------------------------------------
+# Parse rates (the figures in docs/web-parsing.md)
+# ---------------------------------------------------------------------------------------------
+
+def test_fail2ban_web_parse_rates(shared_logs):
+    """Lines that are not comments: those some web format reads as events, and those the
+    file's detected format reads (what a replay does), per product family."""
+    folder = shared_logs / "fail2ban" / "web"
+    totals = collections.Counter()
+    for path in sorted(folder.iterdir()):
+        data = [line for line in file_lines(path) if line.strip() and not line.startswith("#")]
+        batch = LineBatch(str(path), "0" * 16, pa.array(data, pa.string()), np.arange(len(data), dtype=np.int64))
+        family = "other products" if path.name in OTHER_PRODUCTS else "web servers Vigie reads"
+        totals[family, "lines"] += len(data)
+        totals[family, "any web format"] += sum(parsed_by_some_format(line) is not None for line in data)
+        fmt, _ = detect_format(data[:200])
+        if fmt is not None:
+            result = fmt.parse(batch, CTX)
+            assert result.lines_accounted() == len(data)
+            totals[family, "detected format"] += result.events.num_rows
+    assert dict(totals) == {
+        ("web servers Vigie reads", "lines"): 166, ("web servers Vigie reads", "any web format"): 166,
+        ("web servers Vigie reads", "detected format"): 157,  # nginx-botsearch mixes 6 error lines
+        # into an access log; apache-fakegooglebot's custom layout is not detected (1 line of 3)
+        ("other products", "lines"): 23, ("other products", "any web format"): 0,
+    }

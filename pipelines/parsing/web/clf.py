@@ -59,14 +59,15 @@ _COMMON_MID_RE = r"(?s)^ (?P<status>\d{3}|-) (?P<bytes>\d{1,18}|-)(?P<rest> .*)?
 _RESPONSE_TIME_RE = r"^ (?P<number>\d{1,12}(?:\.\d{1,9})?)(?P<unit>ms)?$"
 # A header found anywhere before the first time-shaped bracket (rare lines only).
 _HEADER_RE = (r"(?s)^(?P<words>.*?) \[(?P<time>\d{1,2}/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d"
-              r"(?: [+-]\d{4})?)\](?P<after>.*)$")
+              r"(?: [+-]\d{4})?) ?\](?P<after>.*)$")
 _QUOTED = r'"(?P<{}>(?:[^"\\]|\\.)*)"'
 _STATUS_BYTES = r" (?P<status>\d{3}|-) (?P<bytes>\d{1,18}|-)"
-# The tail after `] `, escape-aware, then greedy (raw quotes inside the request).
+# The tail after `] `, escape-aware, then greedy (raw quotes inside the request; words before
+# the request, such as a virtual host logged after the time).
 _TAIL_ESCAPED_RE = ("(?s)^" + _QUOTED.format("request") + _STATUS_BYTES
                     + "(?P<quoted> " + _QUOTED.format("referrer") + " " + _QUOTED.format("agent")
                     + ")?(?P<rest>.*)$")
-_TAIL_GREEDY_RE = (r'(?s)^"(?P<request>.*)"' + _STATUS_BYTES
+_TAIL_GREEDY_RE = (r'(?s)^[^"]*"(?P<request>.*)"' + _STATUS_BYTES
                    + r'(?P<quoted> "(?P<referrer>.*?)" "(?P<agent>[^"]*)"?)?(?P<rest>.*)$')
 _XFF_WORDS = re.compile(r"^(?P<client>[^ ,]+(?:, ?[^ ,]+)+) (?P<ident>\S+) (?P<user>.*)$", re.S)
 
@@ -107,7 +108,8 @@ def _head_words(words: str) -> tuple[str | None, str, str] | None:
     if len(tokens) >= 4 and tokens[1] != "-" and tokens[2] == "-":
         return tokens[0], tokens[1], " ".join(tokens[3:])
     if len(tokens) >= 3:
-        return None, tokens[0], " ".join(tokens[2:])
+        user = " ".join(tokens[2:])
+        return None, tokens[0], "-" if set(tokens[2:]) == {"-"} else user
     return None
 
 
