@@ -50,7 +50,7 @@ from pipelines.parsing.web.columns import (
     host_port, ip_or_host, request_columns, sample_batch, scatter, selection, split,
     strptime_each_distinct, take_rows, to_long, web_event,
 )
-from pipelines.parsing.web.escapes import rows_with_byte, split_on_quotes, unescape_column
+from pipelines.parsing.web.escapes import backslash_rows, split_on_quotes, unescape_column
 
 CLF_TIME = "%d/%b/%Y:%H:%M:%S"
 PARTIAL_TAG = "vigie.partial_parse"
@@ -176,8 +176,9 @@ def _clf_columns(fields: Mapping[str, pa.Array | None], combined: bool) -> Colum
         "http.response.bytes": to_long(fields["bytes"]),
         "event.duration": _response_time(fields["trailing"]),
         "event.timezone": fields["zone"],
-        "tags": pc.if_else(fields["partial"], pa.scalar([PARTIAL_TAG], pa.list_(pa.string())),
-                           pa.scalar(None, pa.list_(pa.string()))),
+        "tags": (pc.if_else(fields["partial"], pa.scalar([PARTIAL_TAG], pa.list_(pa.string())),
+                            pa.scalar(None, pa.list_(pa.string())))
+                 if pc.any(fields["partial"]).as_py() else None),
     }
     if combined or pc.any(pc.is_valid(fields["agent"])).as_py():
         # `-`: the header was not sent (null); `""`: it was sent empty (kept as "").
@@ -188,11 +189,12 @@ def _clf_columns(fields: Mapping[str, pa.Array | None], combined: bool) -> Colum
     return columns
 
 
-def _read_clf(lines: pa.StringArray, ctx: ParseContext, combined: bool) -> dict[str, pa.Array]:
+def _read_clf(lines: pa.StringArray, ctx: ParseContext, combined: bool,
+              escaped_quote: np.ndarray | None = None) -> dict[str, pa.Array]:
     """Every line's pieces (see the module docstring), `fits` (the whole layout reads) and
-    `header` (the header reads: the line becomes an event if its time parses)."""
+    `partial` (the tail was read leniently); `time` is null where no header reads."""
     n = len(lines)
-    quoted = split_on_quotes(lines)
+    quoted = split_on_quotes(lines, escaped_quote)
     # before the request's opening quote: "[vhost[:port] ]client ident user [time] "
     head = split(quoted.piece(0), " [", max_splits=1)
     bracketed = head.piece(1)
@@ -256,14 +258,15 @@ def _parse_clf(batch: LineBatch, ctx: ParseContext, fmt: LogFormat, combined: bo
     """Apache/Nginx access lines -> events (see the module docstring)."""
     lines = batch_lines(batch)
     blank = blank_lines(lines)
-    read = _read_clf(lines, ctx, combined)
+    backslash, escaped_quote = backslash_rows(lines)
+    read = _read_clf(lines, ctx, combined, escaped_quote)
     timestamp, zone = _clf_timestamps(read["time"], ctx)
     ok = pc.is_valid(timestamp)
     reasons = pc.if_else(pc.is_valid(read["time"]),
                          pc.binary_join_element_wise("bad timestamp '", read["time"], "'", ""),
                          f"does not match {fmt.name} layout")
     rows = selection(ok)
-    read.update(timestamp=timestamp, zone=zone, backslash=pa.array(rows_with_byte(lines, ord("\\"))))
+    read.update(timestamp=timestamp, zone=zone, backslash=pa.array(backslash))
     fields = take_rows(read, rows)
     fields["backslash"] = np.asarray(fields["backslash"], dtype=bool)
     return finish(batch, fmt, rows, fields["timestamp"], _clf_columns(fields, combined), ok, reasons, blank)

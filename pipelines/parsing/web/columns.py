@@ -292,12 +292,12 @@ def request_columns(request: pa.Array) -> Columns:
 
 def address_list(values: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Addresses as written, some of them lists (`203.0.113.5, 10.0.0.2`: X-Forwarded-For)
-    -> (the first address of each value, the valid IP addresses of each value as a list)."""
+    -> (the first address of each value, the valid IP addresses of each value: a list array, or
+    a string array when no value is a list)."""
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     lists = pc.fill_null(pc.match_substring(values, ","), False)
-    if not pc.any(lists).as_py():
-        ip = ip_or_host(values)[0]
-        return values, related(ip)
+    if not pc.any(lists).as_py():  # the common case: one address each (build_events lists it)
+        return values, ip_or_host(values)[0]
     pieces = pc.utf8_trim_whitespace(pc.split_pattern(values, ",").flatten())
     owner = pc.list_parent_indices(pc.split_pattern(values, ","))
     ip = ip_or_host(pieces)[0]

@@ -62,19 +62,25 @@ def unescape_column(values: pa.Array, candidates: np.ndarray | None = None) -> p
     return pc.replace_with_mask(values, has, decoded.take(encoded.indices))
 
 
-def rows_with_byte(lines: pa.StringArray, byte: int) -> np.ndarray:
-    """Boolean mask of the lines that contain `byte` (one numpy scan of the batch's text)."""
+def backslash_rows(lines: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
+    """(lines holding a backslash, lines holding a backslash followed by a double quote): one
+    numpy scan of the batch's text."""
     n = len(lines)
-    found = np.zeros(n, dtype=bool)
+    any_escape, escaped_quote = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     data = lines.buffers()[2]
     if n == 0 or data is None:
-        return found
+        return any_escape, escaped_quote
     width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
     offsets = np.frombuffer(lines.buffers()[1], dtype=width)[lines.offset:lines.offset + n + 1]
     chars = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]]
-    hits = np.flatnonzero(chars == byte) + offsets[0]
-    found[np.searchsorted(offsets, hits, side="right") - 1] = True
-    return found
+    slashes = np.flatnonzero(chars == 92)
+    if not len(slashes):
+        return any_escape, escaped_quote
+    any_escape[np.searchsorted(offsets, slashes + offsets[0], side="right") - 1] = True
+    before_quote = slashes[slashes + 1 < len(chars)]
+    before_quote = before_quote[chars[before_quote + 1] == 34]
+    escaped_quote[np.searchsorted(offsets, before_quote + offsets[0], side="right") - 1] = True
+    return any_escape, escaped_quote
 
 
 def _split_quotes(text: str) -> list[str]:
@@ -88,10 +94,13 @@ def _split_quotes(text: str) -> list[str]:
     return pieces
 
 
-def split_on_quotes(lines: pa.StringArray) -> Pieces:
-    """Each line split on its unescaped double quotes (`\\"` stays inside its piece, as written)."""
+def split_on_quotes(lines: pa.StringArray, escaped_quote: np.ndarray | None = None) -> Pieces:
+    """Each line split on its unescaped double quotes (`\\"` stays inside its piece, as written).
+    `escaped_quote`: the lines holding `\\"` when known (backslash_rows)."""
     plain = pc.split_pattern(lines, '"')
-    escaped = indices(rows_containing(lines, b'\\"'))
+    if escaped_quote is None:
+        escaped_quote = rows_containing(lines, b'\\"')
+    escaped = indices(escaped_quote)
     if not len(escaped):
         return as_pieces(plain)
     texts = lines.take(pa.array(escaped)).to_pylist()
