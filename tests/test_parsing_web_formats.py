@@ -305,3 +305,26 @@ def test_mixed_samples_go_to_the_format_that_reads_most_lines():
     for fmt in web.FORMATS:  # a batch of every format: nothing raises, every line accounted for
         everything = access + errors + json_lines + nginx + read_lines("iis_rotated.log")
         assert fmt.parse(batch_of(everything), CTX).lines_accounted() == len(everything)
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end: a replay of the hostile corpus (bytes that are not UTF-8 included)
+# ---------------------------------------------------------------------------------------------
+
+def test_replay_of_hostile_lines_makes_every_line_an_event(tmp_path):
+    import json
+
+    import pyarrow.dataset as ds
+
+    from pipelines.cli import main
+
+    log = tmp_path / "access.log"
+    log.write_bytes((DATA / "hostile_access.log").read_bytes())
+    out = tmp_path / "out"
+    assert main(["replay", str(log), "--out", str(out), "--no-enrich", "--timezone", "Europe/Paris"]) == 0
+    web_counts = json.loads((out / "summary.json").read_text())["datasets"]["web"]
+    assert (web_counts["lines_read"], web_counts["events"], web_counts["lines_dead_lettered"]) == (16, 16, 0)
+    events = ds.dataset(out / "events", format="parquet", partitioning="hive").to_table().to_pylist()
+    raw = [e for e in events if e["vigie.line.invalid_utf8"]]
+    assert [e["url.original"] for e in raw] == ["/\\xc0\\xaf../\\xff\\xfe"]
+    assert raw[0]["vigie.line.raw"].endswith(b'"GET /\xc0\xaf../\xff\xfe HTTP/1.1" 400 226 "-" "\xff\xfeUA"')
