@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             from pipelines.commands.es import es_main
             return es_main(argv[1:])
         if argv and argv[0] == "hunt":
-            from pipelines.authoring.hunt import hunt_main
+            from pipelines.commands.hunt import hunt_main
             return hunt_main(argv[1:])
         if argv and argv[0] == "replay":
             if "--help" in argv[1:] or "-h" in argv[1:]:
