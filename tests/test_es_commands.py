@@ -193,6 +193,10 @@ def test_credentials_a_cluster_without_security_ignores_are_not_reported_as_acce
     code, out, err = run(capfd, "es", "templates", "--es-url", es_node.url)
     assert code == 0 and "note: security is disabled on this cluster, so the api_key credentials" in out
     assert key not in out + err
+    rule = Path(__file__).resolve().parents[1] / "detections" / "rules" / "web" / "web_path_traversal.yml"
+    code, out, err = run(capfd, "hunt", str(rule), "--es-url", es_node.url)
+    assert code in (0, 3) and key not in out + err
+    assert "vigie hunt: note: security is disabled on this cluster, so the api_key credentials were not checked" in err
     monkeypatch.delenv("VIGIE_ES_API_KEY")
     code, out, err = run(capfd, "es", "check", "--es-url", es_node.url)
     assert code == 0 and "answers (no credentials; security is disabled there)" in out

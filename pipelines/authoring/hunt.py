@@ -298,18 +298,22 @@ def range_filter(start: str | None, end: str | None) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------------------------
 
 def connect(url: str, api_key_file: str | None = None, user: str | None = None,
-            ca_file: str | None = None, password_file: str | None = None) -> Any:
+            ca_file: str | None = None, password_file: str | None = None) -> tuple[Any, str | None]:
     """An Elasticsearch client for `url`, checked with one request, built by the sink's
     connection code (pipelines/sinks/es_cluster.py): an API key from a file or
     $VIGIE_ES_API_KEY, or a user with the password in $VIGIE_ES_PASSWORD or a file; TLS verified
-    against `ca_file` when given. VigieError (one line naming the URL, no secret) otherwise."""
-    from pipelines.sinks.es_cluster import check_cluster, settings_from
+    against `ca_file` when given. Returns (client, note): the note says when the cluster has
+    security disabled, so the credentials given were not checked. VigieError (one line naming
+    the URL, no secret) otherwise."""
+    from pipelines.sinks.es_cluster import check_cluster, credentials_note, security_state, settings_from
     try:
         settings = settings_from(url, api_key_file=api_key_file, user=user,
                                  password_file=password_file, ca_file=ca_file)
-        return check_cluster(settings)
+        client = check_cluster(settings)
     except VigieError as exc:
         raise VigieError(f"hunt: {exc}") from None
+    note = credentials_note(settings, security_state(client)) if settings.auth != "none" else None
+    return client, note
 
 
 def _server_reason(exc: Exception) -> str:

@@ -160,7 +160,9 @@ def hunt_main(argv: list[str]) -> int:
         raise VigieError("hunt: --es-url URL is required (e.g. http://127.0.0.1:9200)")
     start, end = time_window(args.start, args.end)
     planned = plan(args.rules, args.target, args.index_prefix)
-    client = connect(args.es_url, args.es_api_key_file, args.es_user, args.es_ca_file, args.es_password_file)
+    client, note = connect(args.es_url, args.es_api_key_file, args.es_user, args.es_ca_file, args.es_password_file)
+    if note:
+        print(f"vigie hunt: note: {note}", file=sys.stderr)
     result = hunt(client, planned, args.target, start, end)
     print(table(result))
     if args.json_file is not None:
