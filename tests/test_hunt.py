@@ -481,3 +481,16 @@ def test_lucene_refusals_are_exactly_the_named_ones():
     named = {i for i, d in KNOWN_DEVIATIONS.items() if d.kind == "not_convertible"}
     assert refused == named | set(ESQL_UNCONVERTIBLE)
 
+
+
+def test_a_rule_that_searches_a_field_no_event_has_is_refused_not_0_hits(tmp_path):
+    """Lucene answers a query on a field no document has with 0 hits: hunt refuses the rule with
+    the loader's reason instead (a rule problem, so a failure)."""
+    rule = tmp_path / "typo.yml"
+    rule.write_text("title: Typo In A Field\nid: 5f0c8a2e-1111-4c3b-9d7e-000000000002\nstatus: test\n"
+                    "logsource: {category: webserver}\ndetection:\n  sel:\n    cs-uri-querry|contains: union\n"
+                    "  condition: sel\nlevel: low\n")
+    for target in ("lucene", "esql"):
+        [planned] = plan([rule], target)
+        assert planned.query is None and planned.applies
+        assert planned.problem.startswith("field 'cs-uri-querry' is not in the web schema")

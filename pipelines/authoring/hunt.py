@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from sigma.correlations import SigmaCorrelationRule
-from sigma.rule import SigmaRule
+from sigma.rule import SigmaDetection, SigmaRule
 
 from pipelines.authoring.convert import one_line, read_rules, require_rule_files, source_path, target_lacks
-from pipelines.detection.pipeline import route, vigie_pipeline
+from pipelines.detection.pipeline import routes, vigie_pipeline
 from pipelines.errors import VigieError
 from pipelines.indices import EVENTS_PREFIX, events_index, family_events
 
@@ -174,6 +174,36 @@ def _from_clause(query: str, indices: Iterable[str]) -> str:
     return re.sub(r"^from \S+", "from " + ",".join(indices), query, count=1, flags=re.IGNORECASE)
 
 
+def rule_fields(processed: SigmaRule) -> set[str]:
+    """The field names a processed rule's detection items search (keywords have none)."""
+    found: set[str] = set()
+
+    def walk(detection: SigmaDetection) -> None:
+        for item in detection.detection_items:
+            if isinstance(item, SigmaDetection):
+                walk(item)
+            elif item.field:
+                found.add(item.field)
+    for detection in processed.detection.detections.values():
+        walk(detection)
+    return found
+
+
+def unknown_field(processed: SigmaRule, route_entries: Iterable[str]) -> str | None:
+    """Why a processed rule would search a field no event of its datasets has (the loader's
+    check: every field in the schema of each routed family), or None. Without it, Lucene and
+    ES|QL would answer such a rule with 0 hits."""
+    from pipelines.schema import schemas
+    s = schemas()
+    for family in sorted({entry.split(".")[0] for entry in route_entries}):
+        known = set(s.family_fields(family))
+        missing = sorted(f for f in rule_fields(processed) if f not in known)
+        if missing:
+            return (f"field {missing[0]!r} is not in the {family} schema (schemas/datasets.yml), so no "
+                    "event has it; use an ECS field or map it in detections/pipelines/vigie_ecs.yml")
+    return None
+
+
 def plan_rule(backend: Any, rule: SigmaRule | SigmaCorrelationRule, target: str,
               prefix: str = EVENTS_PREFIX) -> PlannedRule:
     """One rule -> its query and indices, or the reason it cannot be hunted (and whether that
@@ -182,12 +212,14 @@ def plan_rule(backend: Any, rule: SigmaRule | SigmaCorrelationRule, target: str,
                 path=source_path(rule))
     if isinstance(rule, SigmaCorrelationRule):
         return PlannedRule(**base, indices=(), query=None, problem=CORRELATION_NOT_HUNTED, applies=False)
-    indices = rule_indices(route(rule), prefix)
+    entries = routes(rule)
+    indices = rule_indices(entries, prefix)
     if not indices:
         return PlannedRule(**base, indices=(), query=None,
                            problem=f"log source {rule.logsource} routes to no Vigie dataset")
+    processed = copy.deepcopy(rule)
     try:
-        queries = backend.convert_rule(copy.deepcopy(rule))
+        queries = backend.convert_rule(processed)
     except Exception as exc:  # noqa: BLE001 - whatever the backend raises is this rule's reason
         reason = one_line(exc)
         if target_lacks(exc):
@@ -196,6 +228,9 @@ def plan_rule(backend: Any, rule: SigmaRule | SigmaCorrelationRule, target: str,
     if len(queries) != 1:
         return PlannedRule(**base, indices=indices, query=None,
                            problem=f"the backend produced {len(queries)} queries, expected one")
+    problem = unknown_field(processed, entries)
+    if problem:
+        return PlannedRule(**base, indices=indices, query=None, problem=problem)
     query = str(queries[0])
     if target == "esql":
         query = _from_clause(query, indices)
