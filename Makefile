@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 DEMO_EVENTS ?= 200000
 
-.PHONY: demo test venv bench clean schema es-start es-stop
+.PHONY: demo test venv bench clean schema es-start es-stop chromium
 
 venv: $(STAMP)
 
@@ -34,6 +34,12 @@ es-start: venv
 
 es-stop: venv
 	$(BIN)/python -m pipelines.services.elasticsearch stop
+
+# Debian's Chromium for the report browser test (tests/test_reports_browser.py); needs root the
+# first time. Skipped when /usr/bin/chromium is already there.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+	@test -x /usr/bin/chromium || { echo "make chromium: /usr/bin/chromium is still missing (apt-get install -y chromium failed)"; exit 1; }
 
 schema: venv
 	$(BIN)/vigie schema render

@@ -10,7 +10,8 @@ Sections:
 - skipped:   per family: lines skipped per reason
 - rules:     signals per rule id
 - deadletters: letters per (stage, reason)
-- zoneless:  per input path: lines whose timestamps carried no zone (read in --timezone)
+- files:     per input path: lines_read, lines_parsed (into events or fragments), zoneless_lines
+             (lines whose timestamps carried no zone and were read in --timezone)
 - index:     per family: INDEX_COUNTERS (Elasticsearch)
 - correlation: late_signals, results per correlation rule id
 - incidents: incidents (counted once, not per dataset)
@@ -33,7 +34,7 @@ FAMILIES = ("mail", "web", "vpn")
 DATASET_COUNTERS = ("lines_read", "lines_in_events", "lines_dead_lettered", "lines_skipped",
                     "lines_duplicate", "events", "dead_letters", "signals", "incidents")
 INDEX_COUNTERS = ("documents_sent", "documents_indexed", "documents_dead_lettered", "index_retries")
-SECTIONS = ("datasets", "skipped", "rules", "deadletters", "zoneless", "index", "correlation",
+SECTIONS = ("datasets", "skipped", "rules", "deadletters", "files", "index", "correlation",
             "incidents")
 SEPARATOR = "/"
 
@@ -60,7 +61,7 @@ class RunCounts:
     skipped: dict[str, Counter] = field(default_factory=dict)
     rules: Counter = field(default_factory=Counter)
     deadletters: Counter = field(default_factory=Counter)  # (stage, reason) -> letters
-    zoneless: Counter = field(default_factory=Counter)  # path -> lines
+    files: dict[str, Counter] = field(default_factory=dict)  # path -> counter -> n
     index: dict[str, Counter] = field(default_factory=dict)
     correlation: Counter = field(default_factory=Counter)
     incidents: int = 0
@@ -70,6 +71,8 @@ class RunCounts:
         if section in ("datasets", "skipped", "index"):
             family, name = key[0], SEPARATOR.join(key[1:])
             getattr(self, section).setdefault(family, Counter())[name] += n
+        elif section == "files":  # key: (counter, path): paths hold the separator
+            self.files.setdefault(SEPARATOR.join(key[1:]), Counter())[key[0]] += n
         elif section == "deadletters":
             self.deadletters[(key[0], SEPARATOR.join(key[1:]))] += n
         elif section == "incidents":

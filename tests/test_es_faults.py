@@ -149,8 +149,8 @@ def test_a_document_the_mapping_rejects_is_dead_lettered_and_the_rest_of_its_bul
     # Sent again from the dead letters, it fails again and stays dead-lettered (exit 1).
     archive = tmp_path / "archive"
     (archive / "events").mkdir(parents=True)
-    from pipelines.transforms.index import write_index_dead_letters
-    write_index_dead_letters(outcome, str(archive), "index-events-batch-0000")
+    from pipelines.sinks.parquet import write_dead_letters
+    write_dead_letters(es_sink.dead_letter_table(outcome.dead), str(archive), "index-events-batch-0000")
     capfd.readouterr()
     assert main(["es", "backfill", str(archive), "--es-url", plain_node.url, "--only-dead-letters"]) == 1
     assert "1 document(s) still failed" in capfd.readouterr().err

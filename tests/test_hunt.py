@@ -494,3 +494,17 @@ def test_a_rule_that_searches_a_field_no_event_has_is_refused_not_0_hits(tmp_pat
         [planned] = plan([rule], target)
         assert planned.query is None and planned.applies
         assert planned.problem.startswith("field 'cs-uri-querry' is not in the web schema")
+
+
+def test_rules_that_could_not_run_beside_rules_that_searched_exit_1(indexed, es_node, tmp_path, capsys):
+    _, prefix = indexed
+    rule = tmp_path / "typo.yml"
+    rule.write_text("title: Typo In A Field\nid: 5f0c8a2e-1111-4c3b-9d7e-000000000003\nstatus: test\n"
+                    "logsource: {category: webserver}\ndetection:\n  sel:\n    cs-uri-querry|contains: union\n"
+                    "  condition: sel\nlevel: low\n")
+    assert vigie(["hunt", str(PROJECT_RULES / "web"), str(rule), "--es-url", es_node.url,
+                  "--index-prefix", prefix]) == 1
+    out, err = capsys.readouterr()
+    assert "rules that could not run:\n" in out and "not convertible: Typo In A Field" in out
+    assert err.strip() == ("vigie: hunt: 1 rule(s) that apply to lucene could not run (listed above); "
+                           "the others searched")

@@ -100,6 +100,15 @@ def why_nothing(result: HuntResult, hint: str | None = None) -> str:
     return "nothing was searched: no rule could run (see the reasons above)"
 
 
+def did_not_search(result: HuntResult) -> str:
+    """One phrase: how many rules that apply did not search, and why (exit 1)."""
+    failed = sum(r.status in (NOT_CONVERTIBLE, FAILED) for r in result.rules)
+    absent = sum(r.status == NO_INDEX for r in result.rules)
+    parts = ([f"{failed} rule(s) that apply to {result.target} could not run"] if failed else []) + (
+        [f"{absent} rule(s) found none of their indices"] if absent else [])
+    return " and ".join(parts)
+
+
 def _name(r: RuleHits) -> str:
     return f"{r.rule.title or r.rule.path} ({r.rule.path})"
 
@@ -173,7 +182,5 @@ def hunt_main(argv: list[str]) -> int:
         hint = index_hint(client, args.index_prefix) if any(r.status == NO_INDEX for r in result.rules) else None
         print(f"vigie: hunt: {why_nothing(result, hint)}", file=sys.stderr)
     elif status == SOME_DID_NOT_RUN:
-        count = sum(r.status in FAILURES for r in result.rules)
-        print(f"vigie: hunt: {count} rule(s) that apply to {args.target} could not run (listed above); "
-              "the others searched", file=sys.stderr)
+        print(f"vigie: hunt: {did_not_search(result)} (listed above); the others searched", file=sys.stderr)
     return status

@@ -307,7 +307,7 @@ class BulkIndexer:
     @staticmethod
     def _dead(docs: Documents, i: int, reason: str, detail: str) -> dict:
         """One dead-letter row (dead_letter_table's form) for document i."""
-        return {"reason": reason, "detail": detail, "family": docs.family[i], "format": docs.fmt[i],
+        return {"stage": STAGE, "reason": reason, "detail": detail, "family": docs.family[i], "format": docs.fmt[i],
                 "id": docs.ids[i], "raw": docs.sources[i],
                 "origin.path": f"{docs.index[i]}/{docs.ids[i]}"}
 
@@ -324,25 +324,3 @@ def index_all(client, settings: EsSettings, batches: Iterable[Documents]) -> Bul
     finally:
         indexer.close()
     return out
-
-
-def index_counts(rows: list[dict], datasets: dict) -> list[str]:
-    """Add the sink's counters (COUNTERS) of the pipeline's counter rows to summary.json's
-    `datasets` section (per family and total); return the families whose documents do not
-    balance: events + signals == documents_sent == documents_indexed + documents_dead_lettered."""
-    for row in rows:
-        if row["counter"] in COUNTERS and row["family"] not in datasets:
-            datasets[row["family"]] = {k: 0 for k in datasets.get("total", {})}
-    families = [f for f in datasets if f != "total"]
-    for family in families:
-        for counter in COUNTERS:
-            datasets[family][counter] = 0
-    for row in rows:
-        if row["counter"] in COUNTERS:
-            datasets[row["family"]][row["counter"]] += row["value"]
-    datasets.setdefault("total", {})
-    for counter in COUNTERS:
-        datasets["total"][counter] = sum(datasets[f][counter] for f in families)
-    return [name for name, c in datasets.items()
-            if not (c.get("events", 0) + c.get("signals", 0) == c[SENT]
-                    == c[INDEXED] + c[DEAD_LETTERED])]

@@ -1,0 +1,81 @@
+"""AnalyseEvents: the one analysis graph that `vigie replay` and `vigie stream` share.
+
+In: units of lines (planned file slices; Kafka record sets in streaming). Out, a dict:
+- "events", "stitched_events": (name, enriched events table) — parsed lines and stitched mail
+  messages, kept apart so that each is written by the stage that made it (a Flatten of two
+  stages makes the batch runner buffer every event table of the run before writing);
+- "signals": every signal as a dict, timestamped with its event time — Sigma rules on events and
+  on the lines of dead letters (keyword rules), impossible travel: the one stream where every
+  signal source meets and where correlation attaches;
+- "dead_letters": (name, dead-letter table) of parsing.
+
+    units -> ParseLines -> StitchMessages (fragments) -> EnrichEvents -> DetectSigma
+                                                                      -> DetectImpossibleTravel
+          dead letters -> DetectInDeadLetters
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import apache_beam as beam
+
+from pipelines.detection.engine import RuleSet
+from pipelines.enrichment.enrich import Enricher
+from pipelines.sources.ingest import ReadSettings
+from pipelines.transforms.detect import (DetectImpossibleTravel, DetectInDeadLetters, DetectSigma,
+                                         SignalRows)
+from pipelines.transforms.enrich import EnrichEvents
+from pipelines.transforms.parse import DEAD_LETTERS, EVENTS, FRAGMENTS, ParseLines
+from pipelines.transforms.stitch import StitchMessages
+
+
+@dataclass(frozen=True)
+class TravelSettings:
+    """Impossible travel: the speed no journey reaches, and the gap beyond which logins are not
+    compared (event time)."""
+
+    max_speed_kmh: float = 900.0
+    gap_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Everything the analysis needs, loaded and checked on the driver before the run."""
+
+    read: ReadSettings
+    stitch_gap_seconds: int
+    ruleset: RuleSet | None = None  # None: no detection (--no-detect)
+    enricher: Enricher | None = None  # None: no enrichment (--no-enrich)
+    travel: TravelSettings | None = None  # needs enrichment and detection
+    total_units: int = 0  # for progress lines
+
+
+class AnalyseEvents(beam.PTransform):
+    """Units of lines -> {events, stitched_events, signals, dead_letters} (module docstring)."""
+
+    def __init__(self, settings: AnalysisSettings):
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, units):
+        s = self.settings
+        parsed = units | "ParseLines" >> ParseLines(s.read, s.total_units)
+        stitched = parsed[FRAGMENTS] | "StitchMessages" >> StitchMessages(s.stitch_gap_seconds)
+        events = parsed[EVENTS]
+        if s.enricher is not None:
+            events = events | "EnrichEvents" >> EnrichEvents(s.enricher)
+            stitched = stitched | "EnrichStitchedEvents" >> EnrichEvents(s.enricher)
+        signal_tables = {}
+        if s.ruleset is not None:
+            signal_tables = {"Sigma": events | "DetectSigma" >> DetectSigma(s.ruleset),
+                             "StitchedSigma": stitched | "DetectStitchedSigma" >> DetectSigma(s.ruleset),
+                             "DeadLetterKeywords": parsed[DEAD_LETTERS]
+                             | "DetectInDeadLetters" >> DetectInDeadLetters(s.ruleset)}
+            if s.enricher is not None and s.travel is not None:  # VPN logins are never stitched
+                signal_tables["ImpossibleTravel"] = events | "DetectImpossibleTravel" >> DetectImpossibleTravel(
+                    s.travel.max_speed_kmh, gap_hours=s.travel.gap_hours)
+        rows = [tables | f"{source}SignalRows" >> SignalRows() for source, tables in signal_tables.items()]
+        signals = (rows | "AllSignals" >> beam.Flatten() if rows
+                   else units.pipeline | "NoSignals" >> beam.Create([]))
+        return {"events": events, "stitched_events": stitched, "signals": signals,
+                "dead_letters": parsed[DEAD_LETTERS]}
