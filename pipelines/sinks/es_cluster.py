@@ -175,12 +175,10 @@ def speaks_tls(url: str, timeout: float = 5.0) -> bool:
 
 
 def tls_problem(settings: EsSettings, detail: str) -> str:
-    """What a failed TLS handshake with the cluster means, and what to do, as one line."""
+    """What a failed TLS handshake with the cluster means, and what to do, as one line. The
+    certificate's verdicts come first: a TLS server (or a proxy) that answers plain HTTP on its
+    TLS port with an error page still speaks TLS."""
     url, host = settings.url, urlsplit(settings.url).hostname
-    if speaks_plain_http(url):
-        plain = "http://" + url.split("://", 1)[1]
-        return (f"Elasticsearch at {url}: the server speaks plain HTTP, not HTTPS; use --es-url {plain}"
-                + (" and drop --es-ca-file" if settings.ca_file else ""))
     lowered = detail.lower()
     if "hostname mismatch" in lowered or "doesn't match" in lowered or "ip address mismatch" in lowered:
         return (f"Elasticsearch at {url}: its certificate does not name {host} ({detail}); use in --es-url "
@@ -191,6 +189,10 @@ def tls_problem(settings: EsSettings, detail: str) -> str:
                     f"{settings.ca_file} ({detail}); pass the CA that signed the cluster's certificate")
         return (f"Elasticsearch at {url}: its certificate is not signed by a CA this machine trusts "
                 f"({detail}); pass the cluster's CA with --es-ca-file")
+    if speaks_plain_http(url):
+        plain = "http://" + url.split("://", 1)[1]
+        return (f"Elasticsearch at {url}: the server speaks plain HTTP, not HTTPS; use --es-url {plain}"
+                + (" and drop --es-ca-file" if settings.ca_file else ""))
     return f"Elasticsearch at {url}: TLS failed ({detail}); check --es-url and --es-ca-file"
 
 
