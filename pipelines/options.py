@@ -68,6 +68,9 @@ class VigieOptions(PipelineOptions):
         parser.add_argument("--travel-gap-hours", dest="travel_gap_hours", type=float, default=24.0,
                             help="Impossible travel: logins of one account further apart than "
                                  "this (event time) are not compared.")
+        # Incident handoff (pipelines/sinks/handoff/; the same flags as `vigie incidents send`).
+        from pipelines.sinks.handoff.settings import add_arguments as add_handoff_flags
+        add_handoff_flags(parser)
 
 
 def add_elasticsearch_flags(parser) -> None:
@@ -113,7 +116,7 @@ KNOWN_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "Swit
                  "InteractiveRunner")
 POSITIVE = ("split_bytes", "batch_bytes", "max_line_bytes", "stitch_gap_seconds",
             "travel_max_speed_kmh", "travel_gap_hours", "es_bulk_docs", "es_bulk_bytes",
-            "es_concurrency", "es_retry_seconds")
+            "es_concurrency", "es_retry_seconds", "handoff_timeout")
 
 
 class CommandParser(argparse.ArgumentParser):

@@ -47,10 +47,10 @@ def _flags(tmp_path: Path, hook, hive, mail, cert) -> list[str]:
     (tmp_path / "thehive.key").write_text(THEHIVE_KEY)
     return ["--webhook-url", f"{hook.url}/vigie", "--webhook-secret-file", str(tmp_path / "webhook.secret"),
             "--thehive-url", hive.url, "--thehive-api-key-file", str(tmp_path / "thehive.key"),
-            "--smtp-url", mail.url, "--smtp-starttls", "--smtp-user", "vigie", "--ca-file", str(cert),
+            "--smtp-url", mail.url, "--smtp-starttls", "--smtp-user", "vigie", "--handoff-ca-file", str(cert),
             "--mail-from", "vigie@chu-exemple.fr", "--mail-to", "cellule-crise@chu-exemple.fr,rssi@chu-exemple.fr",
-            "--files-dir", str(tmp_path / "usb"), "--retry-first-delay", "0.01", "--retry-attempts", "3",
-            "--timeout", "5"]
+            "--files-dir", str(tmp_path / "usb"), "--handoff-retry-first-delay", "0.01", "--handoff-retry-attempts", "3",
+            "--handoff-timeout", "5"]
 
 
 def _all_bytes(*folders: Path) -> bytes:

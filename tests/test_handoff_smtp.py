@@ -88,7 +88,7 @@ def test_starttls_and_auth(secure: SmtpReceiver, tmp_path: Path):
 def test_starttls_refuses_an_untrusted_certificate_and_a_wrong_password(secure: SmtpReceiver, tmp_path: Path):
     with pytest.raises(VigieError, match="TLS failed"):
         SmtpDestination("127.0.0.1", secure.port, FROM, TO, starttls=True, user="vigie", password=PASSWORD,
-                        timeout=5).check()      # no --ca-file: the self-signed certificate is not trusted
+                        timeout=5).check()      # no --handoff-ca-file: the self-signed certificate is not trusted
     with pytest.raises(VigieError, match="refused the login of vigie") as caught:
         SmtpDestination("127.0.0.1", secure.port, FROM, TO, starttls=True, user="vigie", password="wrong",
                         ca_file=secure.ca_file, timeout=5).check()

@@ -17,6 +17,8 @@ import pytest
 from incident_helpers import CAMPAIGN_ID, SCRIPT, TEMPLATE_EXPR, WEB_ID, both, hostile_incident
 from pipelines.reports.render import render_reports
 from pipelines.reports.text import visible
+
+pytestmark = pytest.mark.browser
 from pipelines.reports.view import localised_title
 
 HOSTILE_ID = "inc-0000000000000000000000ff"

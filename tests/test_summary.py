@@ -38,7 +38,7 @@ def test_datasets_section_and_balances():
     counts.add("datasets", ("web", "events"), 8)
     counts.add("datasets", ("vpn", "lines_read"), 3)
     counts.add("datasets", ("vpn", "lines_in_events"), 2)
-    counts.add("incidents", (), 4)
+    counts.add("incidents", ("incidents",), 4)
     section = counts.datasets_section()
     assert list(section) == ["mail", "web", "vpn", "total"]
     assert section["total"]["lines_read"] == 13 and section["total"]["incidents"] == 4

@@ -38,9 +38,15 @@ from pipelines.sources.ingest import ReadSettings
 from pipelines.sources.plan import Plan, plan_inputs
 from pipelines.summary import (RunCounts, dead_letter_section, index_unbalanced, rules_counts,
                                skipped_section, unbalanced)
-from pipelines.transforms.analyse import AnalysisSettings, TravelSettings
+from pipelines.reports.render import render_reports
+from pipelines.sinks.handoff.run import deliver_incidents, summary_lines
+from pipelines.sinks.handoff.settings import destinations_from, retry_policy
+from pipelines.sinks.incidents import incidents_path, read_incidents
+from pipelines.summary import incident_index_unbalanced
+from pipelines.transforms.analyse import AnalysisSettings, IncidentSettings, TravelSettings
 
 EXIT_UNDELIVERED = 3
+REPORT_LANGUAGES = ["fr", "en"]
 DUPLICATE = "duplicate: the same line is in another input, read there"
 EXAMPLES_PER_CAUSE = 3
 
@@ -156,6 +162,31 @@ def files_section(plan: Plan, counts: RunCounts, timezone: str, reference: dt.da
     return out
 
 
+def finish_incidents(staging: Path, final: Path, destinations: list, values: argparse.Namespace,
+                     counts: RunCounts, say: Callable[[str], None]) -> dict:
+    """After the pipeline: render the incidents' reports (French and English) and hand the
+    incidents to the configured destinations; summary.json's `incidents` section."""
+    records = read_incidents(incidents_path(staging))
+    live = [r for r in records if r.get("incident.status") != "merged"]
+    reports = render_reports(records, staging, REPORT_LANGUAGES) if records else []
+    section = {"incidents": int(counts.incidents.get("incidents", 0)),
+               "merged": int(counts.incidents.get("incidents_merged", 0)),
+               "late_signals": int(counts.incidents.get("late_signals", 0)),
+               "file": str(incidents_path(final)),
+               "index": str(final / "incidents" / "index.html") if records else None,
+               "reports": [str(final / p.relative_to(staging)) for p in reports],
+               "list": [{"id": r["incident.id"], "title": r.get("incident.title"),
+                         "severity": r.get("incident.severity_label"), "kind": r.get("incident.kind")}
+                        for r in sorted(live, key=lambda r: (-(r.get("incident.severity") or 0), r["incident.id"]))]}
+    if destinations:
+        result = deliver_incidents(live, staging, destinations, policy=retry_policy(values), say=say)
+        section["handoff"] = {"delivered": sum(result.delivered.values()),
+                              "already_delivered": sum(result.skipped.values()),
+                              "dead_lettered": sum(result.dead_lettered.values()),
+                              "lines": summary_lines(result, destinations)}
+    return section
+
+
 def replay_help() -> str:
     """`vigie replay --help`."""
     parser = argparse.ArgumentParser(prog="vigie replay", usage="vigie replay INPUT... --out DIR [flags]",
@@ -210,6 +241,7 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
         values.geoip_city_db, values.geoip_asn_db, values.threat_lists, values.inventory)
     travel = (TravelSettings(values.travel_max_speed_kmh, values.travel_gap_hours)
               if enricher is not None and ruleset is not None else None)
+    destinations = destinations_from(values)  # checked (files, secrets) before the run
     # The cluster is checked (and the templates installed) and the inputs planned before the
     # output folder is touched: a failure leaves an earlier run's output as it was.
     es = es_cluster.settings_from_options(values)
@@ -222,14 +254,22 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
         read=ReadSettings(batch_bytes=values.batch_bytes, max_line_bytes=values.max_line_bytes,
                           timezone=timezone),
         stitch_gap_seconds=values.stitch_gap_seconds, ruleset=ruleset, enricher=enricher,
-        travel=travel, total_units=len(plan.slices))
+        travel=travel, incidents=IncidentSettings() if ruleset is not None else None,
+        total_units=len(plan.slices))
     try:
         counts = run_replay_pipeline(options, plan.slices, analysis, str(folder.staging), es)
         add_duplicates(counts, plan)
+        incidents = (finish_incidents(folder.staging, folder.final, destinations, values, counts, say)
+                     if ruleset is not None else {"incidents": "off (--no-detect)"})
         finished = time.time()
         datasets = counts.datasets_section()
         written = written_rows(folder.staging)
-        mismatches = written_mismatches(written, datasets["total"])
+        mismatches = written_mismatches(written, {**datasets["total"], "documents_dead_lettered":
+                                                  datasets["total"].get("documents_dead_lettered", 0)
+                                                  + (counts.incident_documents() or {}).get("documents_dead_lettered", 0)})
+        if es and ruleset is not None and incident_index_unbalanced(
+                counts, counts.incidents.get("incidents", 0) + counts.incidents.get("incidents_merged", 0)):
+            mismatches.append(f"incident documents do not balance: {counts.incident_documents()}")
         summary = {
             "command": "replay",
             "inputs": inputs,
@@ -253,7 +293,9 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
             "enrichment": ({"enrichment": "off (--no-enrich)"} if enricher is None else
                            {**enricher.describe(), "impossible_travel_signals":
                             counts.rules.get(TRAVEL_RULE["rule.id"], 0) if travel else "off (--no-detect)"}),
-            "elasticsearch": ({**es.public(), "notes": es_notes} if es else "off (no --es-url)"),
+            "incidents": incidents,
+            "elasticsearch": ({**es.public(), "notes": es_notes, "incident_documents": counts.incident_documents()}
+                              if es else "off (no --es-url)"),
             "written": written,
             "balanced": not unbalanced(datasets) and not index_unbalanced(datasets) and not mismatches,
         }
@@ -296,6 +338,16 @@ def print_summary(summary: dict, say: Callable[[str], None] = print) -> None:
                 "detect the format, or pick another")
     for s in summary["skipped_inputs"]:
         say(f"  left out: {s['path']}: {s['reason']}")
+    incidents = summary.get("incidents", {})
+    if isinstance(incidents.get("list"), list):
+        say(f"  {len(incidents['list'])} incident(s)" + (f" (+{incidents['merged']} merged into them)"
+                                                        if incidents.get("merged") else ""))
+        for item in incidents["list"]:
+            say(f"    [{item['severity']}] {item['title']} ({item['id']})")
+        if incidents.get("index"):
+            say(f"  incident reports: {incidents['index']} (and one page per incident, fr and en)")
+        for line in incidents.get("handoff", {}).get("lines", []):
+            say(line)
     say(f"  events:       {out}/events/ (Parquet, dataset=/date= partitions)")
     say(f"  signals:      {out}/signals/")
     say(f"  dead letters: {out}/deadletter/")
@@ -308,16 +360,23 @@ def print_summary(summary: dict, say: Callable[[str], None] = print) -> None:
 
 
 def undelivered_note(summary: dict) -> str | None:
-    """The line that tells the operator how to recover what the run could not deliver."""
+    """The lines that tell the operator how to recover what the run could not deliver (None
+    when everything was delivered)."""
+    notes = []
     es = summary.get("elasticsearch")
-    if not isinstance(es, dict):
-        return None
-    dead = summary["datasets"]["total"].get("documents_dead_lettered", 0)
-    if not dead:
-        return None
-    return (f"vigie: {dead:,} document(s) could not be indexed into {es['url']} and wait in "
-            f"{summary['out']}/deadletter/; when the cluster is healthy run "
-            f"`vigie es backfill {summary['out']} --es-url {es['url']} --only-dead-letters`")
+    if isinstance(es, dict):
+        dead = summary["datasets"]["total"].get("documents_dead_lettered", 0) + \
+            (es.get("incident_documents") or {}).get("documents_dead_lettered", 0)
+        if dead:
+            notes.append(f"vigie: {dead:,} document(s) could not be indexed into {es['url']} and wait in "
+                         f"{summary['out']}/deadletter/; when the cluster is healthy run "
+                         f"`vigie es backfill {summary['out']} --es-url {es['url']} --only-dead-letters`")
+    handoff = summary.get("incidents", {}).get("handoff") if isinstance(summary.get("incidents"), dict) else None
+    if handoff and handoff["dead_lettered"]:
+        notes.append(f"vigie: {handoff['dead_lettered']} incident deliveries failed and wait in "
+                     f"{summary['out']}/deadletter/; run `vigie incidents send {summary['out']}` with the "
+                     "same destination flags when the receivers are back")
+    return "\n".join(notes) or None
 
 
 def main(argv: list[str]) -> int:

@@ -7,11 +7,14 @@ In: units of lines (planned file slices; Kafka record sets in streaming). Out, a
 - "signals": every signal as a dict, timestamped with its event time — Sigma rules on events and
   on the lines of dead letters (keyword rules), impossible travel: the one stream where every
   signal source meets and where correlation attaches;
-- "dead_letters": (name, dead-letter table) of parsing.
+- "incidents": incident records (dicts, schemas/incidents.yml), each revision as it is made;
+- "late_signals": signal rows that reached incident assembly after their time was settled;
+- "dead_letters": (name, dead-letter table) of parsing and of signal rows assembly refused.
 
     units -> ParseLines -> StitchMessages (fragments) -> EnrichEvents -> DetectSigma
                                                                       -> DetectImpossibleTravel
           dead letters -> DetectInDeadLetters
+    signals -> AssembleIncidents
 """
 from __future__ import annotations
 
@@ -21,10 +24,12 @@ import apache_beam as beam
 
 from pipelines.detection.engine import RuleSet
 from pipelines.enrichment.enrich import Enricher
+from pipelines.incidents.policy import AssemblyPolicy
 from pipelines.sources.ingest import ReadSettings
 from pipelines.transforms.detect import (DetectImpossibleTravel, DetectInDeadLetters, DetectSigma,
                                          SignalRows)
 from pipelines.transforms.enrich import EnrichEvents
+from pipelines.transforms.incidents import INCIDENTS, INVALID_SIGNALS, LATE_SIGNALS, AssembleIncidents
 from pipelines.transforms.parse import DEAD_LETTERS, EVENTS, FRAGMENTS, ParseLines
 from pipelines.transforms.stitch import StitchMessages
 
@@ -39,6 +44,16 @@ class TravelSettings:
 
 
 @dataclass(frozen=True)
+class IncidentSettings:
+    """Incident assembly: the policy (campaign window, thresholds) and how often a stream
+    releases signals to it (None: once, at the end of a bounded input)."""
+
+    policy: AssemblyPolicy = AssemblyPolicy()
+    release_seconds: int | None = None
+    hold_seconds: int = 0  # streaming: at least the stitching gap (see AssembleIncidents)
+
+
+@dataclass(frozen=True)
 class AnalysisSettings:
     """Everything the analysis needs, loaded and checked on the driver before the run."""
 
@@ -47,6 +62,7 @@ class AnalysisSettings:
     ruleset: RuleSet | None = None  # None: no detection (--no-detect)
     enricher: Enricher | None = None  # None: no enrichment (--no-enrich)
     travel: TravelSettings | None = None  # needs enrichment and detection
+    incidents: IncidentSettings | None = None  # needs detection
     total_units: int = 0  # for progress lines
 
 
@@ -77,5 +93,13 @@ class AnalyseEvents(beam.PTransform):
         rows = [tables | f"{source}SignalRows" >> SignalRows() for source, tables in signal_tables.items()]
         signals = (rows | "AllSignals" >> beam.Flatten() if rows
                    else units.pipeline | "NoSignals" >> beam.Create([]))
-        return {"events": events, "stitched_events": stitched, "signals": signals,
-                "dead_letters": parsed[DEAD_LETTERS]}
+        out = {"events": events, "stitched_events": stitched, "signals": signals,
+               "dead_letters": parsed[DEAD_LETTERS]}
+        if s.incidents is not None:  # "incidents" and "late_signals" only when assembling
+            inventory = s.enricher.inventory if s.enricher is not None else None
+            assembled = signals | "AssembleIncidents" >> AssembleIncidents(
+                inventory, s.incidents.policy, s.incidents.release_seconds, s.incidents.hold_seconds)
+            out["incidents"], out["late_signals"] = assembled[INCIDENTS], assembled[LATE_SIGNALS]
+            out["dead_letters"] = ((out["dead_letters"], assembled[INVALID_SIGNALS])
+                                   | "AllAnalysisDeadLetters" >> beam.Flatten())
+        return out

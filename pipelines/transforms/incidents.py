@@ -67,10 +67,12 @@ class AssembleIncidentsFn(beam.DoFn):
     TIMER_AT = ReadModifyWriteStateSpec("timer_at", VarIntCoder())
     RELEASE = TimerSpec("release", TimeDomain.WATERMARK)
 
-    def __init__(self, inventory: Inventory | None, policy: AssemblyPolicy, step_ms: int):
+    def __init__(self, inventory: Inventory | None, policy: AssemblyPolicy, step_ms: int,
+                 hold_ms: int = 0):
         self.inventory = inventory
         self.policy = policy
         self.step_ms = step_ms
+        self.hold_ms = hold_ms
 
     def _load(self, state) -> Assembler:
         blob = state.read()
@@ -108,14 +110,14 @@ class AssembleIncidentsFn(beam.DoFn):
             yield from assembler.flush()
             return
         arrived.add(pickle.dumps((ms, row), protocol=pickle.HIGHEST_PROTOCOL))
-        self._schedule(timer, timer_at, self._boundary(ms))
+        self._schedule(timer, timer_at, self._boundary(ms + self.hold_ms))
 
     @on_timer(RELEASE)
     def release(self, fired=beam.DoFn.TimestampParam, arrived=beam.DoFn.StateParam(ARRIVED),
                 backlog=beam.DoFn.StateParam(BACKLOG), assembler_state=beam.DoFn.StateParam(ASSEMBLER),
                 released=beam.DoFn.StateParam(RELEASED), timer_at=beam.DoFn.StateParam(TIMER_AT),
                 timer=beam.DoFn.TimerParam(RELEASE)):
-        now = fired.micros // 1000
+        now = fired.micros // 1000 - self.hold_ms  # rows older than this are settled
         kept_back = backlog.read()
         waiting = sorted((pickle.loads(kept_back) if kept_back else [])
                          + [pickle.loads(blob) for blob in arrived.read()],
@@ -131,13 +133,13 @@ class AssembleIncidentsFn(beam.DoFn):
         timer_at.clear()
         if kept:
             self._save(backlog, kept)
-            self._schedule(timer, timer_at, self._boundary(kept[0][0]))
+            self._schedule(timer, timer_at, self._boundary(kept[0][0] + self.hold_ms))
         else:
             backlog.clear()
         if assembler.groups:
             self._save(assembler_state, assembler)
             if not kept:  # forget the state one campaign window after the last signal
-                self._schedule(timer, timer_at, self._boundary(now + self.policy.window_ms))
+                self._schedule(timer, timer_at, self._boundary(now + self.hold_ms + self.policy.window_ms))
         else:
             assembler_state.clear()
 
@@ -179,14 +181,18 @@ class AssembleIncidents(beam.PTransform):
     inventory: links mailboxes to accounts, weighs people and assets (None: names as written).
     release_seconds: grid of the release timer in event time (streaming latency after the
       watermark); None releases once at the end of a bounded input (replay).
+    hold_seconds: how far behind the watermark rows are settled: signals of windowed steps
+      upstream (mail stitching emits a message a session gap after its last line) reach the
+      assembler that much after their own time, and must not count as late.
     """
 
     def __init__(self, inventory: Inventory | None = None, policy: AssemblyPolicy = AssemblyPolicy(),
-                 release_seconds: int | None = 60):
+                 release_seconds: int | None = 60, hold_seconds: int = 0):
         super().__init__()
         self.inventory = inventory
         self.policy = policy
         self.step_ms = _ONE_RELEASE_MS if release_seconds is None else max(1, int(release_seconds * 1000))
+        self.hold_ms = int(hold_seconds * 1000)
 
     def expand(self, signals):
         checked = (signals
@@ -195,7 +201,8 @@ class AssembleIncidents(beam.PTransform):
         assembled = (checked.rows
                      | "SignalsToGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
                      | "AssembleSignals" >> beam.ParDo(
-                         AssembleIncidentsFn(self.inventory, self.policy, self.step_ms)).with_outputs(
+                         AssembleIncidentsFn(self.inventory, self.policy, self.step_ms,
+                                             self.hold_ms)).with_outputs(
                              LATE_SIGNALS, main=INCIDENTS))
         return {INCIDENTS: assembled[INCIDENTS], LATE_SIGNALS: assembled[LATE_SIGNALS],
                 INVALID_SIGNALS: checked[INVALID_SIGNALS]}

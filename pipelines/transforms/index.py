@@ -1,6 +1,6 @@
 """IndexDocuments: (name, Arrow table) -> Elasticsearch, a thin Beam shell over sinks/elasticsearch.py.
 
-In: named event or signal tables. Out (tagged DEAD_LETTERS): the documents that finally failed,
+In: named event or signal tables, or named lists of incident records. Out (tagged DEAD_LETTERS): the documents that finally failed,
 as (name, dead-letter table) for the run's one dead-letter writer; named by a digest of their
 ids, so a retried bundle that fails the same documents writes the same file. Counters
 (documents_sent, documents_indexed, documents_dead_lettered, index_retries per family) are Beam
@@ -45,8 +45,9 @@ class IndexDocumentsFn(beam.DoFn):
             yield pvalue.TaggedOutput(DEAD_LETTERS, named_by_ids(table, f"index-{self.kind}", "id"))
 
     def process(self, element):
-        _, table = element
-        self.indexer.add(es_sink.documents(table, self.kind))
+        _, payload = element  # an event or signal table, or a list of incident records
+        self.indexer.add(es_sink.incident_documents(payload) if self.kind == es_sink.INCIDENTS
+                         else es_sink.documents(payload, self.kind))
         yield from self._settle(self.indexer.take_done())
 
     def finish_bundle(self):

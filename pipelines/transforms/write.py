@@ -4,7 +4,9 @@ WriteTables: (name, Arrow table) -> files written by a sink of sinks/parquet.py,
 Beam metrics (pipelines/summary.py). SignalTables: signal rows (dicts, per-event timestamped)
 -> (name, table) grouped by dataset and UTC day (and by window in streaming), so that the same
 signals always give the same files. WriteOutputs wires them for what AnalyseEvents produces
-(replay and stream share it).
+(replay and stream share it): incidents go to DIR/incidents/incidents.jsonl (the final revision
+of each in a bounded run, every revision appended in streaming) and, with Elasticsearch, to
+vigie-incidents-default by id (the revision is the document's version).
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from pipelines.sinks import es_cluster
 from pipelines.sinks.parquet import write_dead_letters, write_events, write_signals
 from pipelines.summary import count
 from pipelines.transforms.coders import typed_as_named_tables
+from pipelines.incidents.assembly import latest_revisions
+from pipelines.transforms.incidents import WriteIncidents
 from pipelines.transforms.index import DEAD_LETTERS, IndexDocuments
 from pipelines.transforms.naming import named_by_ids
 
@@ -103,16 +107,50 @@ class BatchSignals(beam.PTransform):
                                                                "signal.id")))
 
 
+def _count_incidents(counts: dict) -> None:
+    for name, n in counts.items():
+        count("incidents", name, n=n)
+
+
+def _count_late(_row) -> None:
+    count("incidents", "late_signals")
+
+
+class IndexIncidents(beam.PTransform):
+    """Incident records -> Elasticsearch by id; in a bounded run only each final revision is sent
+    (`final`), in streaming every revision (the index keeps the highest)."""
+
+    def __init__(self, es: es_cluster.EsSettings, final: bool):
+        super().__init__()
+        self.es = es
+        self.final = final
+
+    def expand(self, records):
+        if self.final:
+            records = (records
+                       | "IncidentsToGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
+                       | "KeyById" >> beam.Map(lambda r: (r["incident.id"], r))
+                       | "LatestRevision" >> beam.CombinePerKey(lambda rs: latest_revisions(rs)[0])
+                       | "DropIds" >> beam.Values())
+        return (records
+                | "InGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
+                | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=500)
+                | "Name" >> beam.Map(lambda batch: ("incidents", batch))
+                | "Index" >> IndexDocuments(self.es, es_sink.INCIDENTS))
+
+
 class WriteOutputs(beam.PTransform):
-    """What AnalyseEvents produced -> DIR/events, DIR/signals, DIR/deadletter (and Elasticsearch
-    with `es`). Input: the dict of AnalyseEvents (events, stitched_events, signals, dead_letters)."""
+    """What AnalyseEvents produced -> DIR/events, DIR/signals, DIR/incidents, DIR/deadletter (and
+    Elasticsearch with `es`). Input: the dict of AnalyseEvents. `streaming`: signals written per
+    event-time window of `window_seconds`, incidents appended revision by revision."""
 
     def __init__(self, out_dir: str, es: es_cluster.EsSettings | None = None,
-                 window_seconds: int | None = None):
+                 window_seconds: int | None = None, streaming: bool = False):
         super().__init__()
         self.out_dir = out_dir
         self.es = es
         self.window_seconds = window_seconds
+        self.streaming = streaming
 
     def expand(self, analysed):
         out, es = self.out_dir, self.es
@@ -130,6 +168,15 @@ class WriteOutputs(beam.PTransform):
             indexed = (signals | "BatchSignals" >> BatchSignals()
                        | "IndexSignals" >> IndexDocuments(es, es_sink.SIGNALS))
             dead_letters.append(indexed[DEAD_LETTERS])
+        incidents = analysed.get("incidents")
+        if incidents is not None:
+            written = incidents | "WriteIncidents" >> WriteIncidents(out, "append" if self.streaming else "final")
+            if not self.streaming:
+                written | "CountIncidents" >> beam.Map(_count_incidents)
+            analysed["late_signals"] | "CountLateSignals" >> beam.Map(_count_late)
+            if es is not None:
+                indexed = incidents | "IndexIncidents" >> IndexIncidents(es, final=not self.streaming)
+                dead_letters.append(indexed[DEAD_LETTERS])
         (dead_letters | "AllDeadLetters" >> beam.Flatten()
          | "WriteDeadLetters" >> WriteTables(write_dead_letters, out))
         return analysed

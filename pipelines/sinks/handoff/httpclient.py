@@ -63,7 +63,7 @@ def request(method: str, url: str, body: bytes | None, headers: dict[str, str], 
         reason = exc.reason
         if isinstance(reason, ssl.SSLCertVerificationError):
             raise DeliveryError(f"{where}: TLS certificate not trusted ({reason.verify_message}); "
-                                "pass the receiver's CA with --ca-file", transient=False,
+                                "pass the receiver's CA with --handoff-ca-file", transient=False,
                                 cause="TLS certificate not trusted") from None
         if isinstance(reason, ssl.SSLError):
             raise DeliveryError(f"{where}: TLS failed ({reason.reason or reason})", transient=False,

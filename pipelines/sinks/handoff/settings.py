@@ -47,12 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("files")
     g.add_argument("--files-dir", help="also write JSONL, HTML and Markdown into this folder")
     g = parser.add_argument_group("delivery")
-    g.add_argument("--ca-file", help="CA certificate(s) to trust for https:// and SMTP TLS")
-    g.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
-    g.add_argument("--retry-attempts", type=int, default=5, help="tries per incident and destination (default 5)")
-    g.add_argument("--retry-first-delay", type=float, default=1.0, help="first backoff delay in seconds, doubled "
+    g.add_argument("--handoff-ca-file", help="CA certificate(s) to trust for https:// and SMTP TLS")
+    g.add_argument("--handoff-timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    g.add_argument("--handoff-retry-attempts", type=int, default=5, help="tries per incident and destination (default 5)")
+    g.add_argument("--handoff-retry-first-delay", type=float, default=1.0, help="first backoff delay in seconds, doubled "
                    "each retry up to 30 s (default 1)")
-    g.add_argument("--retry-seconds", type=float, default=120.0, help="a destination failing for longer than "
+    g.add_argument("--handoff-retry-seconds", type=float, default=120.0, help="a destination failing for longer than "
                    "this gets one try per incident until it answers again (default 120)")
 
 
@@ -86,21 +86,21 @@ def _checked_file(path: str | None, flag: str) -> str | None:
 
 
 def retry_policy(args: argparse.Namespace) -> RetryPolicy:
-    """The retry policy from --retry-attempts, --retry-first-delay and --retry-seconds."""
-    if args.retry_attempts < 1:
-        raise VigieError("--retry-attempts must be at least 1")
-    if args.retry_first_delay < 0 or args.retry_seconds < 0:
-        raise VigieError("--retry-first-delay and --retry-seconds must be 0 or more")
-    return RetryPolicy(attempts=args.retry_attempts, first_delay=args.retry_first_delay,
-                       budget_seconds=args.retry_seconds)
+    """The retry policy from --handoff-retry-attempts, --handoff-retry-first-delay and --handoff-retry-seconds."""
+    if args.handoff_retry_attempts < 1:
+        raise VigieError("--handoff-retry-attempts must be at least 1")
+    if args.handoff_retry_first_delay < 0 or args.handoff_retry_seconds < 0:
+        raise VigieError("--handoff-retry-first-delay and --handoff-retry-seconds must be 0 or more")
+    return RetryPolicy(attempts=args.handoff_retry_attempts, first_delay=args.handoff_retry_first_delay,
+                       budget_seconds=args.handoff_retry_seconds)
 
 
 def destinations_from(args: argparse.Namespace, environ: dict | None = None) -> list:
     """The destinations the flags configure, in delivery order: TheHive, webhook, mail, files."""
     environ = os.environ if environ is None else environ
-    if args.timeout <= 0:
-        raise VigieError("--timeout must be a positive number of seconds")
-    ca_file = _checked_file(args.ca_file, "--ca-file")
+    if args.handoff_timeout <= 0:
+        raise VigieError("--handoff-timeout must be a positive number of seconds")
+    ca_file = _checked_file(args.handoff_ca_file, "--handoff-ca-file")
     out: list = []
     if args.thehive_url:
         _http_url(args.thehive_url, "--thehive-url")
@@ -108,7 +108,7 @@ def destinations_from(args: argparse.Namespace, environ: dict | None = None) -> 
         if not key:
             raise VigieError(f"--thehive-url needs an API key: set ${THEHIVE_API_KEY_ENV} or pass --thehive-api-key-file")
         out.append(TheHiveDestination(_http_url(args.thehive_url, "--thehive-url"), key, args.thehive_org,
-                                      args.thehive_source, args.thehive_type, args.timeout, ca_file))
+                                      args.thehive_source, args.thehive_type, args.handoff_timeout, ca_file))
     elif args.thehive_api_key_file or args.thehive_org:
         raise VigieError("--thehive-api-key-file and --thehive-org need --thehive-url")
     if args.webhook_url:
@@ -118,7 +118,7 @@ def destinations_from(args: argparse.Namespace, environ: dict | None = None) -> 
             raise VigieError(f"--webhook-url needs a signing secret: set ${WEBHOOK_SECRET_ENV} or pass "
                              "--webhook-secret-file")
         out.append(WebhookDestination(_http_url(args.webhook_url, "--webhook-url"), secret.encode("utf-8"),
-                                      args.timeout, ca_file))
+                                      args.handoff_timeout, ca_file))
     elif args.webhook_secret_file:
         raise VigieError("--webhook-secret-file needs --webhook-url")
     recipients = [r.strip() for value in args.mail_to for r in value.split(",") if r.strip()]
@@ -145,7 +145,7 @@ def destinations_from(args: argparse.Namespace, environ: dict | None = None) -> 
         out.append(SmtpDestination(parts.hostname, parts.port or (465 if implicit else 25), args.mail_from,
                                    recipients, starttls=args.smtp_starttls, implicit_tls=implicit,
                                    user=args.smtp_user, password=password, ca_file=ca_file,
-                                   timeout=args.timeout))
+                                   timeout=args.handoff_timeout))
     elif recipients or args.mail_from or args.smtp_user or args.smtp_starttls:
         raise VigieError("--mail-to, --mail-from, --smtp-user and --smtp-starttls need --smtp-url")
     if args.files_dir:

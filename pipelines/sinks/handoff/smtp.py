@@ -135,7 +135,7 @@ class SmtpDestination:
             raise VigieError(f"{self._where()}: {exc}") from None
         except ssl.SSLError as exc:
             raise VigieError(f"{self._where()}: TLS failed ({exc.reason or exc}); pass the server's CA "
-                             "with --ca-file") from None
+                             "with --handoff-ca-file") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise VigieError(f"{self._where()} is unreachable or refused us ({_describe(exc)}); start it "
                              "or fix --smtp-url") from None
