@@ -16,8 +16,9 @@ one-element list; event.dataset defaults to the first dataset the rule routes to
 route meaning its first format). `line:` (or `lines:`, a list) is parsed by the project's
 parser of `format` with ParseContext(timezone="Europe/Paris"); the fragments of a stitched
 format (postfix, exim) are stitched into messages first. A match case passes when at least one
-of its events matches; a no_match case when none does. When a rule file holds several rules,
-its test file's cases run against each of them.
+of its events matches; a no_match case when none does. A case that still holds the scaffold's
+CHANGE-ME placeholder fails without running: it is not written yet. When a rule file holds
+several rules, its test file's cases run against each of them.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import yaml
 
+from pipelines.authoring.scaffold import PLACEHOLDER, placeholders
 from pipelines.detection.engine import CompiledRule, RuleSet, match_rule
 from pipelines.errors import VigieError
 from pipelines.parsing import ALL_FORMATS, format_by_name, stitch
@@ -187,6 +189,11 @@ def run_case(rule: CompiledRule, tests_path: Path, expect: str, case: dict[str, 
              case_id: str) -> CaseResult:
     """Run one case of one rule."""
     name = str(case.get("name") or case_id)
+    unwritten = placeholders(case)
+    if unwritten:
+        return CaseResult(tests_path, expect, name, False,
+                          f"not written yet: replace {PLACEHOLDER} in {', '.join(unwritten)} with a "
+                          "real log line or event")
     try:
         events = case_events(case, rule, case_id)
     except CaseError as exc:
