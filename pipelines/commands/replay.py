@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shutil
 import sys
 import time
 from collections import Counter
@@ -41,7 +42,8 @@ from pipelines.summary import (RunCounts, dead_letter_section, index_unbalanced,
 from pipelines.reports.render import render_reports
 from pipelines.sinks.handoff.run import deliver_incidents, summary_lines
 from pipelines.sinks.handoff.settings import destinations_from, retry_policy
-from pipelines.sinks.incidents import incidents_path, read_incidents
+from pipelines.sinks.handoff.ledger import LEDGER_NAME
+from pipelines.sinks.incidents import INCIDENTS_DIR, incidents_path, read_incidents
 from pipelines.summary import incident_index_unbalanced
 from pipelines.transforms.analyse import AnalysisSettings, IncidentSettings, TravelSettings
 
@@ -92,7 +94,8 @@ def add_duplicates(counts: RunCounts, plan: Plan) -> None:
 
 
 def written_rows(out: Path) -> dict[str, int]:
-    """Rows actually in the output's Parquet files (from their metadata), per kind."""
+    """Rows actually in the output's Parquet files (from their metadata), per kind (incident
+    deliveries that failed are the handoff's own count)."""
     def rows(folder: Path, where=None) -> int:
         if not folder.is_dir():
             return 0
@@ -101,7 +104,7 @@ def written_rows(out: Path) -> dict[str, int]:
         table = ds.dataset(folder, format="parquet").to_table(columns=["stage"])
         return sum(1 for stage in table["stage"].to_pylist() if where(stage))
     return {"events": rows(out / EVENTS_DIR), "signals": rows(out / SIGNALS_DIR),
-            "dead_letters": rows(out / DEAD_LETTER_DIR, lambda stage: stage != "index"),
+            "dead_letters": rows(out / DEAD_LETTER_DIR, lambda stage: stage not in ("index", "deliver")),
             "documents_dead_lettered": rows(out / DEAD_LETTER_DIR, lambda stage: stage == "index")}
 
 
@@ -179,6 +182,11 @@ def finish_incidents(staging: Path, final: Path, destinations: list, values: arg
                          "severity": r.get("incident.severity_label"), "kind": r.get("incident.kind")}
                         for r in sorted(live, key=lambda r: (-(r.get("incident.severity") or 0), r["incident.id"]))]}
     if destinations:
+        # Deliveries already made from the output this run replaces are facts: keep the ledger,
+        # so that replaying a case again does not send its incidents again.
+        earlier = final / INCIDENTS_DIR / LEDGER_NAME
+        if earlier.is_file():
+            shutil.copy2(earlier, staging / INCIDENTS_DIR / LEDGER_NAME)
         result = deliver_incidents(live, staging, destinations, policy=retry_policy(values), say=say)
         section["handoff"] = {"delivered": sum(result.delivered.values()),
                               "already_delivered": sum(result.skipped.values()),
