@@ -52,6 +52,6 @@ setup(
         "maxminddb>=3.2",
         "iptocc>=3.3",
     ],
-    extras_require={"test": ["pytest>=8", "mmdb-writer>=0.2.7", "pySigma-backend-sqlite>=2.0", "sigma-cli>=3.1"]},
+    extras_require={"test": ["pytest>=8", "hypothesis>=6.100", "mmdb-writer>=0.2.7", "pySigma-backend-sqlite>=2.0", "sigma-cli>=3.1"]},
     entry_points={"console_scripts": ["vigie=pipelines.cli:main"]},
 )

@@ -50,14 +50,19 @@ class Fired:
 
 
 def percentile(ordered: list, p: float) -> float:
-    """The p-th percentile (0-100) of sorted values, linear between closest ranks."""
-    rank = (len(ordered) - 1) * p / 100.0
+    """The p-th percentile (0-100) of sorted values, linear between closest ranks: rank
+    (n - 1) * p / 100, computed exactly for integral p (one rounding at the end)."""
+    n = len(ordered)
+    if float(p).is_integer():
+        low, rest = divmod((n - 1) * int(p), 100)
+        high = min(low + 1, n - 1)
+        if rest == 0 or ordered[low] == ordered[high]:
+            return float(ordered[low])
+        return (ordered[low] * 100 + (ordered[high] - ordered[low]) * rest) / 100
+    rank = (n - 1) * p / 100.0
     low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    fraction = rank - low
-    if fraction == 0 or ordered[low] == ordered[high]:
-        return float(ordered[low])
-    return ordered[low] + (ordered[high] - ordered[low]) * fraction
+    high = min(low + 1, n - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def longest_ordered_chain(times: list) -> int:
