@@ -93,3 +93,24 @@ def test_core_matches_the_reference_when_the_watermark_advances_in_steps(scenari
         got += step.results
     got += engine.flush().results
     assert brief(got) == expected
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_the_beam_transform_matches_the_reference(scenario):
+    """The same property through CorrelateSignals on the batch runner (fewer examples: each
+    one is a pipeline run)."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.testing.util import assert_that, equal_to
+    from apache_beam.transforms import window
+
+    from pipelines.transforms.correlate import RESULTS, CorrelateSignals
+
+    r, emission, signals, rnd = scenario
+    expected = reference_results(r, emission, signals)
+    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as pipeline:
+        results = (pipeline | beam.Create(signals)
+                   | beam.Map(lambda s: window.TimestampedValue(s, s["@timestamp"] / 1000))
+                   | CorrelateSignals(rules_set(r, emission=emission)))[RESULTS]
+        assert_that(results | beam.Map(lambda row: brief([row])[0]), equal_to(expected))

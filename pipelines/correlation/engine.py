@@ -21,9 +21,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from pipelines.correlation.model import CorrelationSet
+from pipelines.correlation.model import CorrelationRule, CorrelationSet, Emission
 from pipelines.correlation.results import result_row
-from pipelines.correlation.routing import Router, timestamp_ms
+from pipelines.correlation.routing import Hit, Router, timestamp_ms
 from pipelines.correlation.window import GroupState
 
 MIN_SWEEP_MS = 1000
@@ -116,28 +116,8 @@ class CorrelationEngine:
         return results
 
     def _process_time(self, t: int, items: list, results: list[dict]) -> None:
-        """Every hit of event time t, level by level (results feed the levels above)."""
-        by_level: dict[int, dict[tuple[int, tuple], list]] = {}
-        rules = self.rules
-        for _, k, key, hit in items:
-            by_level.setdefault(rules[k].chain_level, {}).setdefault((k, key), []).append(hit)
-        for level in range(1, self.levels + 1):
-            groups = by_level.pop(level, None)
-            if not groups:
-                continue
-            for (k, key), hits in groups.items():
-                rule = rules[k]
-                state = self.states.get((k, key))
-                if state is None:
-                    state = self.states[(k, key)] = GroupState(rule)
-                fired = state.step(rule, self.emissions[k], t, hits)
-                if fired is None:
-                    continue
-                row = result_row(rule, key, fired)
-                results.append(row)
-                for k2, key2, hit2 in self.router.route(row, t):
-                    by_level.setdefault(rules[k2].chain_level, {}).setdefault(
-                        (k2, key2), []).append(hit2)
+        judge_time(self.rules, self.emissions, self.router, self.states, t,
+                   [(k, key, hit) for _, k, key, hit in items], results)
 
     def _maybe_sweep(self, wm: float) -> None:
         """Drop the states that can no longer change a result (at most once per sweep step)."""
@@ -157,6 +137,32 @@ class CorrelationEngine:
                 expired.append((k, key))
         for item in expired:
             del self.states[item]
+
+
+def judge_time(rules: list[CorrelationRule], emissions: list[Emission], router: Router,
+               states: dict[tuple[int, tuple], GroupState], t: int,
+               items: list[tuple[int, tuple, Hit]], results: list[dict]) -> None:
+    """Judge every window that receives hits at event time t, chain level by chain level;
+    a result enters the windows of the levels above at the same time t. `items`: (rule index,
+    group key, Hit); `states` is updated in place; result rows are appended to `results`."""
+    by_level: dict[int, dict[tuple[int, tuple], list]] = {}
+    for k, key, hit in items:
+        by_level.setdefault(rules[k].chain_level, {}).setdefault((k, key), []).append(hit)
+    while by_level:
+        level = min(by_level)
+        for (k, key), hits in by_level.pop(level).items():
+            rule = rules[k]
+            state = states.get((k, key))
+            if state is None:
+                state = states[(k, key)] = GroupState(rule)
+            fired = state.step(rule, emissions[k], t, hits)
+            if fired is None:
+                continue
+            row = result_row(rule, key, fired)
+            results.append(row)
+            for k2, key2, hit2 in router.route(row, t):
+                by_level.setdefault(rules[k2].chain_level, {}).setdefault(
+                    (k2, key2), []).append(hit2)
 
 
 def correlate(correlations: CorrelationSet, signals: Iterable[dict]) -> list[dict]:

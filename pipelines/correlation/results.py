@@ -108,3 +108,43 @@ def result_row(rule: CorrelationRule, group: tuple[str, ...], fired: Fired) -> d
         "vigie.correlation.value": fired.value,
     })
     return row
+
+
+# Fields a hit keeps of its signal (the rest is read at routing time and dropped), and the
+# keys a late signal carries besides them.
+HIT_FIELDS = ("signal.id", "rule.id", "rule.name", "@timestamp")
+LATE_KEYS = ("vigie.late.correlation_id", "vigie.late.correlation_name",
+             "vigie.late.group_by.values", "vigie.late.evaluated_until")
+
+
+def compact_signal(signal: dict) -> dict:
+    """The part of a signal a window keeps: its id, rule and time, and the non-null event
+    fields a result would copy from it."""
+    out = {name: signal.get(name) for name in HIT_FIELDS}
+    for name in carried_fields():
+        value = signal.get(name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def late_record(rule: CorrelationRule, group: tuple[str, ...], signal: dict,
+                evaluated_until: int) -> dict:
+    """A signal that came after its (rule, group) window was judged: the signal (compact) and
+    which correlation, group and evaluated event time it missed."""
+    record = dict(signal)
+    record.update({
+        "vigie.late.correlation_id": rule.id,
+        "vigie.late.correlation_name": rule.ref,
+        "vigie.late.group_by.values": list(group),
+        "vigie.late.evaluated_until": to_datetime(evaluated_until),
+    })
+    return record
+
+
+def late_reason(record: dict) -> str:
+    """One line for a dead letter: why the late signal was not correlated."""
+    return (f"signal {record.get('signal.id')} at {record.get('@timestamp')} arrived after "
+            f"correlation {record['vigie.late.correlation_name']!r} had judged group "
+            f"{record['vigie.late.group_by.values']} up to {record['vigie.late.evaluated_until']}"
+            " (beyond the allowed lateness): not correlated")
