@@ -6,10 +6,13 @@ line, naming the file; user errors as one line `vigie: ...` on stderr, never a t
 - `check [PATH...]` (default: the shipped detections/): every rule loads (YAML, pySigma
   parsing, the Vigie pipeline, a routed log source, every field in the schema of the routed
   family, RE2-compatible regexes, a unique id), passes pySigma's validators (core and SigmaHQ,
-  minus DISABLED_VALIDATORS), carries an ATT&CK tag, and its test file (if any) is readable.
+  minus DISABLED_VALIDATORS), carries an ATT&CK tag, and its test file (if any) is readable;
+  correlation rules load (pipelines/correlation/loader.py) and their timeline test files are
+  in the format (pipelines/correlation/rule_tests.py).
   Exit 1 on any finding.
-- `test [PATH...]`: runs the `<rule>.tests.yml` files (rule_tests.py); `ok`/`FAIL` per case;
-  exit 1 on any FAIL (a rule that does not load is a FAIL).
+- `test [PATH...]`: runs the `<rule>.tests.yml` files (rule_tests.py) and the correlation
+  timelines beside correlation rule files (pipelines/correlation/rule_tests.py); `ok`/`FAIL`
+  per case; exit 1 on any FAIL (a rule or correlation rule that does not load is a FAIL).
 - `new DATASET NAME`: scaffolds detections/rules/DATASET/NAME.yml and its test file.
 - `convert`, `backtest`: provided by pipelines/detection/convert.py and backtest.py.
 """
@@ -144,9 +147,11 @@ def validator_findings(rules: list, path_of: Callable[[object], Path]) -> list[s
 
 def check_findings(paths: list[Path]) -> tuple[int, list[str]]:
     """Rule files and folders -> (number of rule files, findings 'FILE: problem')."""
+    from sigma.correlations import SigmaCorrelationRule
     from sigma.rule import SigmaRule
+    from pipelines.correlation.rule_tests import correlation_findings
     from pipelines.detection.loader import build_ruleset, parse_rule_file, rule_files
-    from pipelines.detection.rule_tests import read_cases, tests_path_for
+    from pipelines.detection.rule_tests import is_correlation_tests, read_cases, tests_path_for
     files = rule_files(paths)
     if not files:
         raise VigieError(f"no Sigma rule files in {', '.join(map(str, paths))}")
@@ -159,13 +164,16 @@ def check_findings(paths: list[Path]) -> tuple[int, list[str]]:
     findings += [f"{path_of[id(rule)]} (rule {rule.title!r}): no ATT&CK tag (attack.*)"
                  for rule in rules if isinstance(rule, SigmaRule)
                  and not any(str(tag).startswith("attack.") for tag in rule.tags or ())]
+    with_correlations = {p.path for p in parsed
+                         if any(isinstance(rule, SigmaCorrelationRule) for rule in p.rules)}
     for path in files:
         tests = tests_path_for(path)
-        if tests.is_file():
+        if tests.is_file() and path not in with_correlations and not is_correlation_tests(tests):
             try:
                 read_cases(tests)
             except VigieError as exc:
                 findings.append(f"{tests}: {exc}")
+    findings += correlation_findings(paths)
     return len(files), findings
 
 
@@ -184,15 +192,17 @@ def run_check(paths: list[Path]) -> int:
 
 def run_test(paths: list[Path]) -> int:
     """`vigie rules test`: print ok/FAIL per case; 1 when any case fails or a rule does not load."""
-    from pipelines.detection.loader import load_rules
+    from pipelines.correlation.loader import load_detections
+    from pipelines.correlation.rule_tests import run_correlation_tests
     from pipelines.detection.rule_tests import run_rule_tests, tests_path_for
-    ruleset = load_rules(_default_paths(paths))
+    detections = load_detections(_default_paths(paths))
+    ruleset = detections.ruleset
     failures = 0
-    for skipped in ruleset.skipped:
+    for skipped in ruleset.skipped + detections.correlations.skipped:
         if not skipped.deferred:
             print(f"FAIL {skipped}: the rule does not load")
             failures += 1
-    results = run_rule_tests(ruleset)
+    results = run_rule_tests(ruleset) + run_correlation_tests(detections)
     for result in results:
         print(result.line())
     failures += sum(not r.ok for r in results)
