@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from pipelines.correlation.model import CorrelationRule, CorrelationSet, Emission
-from pipelines.correlation.results import result_row
+from pipelines.correlation.results import result_row, rule_metadata
 from pipelines.correlation.routing import Hit, Router, timestamp_ms
 from pipelines.correlation.window import GroupState
 
@@ -50,6 +50,7 @@ class CorrelationEngine:
         self.rules = correlations.rules
         self.router = Router(self.rules)
         self.emissions = [correlations.emission_of(r) for r in self.rules]
+        self.metadata = [rule_metadata(r) for r in self.rules]
         self.levels = correlations.levels
         self.states: dict[tuple[int, tuple], GroupState] = {}
         self.pending: list[tuple[int, dict]] = []
@@ -117,7 +118,7 @@ class CorrelationEngine:
 
     def _process_time(self, t: int, items: list, results: list[dict]) -> None:
         judge_time(self.rules, self.emissions, self.router, self.states, t,
-                   [(k, key, hit) for _, k, key, hit in items], results)
+                   [(k, key, hit) for _, k, key, hit in items], results, self.metadata)
 
     def _maybe_sweep(self, wm: float) -> None:
         """Drop the states that can no longer change a result (at most once per sweep step)."""
@@ -141,13 +142,18 @@ class CorrelationEngine:
 
 def judge_time(rules: list[CorrelationRule], emissions: list[Emission], router: Router,
                states: dict[tuple[int, tuple], GroupState], t: int,
-               items: list[tuple[int, tuple, Hit]], results: list[dict]) -> None:
+               items: list[tuple[int, tuple, Hit]], results: list[dict],
+               metadata: list[dict] | None = None) -> None:
     """Judge every window that receives hits at event time t, chain level by chain level;
     a result enters the windows of the levels above at the same time t. `items`: (rule index,
-    group key, Hit); `states` is updated in place; result rows are appended to `results`."""
-    by_level: dict[int, dict[tuple[int, tuple], list]] = {}
-    for k, key, hit in items:
-        by_level.setdefault(rules[k].chain_level, {}).setdefault((k, key), []).append(hit)
+    group key, Hit); `states` is updated in place; result rows are appended to `results`;
+    `metadata`: rule_metadata of each rule, when the caller keeps it."""
+    if len(items) == 1:
+        by_level = {rules[items[0][0]].chain_level: {items[0][:2]: [items[0][2]]}}
+    else:
+        by_level = {}
+        for k, key, hit in items:
+            by_level.setdefault(rules[k].chain_level, {}).setdefault((k, key), []).append(hit)
     while by_level:
         level = min(by_level)
         for (k, key), hits in by_level.pop(level).items():
@@ -158,7 +164,7 @@ def judge_time(rules: list[CorrelationRule], emissions: list[Emission], router: 
             fired = state.step(rule, emissions[k], t, hits)
             if fired is None:
                 continue
-            row = result_row(rule, key, fired)
+            row = result_row(rule, key, fired, metadata[k] if metadata else None)
             results.append(row)
             for k2, key2, hit2 in router.route(row, t):
                 by_level.setdefault(rules[k2].chain_level, {}).setdefault(

@@ -73,8 +73,10 @@ def rule_metadata(rule: CorrelationRule) -> dict:
     }
 
 
-def result_row(rule: CorrelationRule, group: tuple[str, ...], fired: Fired) -> dict:
-    """One correlation result (see the module docstring)."""
+def result_row(rule: CorrelationRule, group: tuple[str, ...], fired: Fired,
+               metadata: dict | None = None) -> dict:
+    """One correlation result (see the module docstring); `metadata`: rule_metadata(rule),
+    when the caller keeps it."""
     completing = fired.completing
     row = dict.fromkeys(signal_fields())
     origin = completing.signal
@@ -86,7 +88,7 @@ def result_row(rule: CorrelationRule, group: tuple[str, ...], fired: Fired) -> d
     for name, value in zip(rule.group_by, group):
         if name in text:  # other types keep the completing signal's own (equal) value
             row[name] = [value] if text[name] else value
-    row.update(rule_metadata(rule))
+    row.update(metadata or rule_metadata(rule))
     events: dict[str, None] = {}
     for hit in fired.evidence:
         for event_id in hit.event_ids:

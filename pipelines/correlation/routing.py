@@ -22,7 +22,7 @@ import itertools
 import math
 from typing import Any, Iterable
 
-from pipelines.correlation.model import (NUMERIC_TYPES, TEMPORAL_TYPES, VALUE_COUNT,
+from pipelines.correlation.model import (TEMPORAL_TYPES, VALUE_COUNT, VALUE_TYPES,
                                          CorrelationRule)
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -110,6 +110,11 @@ def group_keys(signal: dict, fields: tuple[str, ...]) -> list[tuple[str, ...]]:
     """The group keys a signal enters (fan-out over list values); [] when a value is missing."""
     if not fields:
         return [()]
+    if len(fields) == 1:  # the common case, kept fast
+        value = signal.get(fields[0])
+        if value.__class__ is str:
+            return [(value,)] if value else []
+        return [(v,) for v in (_as_text(x) for x in field_values(signal, fields[0]))]
     per_field = []
     for name in fields:
         values = field_values(signal, name)
@@ -193,12 +198,15 @@ class Router:
             rule = self.rules[k]
             source = rule.sources[pos]
             values: tuple | None = ()
-            if rule.type == VALUE_COUNT or rule.type in NUMERIC_TYPES:
+            if rule.type in VALUE_TYPES:
                 values = hit_values(signal, rule.type, source.value_fields)
                 if values is None:
                     continue
-            for key in group_keys(signal, source.fields):
-                out.append((k, key, Hit(time, pos, signal_id, values, start, events, signal)))
+            keys = group_keys(signal, source.fields)
+            if keys:
+                hit = Hit(time, pos, signal_id, values, start, events, signal)
+                for key in keys:
+                    out.append((k, key, hit))
         return out
 
 

@@ -100,13 +100,14 @@ def ordered_truth(times: list) -> list[bool]:
 class GroupState:
     """Window, aggregate and emission state of one (rule, group). Picklable."""
 
-    __slots__ = ("hits", "distinct", "total", "floats", "ordered", "times", "done_until",
-                 "quiet_until")
+    __slots__ = ("hits", "distinct", "total", "count", "floats", "ordered", "times",
+                 "done_until", "quiet_until")
 
     def __init__(self, rule: CorrelationRule):
         self.hits: deque[Hit] = deque()
         self.distinct: dict | None = {} if rule.type == VALUE_COUNT else None
         self.total = 0  # value_sum / value_avg: exact while every value is an int
+        self.count = 0  # how many values are in the window (numeric types)
         self.floats = 0  # how many non-integral values are in the window
         self.ordered: list | None = [] if rule.type in (VALUE_PERCENTILE, VALUE_MEDIAN) else None
         self.times: list | None = ([deque() for _ in rule.sources]
@@ -130,6 +131,7 @@ class GroupState:
         elif self.times is not None:
             self.times[hit.pos].append(hit.time)
         elif hit.values:
+            self.count += len(hit.values)
             for v in hit.values:
                 if isinstance(v, int):
                     self.total += v
@@ -150,6 +152,7 @@ class GroupState:
         elif self.times is not None:
             self.times[hit.pos].popleft()
         elif hit.values:
+            self.count -= len(hit.values)
             for v in hit.values:
                 if isinstance(v, int):
                     self.total -= v
@@ -167,7 +170,7 @@ class GroupState:
                 ts.clear()
         if self.ordered is not None:
             self.ordered.clear()
-        self.total = self.floats = 0
+        self.total = self.floats = self.count = 0
 
     def evict_before(self, cutoff: int) -> None:
         """Drop the hits older than `cutoff` (ms)."""
@@ -199,7 +202,7 @@ class GroupState:
         elif kind == VALUE_SUM:
             value = self._sum()
         elif kind == VALUE_AVG:
-            count = sum(len(h.values) for h in self.hits)
+            count = self.count
             value = self._sum() / count if count else math.nan
         else:
             if not self.ordered:
@@ -215,7 +218,8 @@ class GroupState:
         """Enter every hit of event time `time` (later than any time fed before), evaluate
         the window ending at `time`, apply the emission policy."""
         self.evict_before(time - rule.timespan_ms)
-        hits = sorted(hits, key=Hit.order)
+        if len(hits) > 1:
+            hits = sorted(hits, key=Hit.order)
         for hit in hits:
             self._add(hit)
         self.done_until = time
