@@ -327,3 +327,17 @@ def test_state_is_bounded_by_the_timespan_and_live_groups():
     assert peak <= 2 * 100 and engine.live_groups <= 50
     engine.advance([], 60 * 60_000 + 10 * 60_000)
     assert engine.live_groups == 0
+
+
+def test_results_fit_the_signal_schema_and_chain_from_arrow_signals():
+    import pyarrow as pa
+
+    from pipelines.schema import signal_schema
+    r = rule("event_count", ["fail"], count=2, group_by=("email.to.address",))
+    table = pa.Table.from_pylist(
+        [sig("fail", t, **{"email.to.address": ["x@a.fr"], "vigie.mail.size": 10})
+         for t in (1_000, 2_000)], schema=signal_schema())
+    results = run(r, table.to_pylist())  # signals as the pipeline has them (datetimes, lists)
+    out = pa.Table.from_pylist(results, schema=signal_schema())
+    assert out.num_rows == 1 and out["email.to.address"].to_pylist() == [["x@a.fr"]]
+    assert out["vigie.correlation.window.start"].to_pylist()[0].timestamp() == 1.0
