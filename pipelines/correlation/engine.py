@@ -131,9 +131,8 @@ class CorrelationEngine:
         rules = self.rules
         expired = []
         for (k, key), state in self.states.items():
-            rule = rules[k]
-            state.evict_before(wm - rule.timespan_ms)
-            end = state.expires_at(rule)
+            # A live group keeps only its last window (evicted at each step): no eviction here.
+            end = state.expires_at(rules[k])
             if end is None or end < wm:
                 expired.append((k, key))
         for item in expired:
@@ -148,12 +147,28 @@ def judge_time(rules: list[CorrelationRule], emissions: list[Emission], router: 
     a result enters the windows of the levels above at the same time t. `items`: (rule index,
     group key, Hit); `states` is updated in place; result rows are appended to `results`;
     `metadata`: rule_metadata of each rule, when the caller keeps it."""
-    if len(items) == 1:
-        by_level = {rules[items[0][0]].chain_level: {items[0][:2]: [items[0][2]]}}
-    else:
-        by_level = {}
+    if all(rules[k].chain_level == 1 for k, _, _ in items) and not any(
+            router.wants(rules[k].id) for k, _, _ in items):
+        # Fast path: no chaining at this time; each (rule, group) usually gets one hit.
+        groups: dict[tuple[int, tuple], list] = {}
         for k, key, hit in items:
-            by_level.setdefault(rules[k].chain_level, {}).setdefault((k, key), []).append(hit)
+            found = groups.get((k, key))
+            if found is None:
+                groups[(k, key)] = [hit]
+            else:
+                found.append(hit)
+        for (k, key), hits in groups.items():
+            rule = rules[k]
+            state = states.get((k, key))
+            if state is None:
+                state = states[(k, key)] = GroupState(rule)
+            fired = state.step(rule, emissions[k], t, hits)
+            if fired is not None:
+                results.append(result_row(rule, key, fired, metadata[k] if metadata else None))
+        return
+    by_level = {}
+    for k, key, hit in items:
+        by_level.setdefault(rules[k].chain_level, {}).setdefault((k, key), []).append(hit)
     while by_level:
         level = min(by_level)
         for (k, key), hits in by_level.pop(level).items():

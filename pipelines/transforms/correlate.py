@@ -43,7 +43,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from pipelines.correlation.engine import judge_time
 from pipelines.correlation.model import CorrelationRule, CorrelationSet, Emission
-from pipelines.correlation.results import compact_signal, late_record
+from pipelines.correlation.results import compact_signal, late_record, rule_metadata
 from pipelines.correlation.routing import Router, timestamp_ms
 from pipelines.correlation.sharding import Sharding
 from pipelines.correlation.window import GroupState
@@ -123,6 +123,7 @@ class CorrelateShardsFn(beam.DoFn):
 
     def setup(self):
         self.router = Router(self.rules)
+        self.metadata = [rule_metadata(rule) for rule in self.rules]
 
     def process(self, element, pending=beam.DoFn.StateParam(PENDING),
                 shard=beam.DoFn.StateParam(SHARD), flush_at=beam.DoFn.StateParam(FLUSH_AT),
@@ -165,7 +166,7 @@ class CorrelateShardsFn(beam.DoFn):
             while j < len(ready) and ready[j][2].time == t:
                 j += 1
             judge_time(self.rules, self.emissions, self.router, state.groups, t, ready[i:j],
-                       results)
+                       results, self.metadata)
             state.done_until = t
             i = j
         for row in results:
