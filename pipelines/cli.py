@@ -124,7 +124,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from pipelines.demo import run_demo
+    from pipelines.commands.demo import run_demo
     return run_demo(Path(args.out), events=args.events, seed=args.seed, es_url=args.es_url)
 
 
@@ -172,13 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("vigie").setLevel(logging.INFO)  # progress lines; Beam's own stay quiet
     try:
         if argv and argv[0] == "rules":
-            from pipelines.detection.commands import rules_main
+            from pipelines.commands.rules import rules_main
             return rules_main(argv[1:])
         if argv and argv[0] == "es":
-            from pipelines.es_commands import es_main
+            from pipelines.commands.es import es_main
             return es_main(argv[1:])
         if argv and argv[0] == "hunt":
-            from pipelines.hunt import hunt_main
+            from pipelines.authoring.hunt import hunt_main
             return hunt_main(argv[1:])
         if argv and argv[0] == "replay":
             if "--help" in argv[1:] or "-h" in argv[1:]:

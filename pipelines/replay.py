@@ -28,9 +28,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.detection.engine import RuleSet
 from pipelines.detection.loader import load_rules
 from pipelines.errors import VigieError
-from pipelines.ingest import ReadSettings
+from pipelines.sources.ingest import ReadSettings
 from pipelines.options import VigieOptions
-from pipelines.reading import plan_inputs
+from pipelines.sources.plan import plan_inputs
 from pipelines.schema import FAMILIES
 from pipelines.resources import data_dir
 from pipelines.sinks.parquet import (DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR, write_dead_letters,
@@ -38,10 +38,10 @@ from pipelines.sinks.parquet import (DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR, w
 from pipelines.transforms.detect import DetectSigma
 from pipelines.sinks import elasticsearch as es_sink
 from pipelines.sinks import es_cluster
-from pipelines.transforms.elasticsearch import IndexDocuments
+from pipelines.transforms.index import IndexDocuments
 from pipelines.transforms.enrich import DetectImpossibleTravel, EnrichEvents
 from pipelines.enrichment.enrich import Enricher, build_enricher
-from pipelines.enrichment.travel import TRAVEL_RULE
+from pipelines.correlation.travel import TRAVEL_RULE
 from pipelines.transforms.ingest import (COUNTS, DEAD_LETTERS, EVENTS, FRAGMENTS, CountLines,
                                          ParseLogs, StitchMessages, WriteTablesFn)
 
@@ -227,7 +227,8 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
     es = es_cluster.settings_from_options(vopts)
     es_notes = es_cluster.prepare_cluster(es, say) if es else []
     out = prepare_output(vopts.out, inputs)
-    files, slices = plan_inputs(inputs, vopts.log_format, vopts.split_bytes, reference)
+    plan = plan_inputs(inputs, vopts.log_format, vopts.split_bytes, reference)
+    files, slices = plan.files, plan.slices
     planned = time.time()
     total_bytes = sum(f.size for f in files)
     say(f"vigie replay: {len(files)} file(s), {total_bytes / 1e6:.1f} MB, {len(slices)} slice(s)")

@@ -32,6 +32,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "double": pa.float64(),
     "date": pa.timestamp("ms", tz="UTC"),
     "boolean": pa.bool_(),
+    "binary": pa.binary(),
     # ECS geo_point: a location as latitude and longitude in degrees (WGS 84).
     "geo_point": pa.struct([("lat", pa.float64()), ("lon", pa.float64())]),
 }
@@ -46,6 +47,7 @@ ES_TYPES: dict[str, dict[str, Any]] = {
     "double": {"type": "double"},
     "date": {"type": "date"},
     "boolean": {"type": "boolean"},
+    "binary": {"type": "binary"},
     "geo_point": {"type": "geo_point"},
 }
 
@@ -149,20 +151,6 @@ def event_schema() -> pa.Schema:
     return pa.schema([pa.field(n, s.fields[n].arrow_type) for n in s.event_field_names()])
 
 
-DEAD_LETTER_SCHEMA = pa.schema([
-    pa.field("stage", pa.string()),
-    pa.field("reason", pa.string()),
-    pa.field("family", pa.string()),
-    pa.field("format", pa.string()),
-    pa.field("raw", pa.binary()),
-    pa.field("raw_text", pa.string()),
-    pa.field("origin.path", pa.string()),
-    pa.field("origin.offset", pa.int64()),
-    pa.field("lines", pa.int32()),
-    pa.field("written_at", pa.timestamp("ms", tz="UTC")),
-])
-
-
 def _nested_properties(fields: list[Field]) -> dict[str, Any]:
     """Fields with dotted names -> nested Elasticsearch `properties` objects."""
     root: dict[str, Any] = {}
@@ -204,7 +192,19 @@ def index_templates(s: Schemas | None = None) -> dict[str, dict[str, Any]]:
 def signal_fields() -> dict[str, Field]:
     """Signal fields from schemas/signals.yml (same format and types as fields.yml); a field
     that is also an event field must have the event field's type."""
-    path = data_dir("schemas") / "signals.yml"
+    return _side_schema_fields("signals.yml")
+
+
+@functools.lru_cache(maxsize=None)
+def signal_schema() -> pa.Schema:
+    """Arrow schema of a signal row (schemas/signals.yml)."""
+    return pa.schema([pa.field(f.name, f.arrow_type) for f in signal_fields().values()])
+
+
+def _side_schema_fields(filename: str) -> dict[str, Field]:
+    """Fields of schemas/<filename> (same format and types as fields.yml); a field that is also
+    an event field must have the event field's type."""
+    path = data_dir("schemas") / filename
     events = schemas().fields
     fields = _parse_fields(_load_yaml(path).get("fields", []), path)
     for name, field in fields.items():
@@ -216,6 +216,13 @@ def signal_fields() -> dict[str, Field]:
 
 
 @functools.lru_cache(maxsize=None)
-def signal_schema() -> pa.Schema:
-    """Arrow schema of a signal row (schemas/signals.yml)."""
-    return pa.schema([pa.field(f.name, f.arrow_type) for f in signal_fields().values()])
+def dead_letter_fields() -> dict[str, Field]:
+    """Dead-letter fields from schemas/deadletters.yml."""
+    path = data_dir("schemas") / "deadletters.yml"
+    return _parse_fields(_load_yaml(path).get("fields", []), path)
+
+
+@functools.lru_cache(maxsize=None)
+def dead_letter_schema() -> pa.Schema:
+    """Arrow schema of a dead-letter row (schemas/deadletters.yml)."""
+    return pa.schema([pa.field(f.name, f.arrow_type) for f in dead_letter_fields().values()])

@@ -12,7 +12,7 @@ import pytest
 from pipelines.correlation.loader import load_detections
 from pipelines.correlation.rule_tests import (correlation_findings, read_correlation_tests,
                                               run_correlation_tests)
-from pipelines.detection.commands import rules_main
+from pipelines.commands.rules import rules_main
 from pipelines.errors import VigieError
 
 DETECTIONS = Path(__file__).parent.parent / "detections"

@@ -16,7 +16,7 @@ from pipelines.enrichment.enrich import BoundedCache, Enricher, build_enricher
 from pipelines.enrichment.geo import MaxMindGeo, OfflineCountry
 from pipelines.enrichment.inventory import load_inventory
 from pipelines.enrichment.threat import load_threat_lists, split_spec
-from pipelines.enrichment.travel import (Login, TRAVEL_RULE, impossible_travel, logins_from_events,
+from pipelines.correlation.travel import (Login, TRAVEL_RULE, impossible_travel, logins_from_events,
                                          travel_signals)
 from pipelines.errors import VigieError
 from pipelines.schema import event_schema, signal_schema

@@ -22,7 +22,7 @@ from elasticsearch import Elasticsearch
 
 from es_nodes import own_node, port_of
 from pipelines.cli import main
-from pipelines.es_commands import verify
+from pipelines.commands.es import verify
 from pipelines.schema import event_schema
 from pipelines.services import elasticsearch as es_service
 from pipelines.sinks import elasticsearch as es_sink
@@ -140,15 +140,15 @@ def test_a_document_the_mapping_rejects_is_dead_lettered_and_the_rest_of_its_bul
     assert outcome.counts[("web", "documents_dead_lettered")] == 1
     [dead] = outcome.dead
     assert dead["origin.path"] == f"vigie-events-web-apache_combined/{17:032x}"
-    assert dead["stage"] == "index" and dead["reason"].startswith("HTTP 400")
-    assert "source.ip" in dead["reason"] and "not-an-ip" in dead["reason"]
+    assert dead["stage"] == "index" and dead["reason"] == "HTTP 400 document_parsing_exception"
+    assert "source.ip" in dead["detail"] and "not-an-ip" in dead["detail"]
     client.indices.refresh(index="vigie-events-*")
     assert client.count(index="vigie-events-*")["count"] == 39
     assert not client.exists(index="vigie-events-web-apache_combined", id=f"{17:032x}")
     # Sent again from the dead letters, it fails again and stays dead-lettered (exit 1).
     archive = tmp_path / "archive"
     (archive / "events").mkdir(parents=True)
-    from pipelines.transforms.elasticsearch import write_index_dead_letters
+    from pipelines.transforms.index import write_index_dead_letters
     write_index_dead_letters(outcome, str(archive), "index-events-batch-0000")
     capfd.readouterr()
     assert main(["es", "backfill", str(archive), "--es-url", plain_node.url, "--only-dead-letters"]) == 1

@@ -68,7 +68,7 @@ def test_bulk_requests_are_cut_by_count_and_by_bytes():
 
 def test_dead_letters_keep_the_document_and_can_be_sent_again():
     docs = es_sink.documents(event_table([web_event(7)]), es_sink.EVENTS)
-    row = es_sink.BulkIndexer._dead(docs, 0, "HTTP 400 mapper_parsing_exception: bad ip")
+    row = es_sink.BulkIndexer._dead(docs, 0, "HTTP 400 mapper_parsing_exception", "bad ip")
     table = es_sink.dead_letter_table([row])
     assert table.column("stage").to_pylist() == ["index"]
     assert table.column("origin.path").to_pylist() == [f"vigie-events-web-apache_combined/{7:032x}"]

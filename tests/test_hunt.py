@@ -34,7 +34,7 @@ import pytest
 
 from pipelines.cli import main as vigie
 from pipelines.detection.loader import load_rules, rule_files
-from pipelines.hunt import PlannedRule, lucene_backend, plan, plan_rule, run_lucene
+from pipelines.authoring.hunt import PlannedRule, lucene_backend, plan, plan_rule, run_lucene
 from pipelines.indices import EVENTS_PREFIX
 from pipelines.scenario.chu import generate_chu
 from pipelines.schema import FAMILIES, index_templates

@@ -3,12 +3,11 @@ temporary folders of good and bad rules: exit codes and one-line messages."""
 from __future__ import annotations
 
 import textwrap
-import types
 from pathlib import Path
 
 import pytest
 
-from pipelines.detection.commands import DISABLED_VALIDATORS, rules_main
+from pipelines.commands.rules import DISABLED_VALIDATORS, rules_main
 
 WEB_RULE = """\
 title: SQL Injection Union Select
@@ -225,16 +224,6 @@ def test_new_refuses_to_overwrite_and_bad_names(tmp_path: Path, capsys):
 # ---------------------------------------------------------------------------------------------
 # dispatch
 # ---------------------------------------------------------------------------------------------
-
-def test_convert_and_backtest_are_dispatched_to_their_modules(monkeypatch, capsys):
-    for name in ("convert", "backtest"):
-        module = types.ModuleType(f"pipelines.detection.{name}")
-        setattr(module, f"add_{name}_arguments", lambda parser: parser.add_argument("--flag"))
-        setattr(module, f"run_{name}", lambda args, name=name: print(f"{name} {args.flag}") or 3)
-        monkeypatch.setitem(__import__("sys").modules, f"pipelines.detection.{name}", module)
-    assert run(capsys, "convert", "--flag", "x") == (3, ["convert x"], [])
-    assert run(capsys, "backtest", "--flag", "y") == (3, ["backtest y"], [])
-
 
 def test_usage_errors_and_help(capsys):
     code, out, err = run(capsys, "frobnicate")

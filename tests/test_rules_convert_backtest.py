@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main as vigie
-from pipelines.detection.commands import rules_main
+from pipelines.commands.rules import rules_main
 from pipelines.detection.pipeline import pipeline_path
 
 WEB_RULE = """\

@@ -59,7 +59,7 @@ from pipelines.correlation.loader import Detections, load_detections
 from pipelines.correlation.model import CorrelationRule
 from pipelines.correlation.routing import timestamp_ms, to_datetime
 from pipelines.detection.engine import detect
-from pipelines.detection.rule_tests import (CaseError, CaseResult, event_table, parsed_events,
+from pipelines.authoring.rule_tests import (CaseError, CaseResult, event_table, parsed_events,
                                             tests_path_for)
 from pipelines.errors import VigieError
 from pipelines.schema import signal_fields

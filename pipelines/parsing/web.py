@@ -490,7 +490,7 @@ def _w3c_columns(values: Mapping[str, pa.Array], n: int) -> Columns:
 
 def _parse_w3c_section(batch: LineBatch, rows: np.ndarray, fields: tuple[str, ...]) -> ParseResult:
     """Data lines `rows` of the batch, read with the columns `fields` -> events, dead letters."""
-    section = LineBatch(batch.path, batch.file_key, batch.lines.take(pa.array(rows)), batch.offsets[rows])
+    section = batch.take(rows)
     values = _as_pieces(pc.ascii_split_whitespace(pc.ascii_trim_whitespace(section.lines)))
     fits = pa.array(values.counts == len(fields))
     by_name = {name: _absent_as_null(values.piece(k), "-") for k, name in enumerate(fields)}

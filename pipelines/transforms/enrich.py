@@ -18,7 +18,7 @@ import apache_beam as beam
 from apache_beam.transforms import window
 
 from pipelines.enrichment.enrich import Enricher
-from pipelines.enrichment.travel import (DEFAULT_MAX_SPEED_KMH, DEFAULT_MIN_DISTANCE_KM,
+from pipelines.correlation.travel import (DEFAULT_MAX_SPEED_KMH, DEFAULT_MIN_DISTANCE_KM,
                                          impossible_travel, logins_from_events, travel_signals)
 from pipelines.transforms.coders import typed_as_named_tables
 from pipelines.transforms.naming import named_by_ids

@@ -17,9 +17,9 @@ import pyarrow as pa
 from apache_beam import pvalue
 from apache_beam.transforms import window
 
-from pipelines.ingest import ReadSettings, parse_slice
+from pipelines.sources.ingest import ReadSettings, parse_slice
 from pipelines.parsing import stitch
-from pipelines.reading import FileSlice
+from pipelines.sources.files import FileSlice
 from pipelines.transforms.coders import typed_as_named_tables
 from pipelines.transforms.naming import named_by_ids
 

@@ -32,7 +32,7 @@ from pipelines.options import add_elasticsearch_flags
 from pipelines.sinks import elasticsearch as es_sink
 from pipelines.sinks import es_cluster
 from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR
-from pipelines.transforms.elasticsearch import write_index_dead_letters
+from pipelines.transforms.index import write_index_dead_letters
 
 INDEX_DEAD_LETTER_PREFIX = "index-"
 BACKFILL_REPORT = "es-backfill.json"

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Iterator
 from sigma.correlations import SigmaCorrelationRule
 from sigma.rule import SigmaRule
 
-from pipelines.detection.convert import one_line, read_rules, source_path
+from pipelines.authoring.convert import one_line, read_rules, source_path
 from pipelines.detection.pipeline import route, vigie_pipeline
 from pipelines.errors import VigieError
 from pipelines.indices import EVENTS_PREFIX, events_index, family_events
@@ -86,7 +86,7 @@ def rule_indices(datasets: Iterable[str], prefix: str = EVENTS_PREFIX) -> tuple[
 
 def lucene_backend():
     """Vigie's Lucene backend with the project pipeline and the ES types of schemas/."""
-    from pipelines.detection.es_backends import VigieLuceneBackend
+    from pipelines.authoring.es_backends import VigieLuceneBackend
     from pipelines.schema import schemas
     types = {name: f.type for name, f in schemas().fields.items()}
     return VigieLuceneBackend(processing_pipeline=vigie_pipeline(), field_types=types)
@@ -94,7 +94,7 @@ def lucene_backend():
 
 def esql_backend():
     """Vigie's ES|QL backend (date parts extracted) with the project pipeline."""
-    from pipelines.detection.es_backends import VigieESQLBackend
+    from pipelines.authoring.es_backends import VigieESQLBackend
     return VigieESQLBackend(processing_pipeline=vigie_pipeline())
 
 

@@ -7,7 +7,6 @@ batch's lines are dead-lettered with the error as the reason.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -16,10 +15,11 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.parsing import format_by_name
+from pipelines.parsing.clock import WallClock, settle_fall_back
 from pipelines.parsing.base import LogFormat, ParseContext, ParseResult, build_dead_letters
-from pipelines.reading import (DamagedInput, FileSlice, RawBatch, fields_in_force, read_slice,
-                               screen_lines)
-from pipelines.schema import DEAD_LETTER_SCHEMA
+from pipelines.sources.files import DamagedInput, FileSlice, RawBatch, fields_in_force, read_slice
+from pipelines.sources.screening import screen_lines
+from pipelines.model import FILE, Origin, dead_letters, with_origin
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,15 @@ def _unrecognised(batch, piece: FileSlice) -> ParseResult:
 
 
 def parse_slice(piece: FileSlice, settings: ReadSettings) -> Iterator[SliceOutput]:
-    """Read and parse one slice; yield one SliceOutput per batch of lines, in file order."""
+    """Read and parse one slice; yield one SliceOutput per batch of lines, in file order. One
+    WallClock goes from batch to batch, so repeated local times are settled in file order."""
     fmt = format_by_name(piece.format_name) if piece.format_name else None
+    clock = WallClock()
     for raw in _raw_batches(piece, settings):
         if isinstance(raw, DamagedInput):
             yield SliceOutput(dead_letters=damaged_input_letter(piece, raw))
         else:
-            yield parse_batch(raw, piece, settings, fmt)
+            yield parse_batch(raw, piece, settings, fmt, clock)
 
 
 def _raw_batches(piece: FileSlice, settings: ReadSettings) -> Iterator[RawBatch | DamagedInput]:
@@ -67,17 +69,20 @@ def _raw_batches(piece: FileSlice, settings: ReadSettings) -> Iterator[RawBatch 
         yield exc
 
 
+DAMAGED = "compressed input is damaged: the rest of the file could not be read"
+
+
 def damaged_input_letter(piece: FileSlice, exc: DamagedInput) -> pa.Table:
     """A dead letter (carrying no line) saying where a damaged compressed file broke off."""
-    return pa.Table.from_pylist([{
-        "stage": "read", "reason": str(exc), "family": piece.family, "format": piece.format_name,
-        "raw": b"", "raw_text": "", "origin.path": piece.path, "origin.offset": exc.offset,
-        "lines": 0, "written_at": dt.datetime.now(dt.timezone.utc)}], schema=DEAD_LETTER_SCHEMA)
+    return dead_letters(1, stage="read", reason=DAMAGED, detail=exc.detail, family=piece.family,
+                        format=piece.format_name, raw=b"", raw_text="", lines=0,
+                        **with_origin(Origin(FILE, piece.path, exc.offset)))
 
 
 def parse_batch(raw: RawBatch, piece: FileSlice, settings: ReadSettings,
-                fmt: LogFormat | None) -> SliceOutput:
-    """Screen and parse one raw batch of a slice (see the module docstring)."""
+                fmt: LogFormat | None, clock: WallClock | None = None) -> SliceOutput:
+    """Screen and parse one raw batch of a slice (see the module docstring); `clock` carries the
+    file-order state of local times from the previous batch of the same file."""
     out = SliceOutput()
     out.counts[(piece.family, "lines_read")] += len(raw.lines)
     screened = screen_lines(raw, piece, settings.max_line_bytes)
@@ -103,8 +108,9 @@ def parse_batch(raw: RawBatch, piece: FileSlice, settings: ReadSettings,
         for reason, n in result.skipped.items():
             out.counts[(piece.family, "lines_skipped")] += n
             out.counts[(piece.family, f"skipped: {reason}")] += n
-        out.events = result.events if result.events is not None and result.events.num_rows else None
-        out.fragments = result.fragments if result.fragments is not None and result.fragments.num_rows else None
+        events, fragments = settle_fall_back([result.events, result.fragments], clock or WallClock())
+        out.events = events if events is not None and events.num_rows else None
+        out.fragments = fragments if fragments is not None and fragments.num_rows else None
         dead_parts.append(result.dead_letters)
     dead = pa.concat_tables([d for d in dead_parts if d is not None and d.num_rows] or [dead_parts[0]])
     out.dead_letters = dead if dead.num_rows else None

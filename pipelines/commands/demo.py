@@ -44,7 +44,7 @@ def run_demo(out: Path, events: int, seed: int, es_url: str | None = None) -> in
 
 def _print_index_counts(replay: Path, es_url: str) -> None:
     """Documents per Elasticsearch index next to the Parquet archive's (`vigie es verify`)."""
-    from pipelines.es_commands import verify
+    from pipelines.commands.es import verify
     from pipelines.sinks.es_cluster import settings_from
 
     print(f"\nElasticsearch {es_url}: documents per index (Parquet archive / index)")

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.detection.signals import signal_id
-from pipelines.enrichment.centroids import CENTROIDS
+from pipelines.correlation.centroids import CENTROIDS
 from pipelines.schema import signal_schema
 
 LOGIN_ACTIONS = ("vpn-login-success", "vpn-session-start")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import importlib
 import re
 import sys
 import uuid
@@ -68,11 +67,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _extension(command: str) -> object:
-    """The module providing `vigie rules convert|backtest` (pipelines/detection/<command>.py)."""
-    try:
-        return importlib.import_module(f"pipelines.detection.{command}")
-    except ImportError as exc:
-        raise VigieError(f"`vigie rules {command}` is not available: {exc}") from exc
+    """The module providing `vigie rules convert|backtest` (pipelines/authoring/<command>.py)."""
+    if command == "convert":
+        from pipelines.authoring import convert
+        return convert
+    from pipelines.authoring import backtest
+    return backtest
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -151,7 +151,7 @@ def check_findings(paths: list[Path]) -> tuple[int, list[str]]:
     from sigma.rule import SigmaRule
     from pipelines.correlation.rule_tests import correlation_findings
     from pipelines.detection.loader import build_ruleset, parse_rule_file, rule_files
-    from pipelines.detection.rule_tests import is_correlation_tests, read_cases, tests_path_for
+    from pipelines.authoring.rule_tests import is_correlation_tests, read_cases, tests_path_for
     files = rule_files(paths)
     if not files:
         raise VigieError(f"no Sigma rule files in {', '.join(map(str, paths))}")
@@ -192,9 +192,9 @@ def run_check(paths: list[Path]) -> int:
 
 def run_test(paths: list[Path]) -> int:
     """`vigie rules test`: print ok/FAIL per case; 1 when any case fails or a rule does not load."""
+    from pipelines.authoring.rule_tests import run_rule_tests, tests_path_for
     from pipelines.correlation.loader import load_detections
     from pipelines.correlation.rule_tests import run_correlation_tests
-    from pipelines.detection.rule_tests import run_rule_tests, tests_path_for
     detections = load_detections(_default_paths(paths))
     ruleset = detections.ruleset
     failures = 0
