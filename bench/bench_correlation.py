@@ -20,6 +20,7 @@ Environment: BENCH_SIGNALS, BENCH_HOURS, BENCH_SKIP_10X=1, BENCH_SKIP_BEAM=1.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import resource
@@ -116,10 +117,20 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_mib() -> float:
+    """Current resident memory of this process (MiB)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return math.nan
+
+
 def run_core(count: int, hours: float) -> dict:
+    """The pure engine over `count` signals; a progress line (to stderr) every million."""
     from pipelines.correlation.engine import CorrelationEngine
     engine = CorrelationEngine(bench_rules())
-    results, chunk, max_groups = 0, [], 0
+    results, chunk, max_groups, done = 0, [], 0, 0
     start, cpu = time.perf_counter(), time.process_time()
     for signal in signals(count, hours):
         chunk.append(signal)
@@ -127,6 +138,12 @@ def run_core(count: int, hours: float) -> dict:
             results += len(engine.advance(chunk, chunk[-1]["@timestamp"]).results)
             max_groups = max(max_groups, engine.live_groups)
             chunk = []
+            done += CHUNK
+            if done % 1_000_000 == 0:
+                print(json.dumps({"progress": done, "rss_mib": round(rss_mib()),
+                                  "live_groups": engine.live_groups,
+                                  "cpu_seconds": round(time.process_time() - cpu, 1)}),
+                      file=sys.stderr, flush=True)
     results += len(engine.advance(chunk, T0 + int(hours * 3_600_000)).results)
     results += len(engine.flush().results)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -168,10 +185,10 @@ def run_beam(count: int, hours: float) -> dict:
 def child(mode: str, count: int, hours: float) -> dict:
     """Run one measurement in a fresh process; return its JSON line."""
     proc = subprocess.run([sys.executable, __file__, mode, str(count), str(hours)],
-                          capture_output=True, text=True)
+                          stdout=subprocess.PIPE, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{\"what\"")]
     if proc.returncode or not lines:
-        raise SystemExit(f"{mode} {count} failed:\n{proc.stderr[-3000:]}")
+        raise SystemExit(f"{mode} {count} failed (exit {proc.returncode})")
     return json.loads(lines[-1])
 
 

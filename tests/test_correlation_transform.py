@@ -10,7 +10,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.testing.test_stream import TestStream
+from apache_beam.testing import test_stream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import window
 
@@ -87,11 +87,11 @@ def test_batch_matches_the_engine_ids_and_content():
     assert counters["correlation_results.seq"] == 1
 
 
-def stream_of(signals, late=(), watermarks=None) -> TestStream:
+def stream_of(signals, late=(), watermarks=None) -> test_stream.TestStream:
     """Signals in the given order, the watermark kept `LATENESS_S` behind the latest time seen
     (so every signal is within the allowed lateness); then the `late` ones once the watermark
     has passed them."""
-    stream = TestStream()
+    stream = test_stream.TestStream()
     latest, watermark = T0, None
     for s in signals:
         stream.add_elements([stamped(s)])
