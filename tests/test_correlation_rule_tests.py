@@ -79,7 +79,7 @@ def test_a_file_not_in_the_format_is_a_finding(copied: Path, text: str, fragment
     with pytest.raises(VigieError, match=".*"):
         read_correlation_tests(path)
     findings = correlation_findings([copied])
-    assert len(findings) == 1 and fragment in findings[0] and str(path) in findings[0]
+    assert len(findings) == 1 and fragment in findings[0][1] and findings[0][0] == str(path)
 
 
 def test_vigie_rules_test_and_check_run_the_timelines(copied: Path, capsys):

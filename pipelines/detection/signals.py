@@ -21,16 +21,20 @@ from pipelines.schema import schemas, signal_fields, signal_schema
 if TYPE_CHECKING:
     from pipelines.detection.engine import CompiledRule
 
-# Signal fields the signal sets itself even where the event has a field of that name.
+# Signal fields the signal sets itself even where the event has a field of that name: its kind,
+# and everything about the rule (an event's own rule.* fields, e.g. a ModSecurity rule that
+# fired on the web server, describe something else).
 OWN_COLUMNS = ("event.kind",)
+OWN_PREFIXES = ("rule.", "signal.")
 
 
 @functools.lru_cache(maxsize=None)
 def event_columns() -> tuple[str, ...]:
     """Columns copied from the matched event: every schemas/signals.yml field that is also an
-    event field (same name, same type), but event.kind."""
+    event field (same name, same type), but the signal's own (OWN_COLUMNS, OWN_PREFIXES)."""
     events = schemas().fields
-    return tuple(name for name in signal_fields() if name in events and name not in OWN_COLUMNS)
+    return tuple(name for name in signal_fields() if name in events and name not in OWN_COLUMNS
+                 and not name.startswith(OWN_PREFIXES))
 
 
 def signal_id(rule_id: str, event_id: str | None) -> str:
