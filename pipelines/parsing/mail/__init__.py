@@ -12,17 +12,14 @@ In: a LineBatch of one mail log and a ParseContext. Out: a ParseResult where
 Each line is classified by an ordered table of `LineKind`s (anchored RE2 patterns whose named
 groups are fields), applied column-wise with pyarrow.compute to the lines no earlier kind took.
 
-email.direction rule (per line; stitching refines it, see stitch.finish_mail_message): a line
-that shows where a message came from (Postfix `client=`, `pickup`, rejections; Exim `<=`,
-rejections) says "outbound" when the client authenticated (SASL / Exim A=), submitted locally
-(pickup, Exim without H=) or connected from an internal address (RFC 1918, CGNAT 100.64/10,
-loopback, link-local, IPv6 ULA), and "inbound" when it connected from any other address.
-Stitching turns "outbound" into "internal" when every delivery of the message stayed inside.
+email.direction: see mail/direction.py (per line here, refined by stitching, and recomputed by
+enrichment with the inventory's internal networks). Modules: syslog (headers), kinds (the
+line-kind tables' machinery), common (shared values), direction, postfix, exim.
 """
 from __future__ import annotations
 
 from pipelines.parsing.base import LogFormat
-from pipelines.parsing.mail.common import is_internal_ip
+from pipelines.parsing.columns import is_internal_address as is_internal_ip
 from pipelines.parsing.mail.exim import EXIM, detect_exim, parse_exim
 from pipelines.parsing.mail.postfix import POSTFIX, detect_postfix, parse_postfix
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email.errors
 import email.header
-import ipaddress
 import re
 import urllib.parse
 
@@ -16,16 +15,10 @@ import pyarrow.compute as pc
 
 from pipelines.parsing.base import (STITCH_KEY, LineBatch, LogFormat, ParseContext, ParseResult, TS_TYPE,
                                     build_dead_letters, build_events, local_to_utc, no_dead_letters)
-from pipelines.parsing.columns import NULL_STR, per_run, per_value
+from pipelines.parsing.columns import NULL_STR, per_run
 
 NETWORK = ("email", "network")  # event.category of connection-level lines
 IP_CHARS = r"[0-9A-Fa-f:.]*[.:][0-9A-Fa-f:.]*"
-
-# Networks whose clients and relays count as inside the organisation (see the module docstring).
-INTERNAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
-    "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10"))
-
 
 def take_prefix(texts: pa.Array, pattern: str) -> tuple[pa.StructArray, pa.Array]:
     """An anchored prefix pattern -> its groups, and the rest of each text after the prefix.
@@ -42,15 +35,6 @@ def group(found: pa.StructArray, name: str) -> pa.Array:
     """A named group of an extract_regex result: null where no match or the group is empty."""
     values = found.field(name)
     return pc.if_else(pc.and_(found.is_valid(), pc.not_equal(values, "")), values, NULL_STR)
-
-
-def is_internal_ip(text: str | None) -> bool:
-    """True when `text` is an address of INTERNAL_NETWORKS (False for non-addresses)."""
-    try:
-        address = ipaddress.ip_address(text or "")
-    except ValueError:
-        return False
-    return any(address in network for network in INTERNAL_NETWORKS)
 
 
 def decode_words(text: str) -> str:
@@ -101,14 +85,6 @@ def iso_timestamps(date_time: pa.Array, fraction: pa.Array, zone: pa.Array,
 
     stamps = per_run(pc.binary_join_element_wise(date_time, zone, " "), seconds)
     return with_millis(stamps, fraction), pc.invert(zoned)
-
-
-def line_direction(origin: pa.Array, client_ip: pa.Array, inside: pa.Array) -> pa.Array:
-    """Origin lines -> 'outbound' when `inside` (auth, local, internal client), else 'inbound'."""
-    internal = per_value(client_ip, is_internal_ip, pa.bool_()).fill_null(False)
-    known = pc.or_(pc.is_valid(client_ip), inside)
-    out = pc.if_else(pc.or_(inside, internal), "outbound", "inbound")
-    return pc.if_else(pc.and_(origin, known), out, NULL_STR)
 
 
 STATUS_OUTCOME = {"sent": "success", "deliverable": "success", "deferred": "unknown",

@@ -12,8 +12,9 @@ import pyarrow.compute as pc
 from pipelines.parsing.base import LineBatch, LogFormat, ParseContext, ParseResult
 from pipelines.parsing.columns import NULL_STR, blank, ip_shaped, list_of, mapped, per_value
 from pipelines.parsing.mail.common import (IP_CHARS, NETWORK, STATUS_OUTCOME, decode_words,
-                                           email_like, group, iso_timestamps, line_direction, result,
+                                           email_like, group, iso_timestamps, result,
                                            take_prefix)
+from pipelines.parsing.mail.direction import line_direction
 from pipelines.parsing.mail.kinds import LineKind, categories, classify, kind_values
 
 EXIM_ID = r"[0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4})"

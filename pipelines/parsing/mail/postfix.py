@@ -13,7 +13,8 @@ from pipelines.parsing.base import LineBatch, LogFormat, ParseContext, ParseResu
 from pipelines.parsing.columns import NULL_STR, blank, ip_shaped, list_of, mapped, per_value, without
 from pipelines.parsing.mail.common import (IP_CHARS, NETWORK, SPF_OUTCOME, STATUS_OUTCOME,
                                            decode_rfc2231, decode_words, email_like, group,
-                                           line_direction, result, take_prefix)
+                                           result, take_prefix)
+from pipelines.parsing.mail.direction import line_direction
 from pipelines.parsing.mail.kinds import LineKind, categories, classify, kind_values
 from pipelines.parsing.mail.syslog import syslog_header, syslog_timestamps
 
