@@ -185,6 +185,12 @@ def per_run(keys: pa.Array, compute: Callable[[np.ndarray], pa.Array]) -> pa.Arr
     return compute(np.flatnonzero(starts)).take(pa.array(np.cumsum(starts) - 1))
 
 
+def domain_user(names: pa.Array) -> dict[str, pa.Array]:
+    """'DOMAIN\\user' -> user.name and user.domain (a name without a domain stays whole)."""
+    parts = groups(names, r"^(?:(?P<domain>[^\\]+)\\+)?(?P<name>.+)$")
+    return {"user.name": parts["name"], "user.domain": parts["domain"]}
+
+
 # ---------------------------------------------------------------------------------------------
 # Numbers and lists
 # ---------------------------------------------------------------------------------------------

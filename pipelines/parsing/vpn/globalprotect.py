@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from pipelines.parsing.base import (LineBatch, LogFormat, ParseContext, ParseResult, parse_local,
                                     parse_zoned)
-from pipelines.parsing.columns import (NULL_STR, failures, groups, ip, mask, match_first,
+from pipelines.parsing.columns import (domain_user, NULL_STR, failures, groups, ip, mask, match_first,
                                        only, present, related, sample_share,
                                        seconds_to_ns, to_int)
 from pipelines.parsing.vpn.common import (BSD,
@@ -137,12 +137,6 @@ def _said(description: pa.Array, label: str) -> pa.Array:
     return present(pc.utf8_trim(groups(description, f"{label}: (?P<v>[^,]*)")["v"], " ."))
 
 
-def _domain_user(names: pa.Array) -> dict[str, pa.Array]:
-    """'DOMAIN\\user' -> user.name and user.domain (a name without a domain stays whole)."""
-    parts = groups(names, r"^(?:(?P<domain>[^\\]+)\\+)?(?P<name>.+)$")
-    return {"user.name": parts["name"], "user.domain": parts["domain"]}
-
-
 def _gp_which(event_id: pa.Array, outcome: pa.Array) -> np.ndarray:
     """Kind index (into _GP_KIND_LIST) of each record; a login without an outcome is unclassified."""
     which = match_first(event_id, [p for _, p in _GP_KINDS])
@@ -164,7 +158,7 @@ def _gp_columns(read: dict[str, pa.Array], ctx: ParseContext) -> dict[str, pa.Ar
                                      pc.if_else(pc.match_substring_regex(event_id, r"-fail$"),
                                                 "failure", NULL_STR)))
     which = _gp_which(event_id, outcome)
-    user = _domain_user(pc.coalesce(read["user"], said["user"]))
+    user = domain_user(pc.coalesce(read["user"], said["user"]))
     source_ip = pc.coalesce(ip(read["public_ip"]), ip(read["public_ipv6"]), ip(said["login_from"]))
     assigned = pc.coalesce(ip(read["private_ip"]), ip(read["private_ipv6"]), ip(said["private_ip"]))
     ended = pa.array(is_kind(which, _GP_KIND_LIST, SESSION_END))
