@@ -263,7 +263,9 @@ FORTIGATE_CASES = [
      {**OTHER, "event.action": "negotiate", "event.outcome": "failure", "source.ip": "198.51.100.9",
       "event.reason": "peer SA proposal not match local policy"}),
     ("traffic", FGT + 'logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root" srcip=10.1.2.3 srcport=50000 dstip=198.51.100.80 dstport=443 action="accept" policyid=7 service="HTTPS"',
-     {**OTHER, "event.action": "accept", "source.ip": "10.1.2.3", "event.code": "0000000013"}),
+     {"event.action": "connection-start", "event.outcome": "success", "source.ip": "10.1.2.3",
+      "destination.ip": "198.51.100.80", "destination.port": 443, "rule.id": "7", "network.protocol": "https",
+      "event.code": "0000000013"}),
 ]
 
 
@@ -365,8 +367,8 @@ DEAD_CASES = [
      "cisco_asa: no %ASA-<severity>-<id> message and no syslog header"),
     (vpn.CISCO_ASA, "Nov 27 2026 19:02 asa01 : %ASA-6-1130", "cisco_asa: no %ASA-<severity>-<id> message and no syslog header"),
     (vpn.CISCO_ASA, "Nov 32 2026 19:02:11 asa01 : %ASA-6-113004: x", "cisco_asa: invalid timestamp"),
-    (vpn.FORTIGATE, 'date=2026-11-27 time=19:02:11 devname="FGT" type="event"', "fortigate: no logid= key=value record"),
-    (vpn.FORTIGATE, 'date=2026-11-27 time=19:0', "fortigate: no logid= key=value record"),
+    (vpn.FORTIGATE, 'date=2026-11-27 time=19:02:11 devname="FGT" type="event"', "fortigate: no logid= key=value record and no Fortinet CEF record"),
+    (vpn.FORTIGATE, 'date=2026-11-27 time=19:0', "fortigate: no logid= key=value record and no Fortinet CEF record"),
     (vpn.FORTIGATE, 'devname="FGT" logid="0101039426" type="event"', "fortigate: no valid eventtime= or date= time="),
     (vpn.FORTIGATE, 'date=2026-13-01 time=19:02:11 logid="0101039426" type="event"',
      "fortigate: no valid eventtime= or date= time="),

@@ -55,15 +55,37 @@ def spread(rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
 
 def only(rows: np.ndarray, values: pa.Array, extract: Callable[[pa.Array], pa.Array]) -> pa.Array:
     """extract(values) evaluated on the rows where `rows` is true; null on the others."""
-    picked, position = spread(rows)
-    return extract(values.take(picked)).take(position)
+    return Subset(rows, values).apply(extract)
 
 
 def only_each(rows: np.ndarray, values: pa.Array,
               extract: Callable[[pa.Array], dict[str, pa.Array]]) -> dict[str, pa.Array]:
     """Like `only` for an extraction that yields several named columns."""
-    picked, position = spread(rows)
-    return {name: column.take(position) for name, column in extract(values.take(picked)).items()}
+    subset = Subset(rows, values)
+    return {name: subset.spread(column) for name, column in extract(subset.values).items()}
+
+
+class Subset:
+    """The rows of `values` selected by a mask, taken once (not at all when every row is), so
+    that several extractions can run on them; `spread` puts a result back on all rows (null on
+    the others)."""
+
+    def __init__(self, rows: np.ndarray, values: pa.Array):
+        self.n = len(values)
+        self.every = bool(np.all(rows)) if self.n else True
+        if self.every:
+            self.values, self.position = values, None
+        else:
+            picked, self.position = spread(rows)
+            self.values = values.take(picked)
+
+    def spread(self, result: pa.Array) -> pa.Array:
+        """A result computed on `self.values` -> one value per original row."""
+        return result if self.every else result.take(self.position)
+
+    def apply(self, extract: Callable[[pa.Array], pa.Array]) -> pa.Array:
+        """extract(selected values), spread back to all rows."""
+        return self.spread(extract(self.values))
 
 
 def take_all(fields: Mapping[str, pa.Array], rows: np.ndarray) -> dict[str, pa.Array]:
