@@ -10,9 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.parsing.base import (LineBatch, LogFormat, ParseContext, ParseResult, parse_local,
+from pipelines.parsing.base import (TS_TYPE, LineBatch, LogFormat, ParseContext, ParseResult, parse_local,
                                     parse_zoned)
-from pipelines.parsing.columns import (domain_user, NULL_STR, failures, groups, ip, mask, match_first,
+from pipelines.parsing.columns import (NULL_STR, domain_user, failures, groups, ip, mask, match_first,
                                        only, present, related, sample_share,
                                        seconds_to_ns, to_int)
 from pipelines.parsing.vpn.common import (BSD,
@@ -24,6 +24,7 @@ from pipelines.parsing.vpn.common import (BSD,
 
 # A PAN-OS record is split whole: the syslog header, if any, only prefixes field 0 (FUTURE_USE).
 _PANOS_HOST = rf"(?:{BSD}|{ISO}{FRACTION}{OFFSET}?) (?P<host>\S+) \d+$"
+CLOCK_SLACK = pa.scalar(300_000, pa.duration("ms"))  # receive and generated times of one record
 _PANOS_TIME = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d$"
 _GP_TYPES = pa.array(["GLOBALPROTECT", "SYSTEM"])
 # field -> (position in a GLOBALPROTECT record, position in a SYSTEM record); PAN-OS 9.1+ order
@@ -116,7 +117,7 @@ def _gp_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Array], p
     high_res = groups(fields["high_res_time"], rf"^(?P<stamp>{ISO}){FRACTION}(?P<offset>{OFFSET})$")
     precise = parse_zoned(pc.binary_join_element_wise(high_res["stamp"], high_res["offset"], ""),
                           "%Y-%m-%dT%H:%M:%S%z")
-    generated = parse_local(fields["generated"], "%Y/%m/%d %H:%M:%S", ctx.timezone)
+    generated, generated_in_utc = _generated_time(fields["generated"], fields["received"], ctx)
     timestamp = pc.coalesce(precise, generated)
     other_type = pc.binary_join_element_wise("globalprotect: PAN-OS ", log_type,
                                              " log, not a GLOBALPROTECT or SYSTEM record", "")
@@ -128,8 +129,28 @@ def _gp_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Array], p
         (~mask(pc.is_valid(timestamp)), "globalprotect: invalid generated time"),
     ])
     host = groups(fields["head"], _PANOS_HOST)["host"]
-    read = {"@timestamp": timestamp, "local": pc.is_null(precise), "host": host, **fields}
+    read = {"@timestamp": timestamp, "local": pc.and_not(pc.is_null(precise), generated_in_utc),
+            "host": host, **fields}
     return read, failure
+
+
+def _generated_time(generated: pa.Array, received: pa.Array, ctx: ParseContext) -> tuple[pa.Array, pa.Array]:
+    """When a record happened, from its generated time -> (UTC timestamps, read-as-UTC mask).
+
+    PAN-OS writes receive time (field 1) in the device's zone. Generated time (field 6) is in the
+    device's zone too, except in the GLOBALPROTECT records of some PAN-OS releases, which write it
+    in UTC: it is then an hour (two in summer, for Central Europe) before the receive time read as
+    local time, and reading it in the device's zone put events an hour early. A generated time that
+    matches the receive time (within CLOCK_SLACK) only when read as UTC is read as UTC; any other
+    is read in ctx.timezone, the device's zone.
+    """
+    fmt = "%Y/%m/%d %H:%M:%S"
+    local = parse_local(generated, fmt, ctx.timezone)
+    as_utc = pc.strptime(generated, format=fmt, unit="ms", error_is_null=True).cast(TS_TYPE)
+    receive = parse_local(received, fmt, ctx.timezone)
+    near = lambda stamp: pc.less_equal(pc.abs(pc.subtract(stamp, receive)), CLOCK_SLACK)  # noqa: E731
+    in_utc = pc.and_not(near(as_utc), near(local)).fill_null(False)
+    return pc.if_else(in_utc, as_utc, local), in_utc
 
 
 def _said(description: pa.Array, label: str) -> pa.Array:
