@@ -312,7 +312,7 @@ GP_CASES = [
     ("logout", gp_record("gateway-logout", "logout", "success", description="client logout",
                          high_res="2026-11-27T19:02:11.223+01:00", duration="1554"),
      {**SESSION_END, "event.outcome": "success", "event.duration": 1_554_000_000_000,
-      "message": "client logout", "@timestamp": dt.datetime(2026, 11, 27, 18, 2, 11, tzinfo=UTC),
+      "message": "client logout", "@timestamp": dt.datetime(2026, 11, 27, 18, 2, 11, 223000, tzinfo=UTC),
       "event.timezone": None}),
     ("other event", gp_record("portal-prelogin", "before-login", "success"),
      {**OTHER, "event.action": "portal-prelogin", "event.outcome": "success", "event.duration": None}),

@@ -224,6 +224,12 @@ def to_int(values: pa.Array) -> pa.Array:
     return pc.if_else(digits, values, NULL_STR).cast(pa.int64())
 
 
+def with_millis(timestamps: pa.Array, fraction: pa.Array) -> pa.Array:
+    """Add a decimal fraction of a second ('123456' -> 123 ms; null/'' -> 0) to timestamps."""
+    digits = pc.utf8_rpad(pc.utf8_slice_codeunits(pc.fill_null(fraction, ""), 0, 3), 3, "0")
+    return pc.add(timestamps, digits.cast(pa.int64()).cast(pa.duration("ms")))
+
+
 def seconds_to_ns(seconds: pa.Array) -> pa.Array:
     """Seconds (int64) -> nanoseconds."""
     return pc.multiply(seconds, pa.scalar(1_000_000_000, pa.int64()))

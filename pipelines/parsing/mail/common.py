@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from pipelines.parsing.base import (STITCH_KEY, LineBatch, LogFormat, ParseContext, ParseResult, TS_TYPE,
                                     build_dead_letters, build_events, local_to_utc, no_dead_letters)
-from pipelines.parsing.columns import NULL_STR, per_run
+from pipelines.parsing.columns import NULL_STR, per_run, with_millis
 
 NETWORK = ("email", "network")  # event.category of connection-level lines
 IP_CHARS = r"[0-9A-Fa-f:.]*[.:][0-9A-Fa-f:.]*"
@@ -56,12 +56,6 @@ def decode_rfc2231(text: str) -> str:
         return urllib.parse.unquote(rest, encoding=charset or "utf-8", errors="replace")
     except LookupError:
         return urllib.parse.unquote(rest)
-
-
-def with_millis(timestamps: pa.Array, fraction: pa.Array) -> pa.Array:
-    """Add a decimal fraction of a second ('123456' -> 123 ms; null/'' -> 0) to timestamps."""
-    digits = pc.utf8_rpad(pc.utf8_slice_codeunits(pc.fill_null(fraction, ""), 0, 3), 3, "0")
-    return pc.add(timestamps, digits.cast(pa.int64()).cast(pa.duration("ms")))
 
 
 def iso_timestamps(date_time: pa.Array, fraction: pa.Array, zone: pa.Array,

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from pipelines.parsing.base import (TS_TYPE, LineBatch, LogFormat, ParseContext, ParseResult, parse_local,
                                     parse_zoned)
-from pipelines.parsing.columns import (NULL_STR, domain_user, failures, groups, ip, mask, match_first,
+from pipelines.parsing.columns import (NULL_STR, domain_user, with_millis, failures, groups, ip, mask, match_first,
                                        only, present, related, sample_share,
                                        seconds_to_ns, to_int)
 from pipelines.parsing.vpn.common import (BSD,
@@ -114,9 +114,9 @@ def _gp_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Array], p
     wanted = mask(pc.is_in(log_type, value_set=_GP_TYPES))
     minimum = np.where(mask(pc.equal(log_type, "GLOBALPROTECT")), _GP_MIN_FIELDS["GLOBALPROTECT"],
                        _GP_MIN_FIELDS["SYSTEM"])
-    high_res = groups(fields["high_res_time"], rf"^(?P<stamp>{ISO}){FRACTION}(?P<offset>{OFFSET})$")
-    precise = parse_zoned(pc.binary_join_element_wise(high_res["stamp"], high_res["offset"], ""),
-                          "%Y-%m-%dT%H:%M:%S%z")
+    high_res = groups(fields["high_res_time"], rf"^(?P<stamp>{ISO})(?:\.(?P<frac>\d+))?(?P<offset>{OFFSET})$")
+    precise = with_millis(parse_zoned(pc.binary_join_element_wise(high_res["stamp"], high_res["offset"], ""),
+                                      "%Y-%m-%dT%H:%M:%S%z"), high_res["frac"])
     generated, generated_in_utc = _generated_time(fields["generated"], fields["received"], ctx)
     timestamp = pc.coalesce(precise, generated)
     other_type = pc.binary_join_element_wise("globalprotect: PAN-OS ", log_type,
