@@ -41,6 +41,9 @@ SESSION_START = Kind("vpn-session-start", "session", ("start",), "success")
 SESSION_END = Kind("vpn-session-end", "session", ("end",))
 ADDRESS_ASSIGNED = Kind("vpn-address-assigned", "session", ("info",))
 PEER_INFO = Kind("vpn-peer-info", "session", ("info",))
+SESSION_STATUS = Kind("vpn-session-status", "session", ("info",))
+MANAGEMENT_CONNECTION = Kind("vpn-management-connection", "network", ("connection", "start"))
+MANAGEMENT_COMMAND = Kind("vpn-management-command", "configuration", ("access",))
 ADMIN_LOGIN_SUCCESS = Kind("admin-login-success", "authentication", ("start",), "success")
 ADMIN_LOGIN_FAILURE = Kind("admin-login-failure", "authentication", ("start",), "failure")
 # Firewall traffic (ASA / FTD connection messages, FortiGate traffic logs)
@@ -105,20 +108,27 @@ def is_kind(which: np.ndarray, kinds: Sequence[Kind], *wanted: Kind) -> np.ndarr
 
 
 def result(batch: LineBatch, fmt: LogFormat, failure: pa.Array, read: Mapping[str, pa.Array],
-           columns_for: Callable[[dict[str, pa.Array]], dict[str, pa.Array]]) -> ParseResult:
-    """Split rows into skipped (blank), dead letters (`failure` set) and events.
+           columns_for: Callable[[dict[str, pa.Array]], dict[str, pa.Array]],
+           skips: Sequence[tuple[np.ndarray, str]] = ()) -> ParseResult:
+    """Split rows into skipped (blank, or one of `skips`: mask and reason), dead letters
+    (`failure` set) and events.
 
     `read` holds per-line arrays (at least "@timestamp"); `columns_for(read of the good rows)`
     returns the event columns of those rows.
     """
-    empty = blank(batch.lines)
+    skipped_rows = blank(batch.lines)
+    skipped = {"blank line": int(skipped_rows.sum())} if skipped_rows.any() else {}
+    for rows, reason in skips:
+        rows = rows & ~skipped_rows
+        if rows.any():
+            skipped[reason] = skipped.get(reason, 0) + int(rows.sum())
+            skipped_rows = skipped_rows | rows
     failed = mask(failure.is_valid())
-    bad = np.flatnonzero(~empty & failed)
-    good = np.flatnonzero(~empty & ~failed)
+    bad = np.flatnonzero(~skipped_rows & failed)
+    good = np.flatnonzero(~skipped_rows & ~failed)
     good_read = take_all(read, good)
     events = build_events(batch, good, fmt, good_read["@timestamp"], columns_for(good_read))
     dead = build_dead_letters(batch, bad, failure.take(pa.array(bad, pa.int64())), fmt)
-    skipped = {"blank line": int(empty.sum())} if empty.any() else {}
     return ParseResult(events, dead, skipped)
 
 

@@ -1,20 +1,30 @@
-"""OpenVPN server logs -> events (see the package docstring for the vocabulary).
+"""OpenVPN logs -> events (see the package docstring for the vocabulary).
 
-In: lines with a syslog header (BSD or RFC 3339 time) or OpenVPN's own timestamp. Out: one
-event per line whose header reads; a line without a readable header is a dead letter.
+In: server (or client) log lines with a syslog header (BSD or RFC 3339 time) or OpenVPN's own
+timestamp, and the lines of a status file (openvpn_status.py). Out: one event per line whose
+header reads, and per client or route row of a status file; status file headings are skipped;
+any other line is a dead letter.
+
+Messages classified: TLS and authentication failures (TLS errors and key negotiation failures,
+VERIFY ERROR, HMAC and tls-crypt failures, AUTH_FAILED sent or received, an auth plugin or script
+that refused the user), successful authentications (username/password, auth plugin status 0),
+"Peer Connection Initiated", addresses assigned, peer info, session ends, new connections, and
+the management interface (client connected, commands).
 """
 from __future__ import annotations
 
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.parsing.base import (LineBatch, LogFormat, ParseContext, ParseResult, parse_local,
                                     parse_syslog)
-from pipelines.parsing.columns import (NULL_STR, capture, failures, groups, ip, mask, match_first,
+from pipelines.parsing.columns import (NULL_STR, only_each, without, capture, failures, groups, ip, mask, match_first,
                                        first_ip, normalise_spaces, only, related, sample_share,
                                        strip, to_int)
-from pipelines.parsing.vpn.common import (ADDRESS_ASSIGNED, BSD,
+from pipelines.parsing.vpn.openvpn_status import STATUS_HEADING, read_status, status_headings
+from pipelines.parsing.vpn.common import (MANAGEMENT_COMMAND, MANAGEMENT_CONNECTION, SESSION_STATUS, ADDRESS_ASSIGNED, BSD,
                                           CONNECTION, FRACTION, ISO, LOGIN_FAILURE,
                                           LOGIN_SUCCESS, OFFSET, PEER_INFO, PRI, SESSION_END, SESSION_START,
                                           Kind, is_kind, iso_time, kind_columns, local_zone, result)
@@ -35,9 +45,12 @@ _OPENVPN_PEER = (r"^(?:(?P<user>[^\s/\[\]]+)/)?(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|[0
                  r":(?P<port>\d+) ")
 _OPENVPN_SOCKET = r"\[AF_INET6?\](?P<ip>[0-9A-Fa-f.:]+):(?P<port>\d+)"
 _OPENVPN_KINDS: tuple[tuple[Kind, str], ...] = (
-    (LOGIN_FAILURE, r"TLS Auth Error|VERIFY ERROR|TLS Error: TLS handshake failed|cannot locate HMAC"
-                    r"|incoming packet authentication failed|tls-crypt unwrapping failed"),
-    (LOGIN_SUCCESS, r"authentication succeeded for username"),
+    (LOGIN_FAILURE, r"TLS Auth Error|VERIFY ERROR|TLS Error: TLS (?:handshake failed|key negotiation failed)"
+                    r"|cannot locate HMAC|incoming packet authentication failed|tls-crypt unwrapping failed"
+                    r"|packet HMAC authentication failed|AUTH_FAILED|TLS_ERROR: BIO read"
+                    r"|PLUGIN_AUTH_USER_PASS_VERIFY status=[1-9]|Failed running command \(--auth-user-pass-verify\)"
+                    r"|Incorrect password supplied|user authentication failed|LDAP bind failed"),
+    (LOGIN_SUCCESS, r"authentication succeeded for username|PLUGIN_AUTH_USER_PASS_VERIFY status=0"),
     (SESSION_START, r"\] Peer Connection Initiated with"),
     (ADDRESS_ASSIGNED, r"MULTI_sva: pool returned|MULTI: primary virtual IP"
                        r"|MULTI: Learn: (?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*::[0-9A-Fa-f:]*) -> "),
@@ -45,10 +58,13 @@ _OPENVPN_KINDS: tuple[tuple[Kind, str], ...] = (
     (SESSION_END, r"client-instance (?:exiting|restarting)|Connection reset, restarting"
                   r"|Inactivity timeout"),
     (CONNECTION, r"TCP connection established with|TLS: Initial packet from"),
+    (MANAGEMENT_CONNECTION, r"^MANAGEMENT: Client connected from"),
+    (MANAGEMENT_COMMAND, r"^MANAGEMENT: CMD "),
 )
-_OPENVPN_KIND_LIST = [k for k, _ in _OPENVPN_KINDS]
+_OPENVPN_KIND_LIST = [k for k, _ in _OPENVPN_KINDS] + [SESSION_STATUS]
 _OPENVPN_USER = (r"for username '(?P<v>[^']+)'", r"^\[(?P<v>[^\]]+)\] Peer Connection",
-                 r" -> (?P<v>[^\s/]+)/")
+                 r" -> (?P<v>[^\s/]+)/", r"SENT CONTROL \[(?P<v>[^\]]+)\]: 'AUTH_FAILED",
+                 r"[Uu]ser(?:name)? '(?P<v>[^']+)'", r"common_name=(?P<v>[^,\s]+)")
 _OPENVPN_ASSIGNED = (r"pool returned IPv4=(?P<v>[^,\s]+)", r"pool returned [^,]*, IPv6=(?P<v>[^,\s]+)",
                      r"MULTI: primary virtual IP for \S+: (?P<v>\S+)", r"MULTI: Learn: (?P<v>\S+) -> ")
 # Messages only OpenVPN writes (to recognise files that carry OpenVPN's own timestamps)
@@ -58,41 +74,58 @@ _OPENVPN_MARKERS = (r"^(?:[^\s/]+/)?\d{1,3}(?:\.\d{1,3}){3}:\d+ |MULTI|TLS|OpenV
                     r"|Control Channel|VERIFY (?:OK|ERROR)|MANAGEMENT:|Socket Buffers")
 
 
-def _openvpn_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Array], pa.Array]:
-    """Header of each line -> (fields incl. @timestamp and local-time mask, failure reasons)."""
+def _openvpn_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Array], pa.Array, np.ndarray]:
+    """Header of each line -> (fields incl. @timestamp and local-time mask, failure reasons,
+    status file headings)."""
     h = groups(lines, _OPENVPN_HEADER)
     syslog_iso, iso_local = iso_time(h["iso"], h["offset"], ctx)
     own_iso = parse_local(h["own_iso"], "%Y-%m-%d %H:%M:%S", ctx.timezone)
     own_ctime = parse_local(normalise_spaces(h["own_ctime"]), "%b %d %H:%M:%S %Y", ctx.timezone)
-    timestamp = pc.coalesce(parse_syslog(h["bsd"], ctx), syslog_iso, own_iso, own_ctime)
-    local = pc.or_(pc.is_valid(pc.coalesce(h["bsd"], h["own_iso"], h["own_ctime"])), iso_local)
     stamp = pc.coalesce(h["bsd"], h["iso"], h["own_iso"], h["own_ctime"])
+    no_stamp = ~mask(pc.is_valid(stamp))
+    status = only_each(no_stamp, lines, lambda rest: read_status(rest, ctx))
+    headings = np.zeros(len(lines), dtype=bool)
+    if no_stamp.any():
+        headings[no_stamp] = status_headings(lines.filter(pa.array(no_stamp)))
+    timestamp = pc.coalesce(parse_syslog(h["bsd"], ctx), syslog_iso, own_iso, own_ctime, status["@timestamp"])
+    local = pc.or_(pc.or_(pc.is_valid(pc.coalesce(h["bsd"], h["own_iso"], h["own_ctime"])), iso_local),
+                   status["local"].fill_null(False))
+    is_status = mask(pc.is_valid(status["cn"]))
     failure = failures(len(lines), [
-        (~mask(pc.is_valid(stamp)), "openvpn: no syslog header or OpenVPN timestamp"),
+        (no_stamp & ~is_status, "openvpn: no syslog header or OpenVPN timestamp"),
         (~mask(pc.is_valid(timestamp)), "openvpn: invalid timestamp"),
     ])
     fields = {"@timestamp": timestamp, "local": local, "host": h["host"], "app": h["app"],
-              "pid": h["pid"], "msg": strip(lines, _OPENVPN_HEADER)}
-    return fields, failure
+              "pid": h["pid"], "msg": pc.if_else(pa.array(is_status), lines, strip(lines, _OPENVPN_HEADER)),
+              **{f"status_{name}": value for name, value in status.items() if name not in ("@timestamp", "local")}}
+    return fields, failure, headings
 
 
 def _openvpn_columns(read: dict[str, pa.Array], ctx: ParseContext) -> dict[str, pa.Array]:
-    """Event columns from the headers and messages of OpenVPN lines."""
+    """Event columns from the headers and messages of OpenVPN lines and status rows."""
     msg = read["msg"]
     peer = groups(msg, _OPENVPN_PEER)
     body = strip(msg, _OPENVPN_PEER)
     socket = groups(body, _OPENVPN_SOCKET)
     which = match_first(body, [p for _, p in _OPENVPN_KINDS])
     kinds = _OPENVPN_KIND_LIST
-    user = pc.coalesce(peer["user"], capture(body, _OPENVPN_USER))
+    is_status = mask(pc.is_valid(read["status_cn"]))
+    which[is_status] = kinds.index(SESSION_STATUS)
+    which[is_status & mask(read["status_route"])] = kinds.index(ADDRESS_ASSIGNED)
+    status_user = pc.coalesce(without(read["status_username"], "UNDEF"), read["status_cn"])
+    real = groups(read["status_real"], r"^(?P<ip>.+):(?P<port>\d+)$")
+    user = pc.coalesce(peer["user"], capture(body, _OPENVPN_USER), status_user)
     user = pc.if_else(pc.equal(user, "UNDEF"), NULL_STR, user)
-    source_ip = pc.coalesce(ip(peer["ip"]), ip(socket["ip"]))
-    assigned = only(is_kind(which, kinds, ADDRESS_ASSIGNED), body, lambda b: first_ip(b, _OPENVPN_ASSIGNED))
+    source_ip = pc.coalesce(ip(peer["ip"]), ip(socket["ip"]), ip(real["ip"]))
+    assigned = pc.coalesce(
+        only(is_kind(which, kinds, ADDRESS_ASSIGNED) & ~is_status, body, lambda b: first_ip(b, _OPENVPN_ASSIGNED)),
+        ip(read["status_virtual"]))
     info = groups(body, r"^peer info: (?P<key>IV_\w+)=(?P<value>.*)$")
     version = pc.if_else(pc.is_in(info["key"], value_set=pa.array(["IV_VER", "IV_GUI_VER"])),
                          info["value"], NULL_STR)
     platform = pc.if_else(pc.equal(info["key"], "IV_PLAT"), info["value"], NULL_STR)
-    explained = pa.array(is_kind(which, kinds, LOGIN_FAILURE, SESSION_END))
+    explained = pa.array(is_kind(which, kinds, LOGIN_FAILURE, SESSION_END, MANAGEMENT_COMMAND))
+    received, sent = to_int(read["status_rx"]), to_int(read["status_tx"])
     columns = kind_columns(kinds, which, "openvpn-message")
     columns.update({
         "message": msg,
@@ -103,7 +136,10 @@ def _openvpn_columns(read: dict[str, pa.Array], ctx: ParseContext) -> dict[str, 
         "log.syslog.procid": read["pid"],
         "observer.hostname": read["host"],
         "source.ip": source_ip,
-        "source.port": pc.coalesce(to_int(peer["port"]), to_int(socket["port"])),
+        "source.port": pc.coalesce(to_int(peer["port"]), to_int(socket["port"]), to_int(real["port"])),
+        "source.bytes": received,
+        "destination.bytes": sent,
+        "network.bytes": pc.add(received, sent),
         "user.name": user,
         "vigie.vpn.assigned_ip": assigned,
         "vigie.vpn.tunnel_type": "openvpn",
@@ -117,8 +153,9 @@ def _openvpn_columns(read: dict[str, pa.Array], ctx: ParseContext) -> dict[str, 
 
 def parse_openvpn(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     """OpenVPN server log lines (syslog header or OpenVPN's own timestamps) -> events."""
-    read, failure = _openvpn_read(batch.lines, ctx)
-    return result(batch, OPENVPN, failure, read, lambda good: _openvpn_columns(good, ctx))
+    read, failure, headings = _openvpn_read(batch.lines, ctx)
+    return result(batch, OPENVPN, failure, read, lambda good: _openvpn_columns(good, ctx),
+                  skips=[(headings, STATUS_HEADING)])
 
 
 def _openvpn_readable(lines: pa.Array) -> pa.Array:
@@ -128,7 +165,9 @@ def _openvpn_readable(lines: pa.Array) -> pa.Array:
     vpn_program = pc.match_substring_regex(h["app"], r"(?i)vpn").fill_null(False)
     own_stamp = pc.is_valid(pc.coalesce(h["own_iso"], h["own_ctime"]))
     openvpn_text = pc.match_substring_regex(strip(lines, _OPENVPN_HEADER), _OPENVPN_MARKERS)
-    return pc.or_(vpn_program, pc.and_(own_stamp, openvpn_text))
+    status = pc.match_substring_regex(lines, r"^(?:CLIENT_LIST|ROUTING_TABLE|TITLE|TIME|HEADER|GLOBAL_STATS|END)[,\t]"
+                                             r"|^OpenVPN CLIENT LIST$|^(?:Updated|Common Name|Virtual Address),")
+    return pc.or_(pc.or_(vpn_program, pc.and_(own_stamp, openvpn_text)), status)
 
 
 def detect_openvpn(sample: list[str]) -> float:
