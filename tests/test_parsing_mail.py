@@ -175,7 +175,7 @@ POSTFIX_LINES = [
      "event", {"event.action": "disconnect", "event.outcome": "failure",
                "event.reason": "ehlo=1 auth=0/1 quit=1 commands=2/3"}),
     (f"{H} postfix/smtpd[2001]: disconnect from a.example[176.31.84.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 "
-     "commands=5", "event", {"event.action": "disconnect", "event.outcome": None}),
+     "commands=5", "event", {"event.action": "disconnect", "event.outcome": "success"}),
     (f"{H} postfix/smtpd[2001]: lost connection after AUTH from unknown[176.31.84.23]",
      "event", {"event.action": "lost-connection", "event.reason": "after AUTH", "source.ip": "176.31.84.23"}),
     (f"{H} postfix/smtpd[2001]: lost connection after CONNECT from unknown[unknown]",
@@ -557,7 +557,7 @@ EXIM_LINES = [
      "event", {"event.action": "no-mail", "source.ip": "122.165.71.116"}),
     (f"{E} no host name found for IP address 176.31.84.8", "event", {"event.action": "reverse-dns-failure",
                                                                   "source.ip": "176.31.84.8"}),
-    (f"{E} Start queue run: pid=1234", "event", {"event.action": "log", "event.category": ["email"],
+    (f"{E} Start queue run: pid=1234", "event", {"event.action": "queue-run", "event.category": ["process"],
                                                  "source.ip": None}),
     (f"{E}.123 +0100 SMTP connection from [176.31.84.9]", "event",
      {"@timestamp": at(2026, 11, 27, 18, 10, 0, 123000), "event.timezone": None}),

@@ -29,12 +29,15 @@ EXIM_PREFIX = (
 EXIM_MESSAGE = r"^(?P<id>" + EXIM_ID + r") "
 # 'host (helo) [ip]:port I=[ip]:port Ci=n tail' after H= or 'from'
 EXIM_HOSTSPEC = (r"^(?:H=)?(?:(?P<host>[^\s(\[]+) ?)?(?:\((?:[^)]*)\) ?)?\[(?P<ip>[0-9A-Fa-f:.]+)\]"
-                 r"(?::(?P<port>\d{1,5}))?(?: I=\[[^\]]*\](?::\d+)?)?(?: Ci=\d+)?(?: (?P<tail>.*))?$")
+                 r"(?::(?P<port>\d{1,5}))?(?: I=\[(?P<iface_ip>[^\]]*)\](?::(?P<iface_port>\d+))?)?(?: Ci=\d+)?"
+                 r"(?: (?P<tail>.*))?$")
 # the first '[ip]' after a space or H= (not inside '(helo)'), with a dotted host name before it
 EXIM_ANY_HOST = (r"(?:^|[ ]|H=)(?:(?P<host>[A-Za-z0-9_-]*\.[A-Za-z0-9._-]+|localhost) )?"
                  r"(?:\([^)]*\) )?\[(?P<ip>" + IP_CHARS + r")\](?::(?P<port>\d{1,5}))?")
 _H = r" H=(?P<hspec>(?:[^\s(\[]+ ?)?(?:\([^)]*\) ?)?\[[^\]]*\](?::\d+)?)"
 _SENDER = r"(?:^|\s)F=<?(?P<from>[^>\s]*)>?"
+_IFACE = r" I=\[(?P<iface_ip>[^\]]*)\](?::(?P<iface_port>\d{1,5}))?"
+_REMOTE = r"(?P<rhspec>(?:H=)?[^\s(\[=]*(?: \([^)]*\))? ?\[[^\]]*\](?::\d+)?)"
 _RCPT = r"(?P<rcpt>\S+)(?: <(?P<orig>[^>]*)>)?"
 
 EXIM_KINDS: tuple[LineKind, ...] = (
@@ -42,11 +45,19 @@ EXIM_KINDS: tuple[LineKind, ...] = (
     LineKind("delivery", r"^(?P<flag>=>|->|>>|\*>) " + _RCPT, family="exim",
              more=(_H, r" T=(?P<transport>[^\s:]+)",
                    r" C=\"(?P<reason>(?:[^\"\\]|\\.)*)\"")),
-    LineKind("arrival", r"^<= (?P<from>\S+)", family="exim", origin=True,
-             more=(_H, r" A=(?P<mech>[^\s:]+)(?::(?P<user>\S+))?", r" S=(?P<size>\d{1,18})",
+    LineKind("arrival", r"^<= (?P<from>\S+)", family="exim", origin=True, outcome="success",
+             more=(_H, _IFACE, r" A=(?P<mech>[^\s:]+)(?::(?P<user>\S+))?", r" U=(?P<local_user>\S+)",
+                   r" S=(?P<size>\d{1,18})",
                    r" id=(?P<msgid>\S+)", r" T=\"(?P<subject>(?:[^\"\\]|\\.)*)\"",
                    r" for (?P<rcpts>[^\"]+)$")),
     LineKind("completed", r"^Completed\b", family="exim"),
+    LineKind("frozen", r"^(?:Message is frozen|Frozen)\b ?(?P<reason>.*)$", family="exim", outcome="failure"),
+    LineKind("unfrozen", r"^Unfrozen\b ?(?P<reason>.*)$", family="exim"),
+    LineKind("remote-error", r"^" + _REMOTE + r":? (?P<reason>(?:SMTP error from remote mail server|Connection "
+             r"(?:timed out|refused)|Remote host .* closed connection|SMTP timeout|TLS session|"
+             r"Network is unreachable|No route to host).*)$", family="exim", types=("info",), outcome="failure"),
+    LineKind("remote-error", r"^(?P<reason>SMTP error from remote mail server .*)$", family="exim",
+             types=("info",), outcome="failure"),
     LineKind("deferred", r"^== " + _RCPT + r".*?(?:: (?P<reason>.*))?$", family="exim",
              status="deferred", more=(_H, r" T=(?P<transport>[^\s:]+)")),
     LineKind("bounced", r"^\*\* " + _RCPT + r".*?(?:: (?P<reason>.*))?$", family="exim",
@@ -76,11 +87,12 @@ EXIM_KINDS: tuple[LineKind, ...] = (
     LineKind("connection-dropped", r"^(?P<hspec>H=.*?) dropped by '[^']*' ACL: (?P<reason>.*)$",
              family="exim", category=NETWORK, types=("connection", "denied"), outcome="failure"),
     LineKind("lost-connection", r"^SMTP connection from (?P<hspec>.*) lost\b ?(?P<reason>.*)$",
-             family="exim", category=NETWORK, types=("connection", "end")),
+             family="exim", category=NETWORK, types=("connection", "end"), outcome="failure"),
     LineKind("disconnect", r"^SMTP connection from (?P<hspec>.*) closed by QUIT$", family="exim",
-             category=NETWORK, types=("connection", "end")),
+             category=NETWORK, types=("connection", "end"), outcome="success"),
     LineKind("connect", r"^SMTP connection from (?P<hspec>.*)$", family="exim", category=NETWORK,
-             types=("connection", "start")),
+             types=("connection", "start"), outcome="success"),
+    LineKind("queue-run", r"^(?:Start|End) queue run: ", family="exim", category=("process",), types=("info",)),
     LineKind("no-mail", r"^no MAIL in SMTP connection from (?P<hspec>.*)$", family="exim",
              category=NETWORK, types=("connection", "end")),
     LineKind("tls-error", r"^TLS error on connection from (?P<hspec>.*?) \([^)]*\): (?P<reason>.*)$",
@@ -112,7 +124,7 @@ def parse_exim(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     found = classify(text, families, EXIM_KINDS)
     g = found.get
 
-    spec = pc.extract_regex(g("hspec"), EXIM_HOSTSPEC)
+    spec = pc.extract_regex(pc.coalesce(g("hspec"), g("rhspec")), EXIM_HOSTSPEC)
     unclassified = pa.array(found.kind < 0)
     anywhere = pc.extract_regex(pc.if_else(unclassified, text, NULL_STR), EXIM_ANY_HOST)
 
@@ -122,17 +134,21 @@ def parse_exim(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     client_ip = ip_shaped(pc.coalesce(host_field("ip"), g("ip")))
     tail = group(spec, "tail")
     hostname = pc.coalesce(prefix["host"], prefix["jhost"])
-    user = g("user")
+    # a local submission (no H=) names the local account (U=), except Exim's own bounces (<= <>)
+    local_submission = pc.and_(pc.and_(pc.is_null(g("hspec")), pc.is_valid(g("local_user"))),
+                               pc.not_equal(g("from"), "<>").fill_null(True))
+    user = pc.coalesce(g("user"), pc.if_else(local_submission, g("local_user"), NULL_STR))
     flag = g("flag")
     status = pc.coalesce(
         pc.if_else(pc.is_valid(flag), pc.if_else(pc.equal(flag, "*>"), "suppressed", "sent"), NULL_STR),
         kind_values(found, EXIM_KINDS, "status", pa.string()))
-    recipient = _exim_recipient(g("rcpt"), g("orig"))
-    is_delivery = pc.is_valid(g("rcpt"))
+    recipient = _exim_recipient(pc.utf8_rtrim(g("rcpt"), ":"), g("orig"))
+    is_delivery = pc.or_(pc.is_valid(g("rcpt")), pc.is_valid(g("rhspec")))
     relay = pc.if_else(is_delivery, pc.coalesce(
         relay_text(host_field("host"), host_field("ip"), host_field("port")), g("transport")), NULL_STR)
     source_ip = pc.if_else(is_delivery, NULL_STR, client_ip)
-    dest_ip = pc.if_else(is_delivery, client_ip, NULL_STR)
+    interface_ip = ip_shaped(pc.coalesce(group(spec, "iface_ip"), g("iface_ip")))
+    dest_ip = pc.if_else(is_delivery, client_ip, interface_ip)
     sender = pc.coalesce(g("sender"), g("from"))
     sender = pc.if_else(pc.equal(sender, "<>"), NULL_STR, sender)
     origin = kind_values(found, EXIM_KINDS, "origin", pa.bool_()).fill_null(False)
@@ -162,9 +178,10 @@ def parse_exim(batch: LineBatch, ctx: ParseContext) -> ParseResult:
         "source.port": pc.if_else(is_delivery, NULL_STR, host_field("port")),
         "destination.ip": dest_ip,
         "destination.domain": pc.if_else(is_delivery, host_field("host"), NULL_STR),
-        "destination.port": pc.if_else(is_delivery, host_field("port"), NULL_STR),
+        "destination.port": pc.if_else(is_delivery, host_field("port"),
+                                       pc.coalesce(group(spec, "iface_port"), g("iface_port"))),
         "network.protocol": pc.if_else(pc.is_valid(source_ip), "smtp", NULL_STR),
-        "related.ip": list_of(client_ip),
+        "related.ip": list_of(client_ip, pc.if_else(is_delivery, NULL_STR, interface_ip)),
         "related.user": user,
         "user.name": user,
         "user.email": email_like(user),

@@ -20,6 +20,7 @@ from pipelines.parsing.mail.syslog import syslog_header, syslog_timestamps
 
 QUEUE_ID = r"^(?P<qid>[0-9A-F]{5,16}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20}): "
 
+_RELAY = r"(?P<relay_host>[^\s\[\]]*)\[(?P<relay_ip>[^\]\s]*)\](?::(?P<relay_port>\d{1,5}))?"
 _CLIENT = r"(?P<client_host>[^\s\[\]]*)\[(?P<client_ip>[^\]\s]*)\](?::(?P<client_port>\d{1,5}))?"
 # a 'host[ip]' anywhere in a line (for lines no kind reads)
 ANY_CLIENT = (r"(?:^|[\s(])(?P<client_host>[A-Za-z0-9._-]*)\[(?P<client_ip>" + IP_CHARS + r")\]"
@@ -34,27 +35,34 @@ POSTFIX_KINDS: tuple[LineKind, ...] = (
     LineKind("delivery", r"^to=<(?P<to>[^>]*)>,(?: orig_to=<(?P<orig_to>[^>]*)>,)? "
              r"relay=(?P<relay>[^,\s]+),.*? status=(?P<status>[a-z]+)(?: \((?P<reason>.*)\))?$"),
     LineKind("client", r"^client=" + _CLIENT + r"(?:, sasl_method=(?P<mech>[^,\s]+))?"
-             r"(?:, sasl_username=(?P<user>[^,]+))?", origin=True),
+             r"(?:, sasl_username=(?P<user>[^,]+))?", origin=True, outcome="success"),
     LineKind("message-id", r"^message-id=<?(?P<msgid>[^<>\s]*)>?$"),
-    LineKind("queued", r"^from=<(?P<from>[^>]*)>, size=(?P<size>\d{1,18}), nrcpt=(?P<nrcpt>\d{1,9})"),
+    LineKind("queued", r"^from=<(?P<from>[^>]*)>, size=(?P<size>\d{1,18}), nrcpt=(?P<nrcpt>\d{1,9})",
+             outcome="success"),
     LineKind("removed", r"^removed$"),
     LineKind("header-check", r"^(?P<hc_action>[a-z-]+): (?:header|mime-header|nested-header|body) "
              r"(?P<hc_text>.*) from (?:local|" + _CLIENT + r"); from=<(?P<from>[^>]*)>"
              r"(?: to=<(?P<to>[^>]*)>)?(?: proto=\S+)?(?: helo=<[^>]*>)?(?:: (?P<reason>.*))?$"),
     LineKind("expired", r"^from=<(?P<from>[^>]*)>, status=(?P<status>expired)"),
-    LineKind("pickup", r"^uid=(?:\d+) from=<(?P<from>[^>]*)>", origin=True),
+    LineKind("pickup", r"^uid=(?:\d+) from=<(?P<from>[^>]*)>", origin=True, outcome="success"),
     LineKind("notification", r"^sender (?:non-delivery|delivery status|delay) notification: "),
     # --- connection-level lines (events) ---
-    LineKind("connect", r"^connect from " + _CLIENT, category=NETWORK, types=("connection", "start")),
+    LineKind("connect", r"^connect from " + _CLIENT, category=NETWORK, types=("connection", "start"),
+             outcome="success"),
     LineKind("disconnect", r"^disconnect from " + _CLIENT + r"(?: (?P<reason>.*))?$",
-             category=NETWORK, types=("connection", "end"),
-             more=(r"\bauth=(?P<auth_ok>\d{1,9})/(?P<auth_total>\d{1,9})",)),
+             category=NETWORK, types=("connection", "end"), outcome="success",
+             more=(r"\bauth=(?P<auth_ok>\d{1,9})/(?P<auth_total>\d{1,9})",
+                   r"\bcommands=(?P<cmd_ok>\d{1,9})/(?P<cmd_total>\d{1,9})")),
     LineKind("reject", _REJECT, types=("denied",), origin=True),
     LineKind("sasl-auth-failure", r"^warning: " + _CLIENT + r": SASL (?P<mech>[A-Za-z0-9_-]+) "
              r"authentication failed:? ?(?P<reason>.*?)(?:, sasl_username=(?P<user>\S+))?$",
              category=("authentication",), types=("start",), outcome="failure"),
     LineKind("lost-connection", r"^lost connection (?P<reason>after \S+(?: \([^)]*\))?) from " + _CLIENT,
-             category=NETWORK, types=("connection",)),
+             category=NETWORK, types=("connection",), outcome="failure"),
+    LineKind("connection-failure", r"^connect to " + _RELAY + r": (?P<reason>.*)$", category=NETWORK,
+             types=("connection",), outcome="failure"),
+    LineKind("remote-reply", r"^host " + _RELAY + r" (?:said|refused to talk to me): (?P<reason>.*)$",
+             types=("info",), outcome="failure"),
     LineKind("timeout", r"^timeout (?P<reason>after \S+(?: \([^)]*\))?) from " + _CLIENT,
              category=NETWORK, types=("connection",), outcome="failure"),
     LineKind("too-many-errors", r"^too many errors (?P<reason>after \S+(?: \([^)]*\))?) from " + _CLIENT,
@@ -62,7 +70,9 @@ POSTFIX_KINDS: tuple[LineKind, ...] = (
     LineKind("improper-pipelining", r"^improper command pipelining (?P<reason>after \S+) from " + _CLIENT,
              category=NETWORK, types=("connection",), outcome="failure"),
     LineKind("tls-established", r"^(?:Anonymous|Trusted|Untrusted|Verified) TLS connection established "
-             r"from " + _CLIENT + r": (?P<reason>.*)$", category=NETWORK, types=("connection",)),
+             r"from " + _CLIENT + r": (?P<reason>.*)$", category=NETWORK, types=("connection",), outcome="success"),
+    LineKind("tls-established", r"^(?:Anonymous|Trusted|Untrusted|Verified) TLS connection established "
+             r"to " + _RELAY + r": (?P<reason>.*)$", category=NETWORK, types=("connection",), outcome="success"),
     LineKind("rate-limit-exceeded", r"^warning: (?P<reason>[A-Za-z ]+ limit exceeded): \d+ from "
              + _CLIENT + r" for service (?:\S+)",
              category=NETWORK, types=("connection", "denied"), outcome="failure"),
@@ -80,7 +90,8 @@ POSTFIX_KINDS: tuple[LineKind, ...] = (
     # --- postscreen verdicts: the verb names the action (PREGREET -> pregreet, ...) ---
     LineKind("reject", _REJECT, family="postscreen", types=("denied",), origin=True),
     LineKind("postscreen", r"^(?P<verb>[A-Z][A-Z -]*[A-Z])\b", family="postscreen", category=NETWORK,
-             types=("connection",), more=(r"\[(?P<client_ip>" + IP_CHARS + r")\](?::(?P<client_port>\d{1,5}))?",)),
+             types=("connection",), more=(r"\[(?P<client_ip>" + IP_CHARS + r")\](?::(?P<client_port>\d{1,5}))?",
+                                          r" to \[(?P<relay_ip>" + IP_CHARS + r")\]:(?P<relay_port>\d{1,5})")),
     LineKind("log", r"^(?P<level>warning|error|fatal|panic): (?P<reason>.*)$", family="postscreen"),
     # --- milters and policy servers that name the queue id ---
     LineKind("dkim", r"^(?:s=\S+ d=\S+ )?(?P<dkim_text>DKIM verification successful|bad signature data|"
@@ -148,7 +159,7 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
 
     # postfix lines of their own that no kind gave a client: the first 'host[ip]' they name
     unnamed = pa.array(np.isin(families, ("postfix", "postscreen")) & ~has_qid
-                       & ~np.asarray(pc.is_valid(g("client_ip")), dtype=bool))
+                       & ~np.asarray(pc.is_valid(pc.coalesce(g("client_ip"), g("relay_ip"))), dtype=bool))
     named = pc.extract_regex(pc.if_else(unnamed, body, NULL_STR), ANY_CLIENT)
     client_ip = ip_shaped(pc.coalesce(g("client_ip"), group(named, "client_ip")))
     client_host = pc.coalesce(without(pc.coalesce(g("client_host"), group(named, "client_host")),
@@ -157,7 +168,7 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     user = g("user")
     relay = g("relay")
     relay_parts = pc.extract_regex(relay, r"^(?P<host>[^\[]*)\[(?P<ip>[^\]]*)\](?::(?P<port>\d{1,5}))?$")
-    dest_ip = ip_shaped(group(relay_parts, "ip"))
+    dest_ip = pc.coalesce(ip_shaped(group(relay_parts, "ip")), ip_shaped(g("relay_ip")))
 
     header = pc.extract_regex(g("hc_text"), HEADER_TEXT)
     header_name = pc.utf8_lower(group(header, "hname"))
@@ -170,7 +181,8 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
                       pc.equal(g("hc_action"), "reject").fill_null(False))
     status = pc.coalesce(g("status"), pc.if_else(rejected, "rejected", NULL_STR))
     verb = pc.utf8_lower(g("verb"))
-    auth_failed = pc.less(g("auth_ok").cast(pa.int64()), g("auth_total").cast(pa.int64()))
+    auth_failed = pc.or_kleene(pc.less(g("auth_ok").cast(pa.int64()), g("auth_total").cast(pa.int64())),
+                               pc.less(g("cmd_ok").cast(pa.int64()), g("cmd_total").cast(pa.int64())))
     outcome = pc.coalesce(
         mapped(status, STATUS_OUTCOME), mapped(verb, POSTSCREEN_OUTCOME),
         mapped(g("spf"), SPF_OUTCOME),
@@ -205,8 +217,8 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
         "source.domain": client_host,
         "source.port": client_port,
         "destination.ip": dest_ip,
-        "destination.domain": group(relay_parts, "host"),
-        "destination.port": group(relay_parts, "port"),
+        "destination.domain": pc.coalesce(group(relay_parts, "host"), without(g("relay_host"), "unknown")),
+        "destination.port": pc.coalesce(group(relay_parts, "port"), g("relay_port")),
         "network.protocol": pc.if_else(pc.is_valid(client_ip), "smtp", NULL_STR),
         "related.ip": list_of(client_ip, dest_ip),
         "related.user": user,
