@@ -161,3 +161,27 @@ def test_mixed_file_detection_and_dead_letters():
     assert result.dead_letters.num_rows == 2 and result.skipped == {"blank line": 1}
     fmt, score = detect_format([c[1] for c in CASES + CEF_CASES])
     assert (fmt.name, score) == ("fortigate", 1.0)
+
+
+MORE_CASES = [
+    ("cef after a relay took 'CEF:' for a program", '0|Fortinet|FortiGate-100F|7.2.8,build1639 (GA)|0100032001|'
+     'system event login|4|FTNTFGTlogid=0100032001 cat=event:system FTNTFGTsubtype=system FTNTFGTeventtime=1795802531 '
+     'act=login FTNTFGTstatus=success duser=admin src=10.0.0.9',
+     {"event.action": "admin-login-success", "user.name": "admin", "source.ip": "10.0.0.9"}),
+    ("fortianalyzer csv export", 'date=2026-11-27,time=19:02:11,logid="0000000013",type="traffic",subtype="forward",'
+     'level="notice",vd="root",eventtime=1795802531,srcip=10.20.4.44,srcport=51000,dstip=8.8.8.8,dstport=53,'
+     'proto=17,action="accept",policyid=3,service="DNS",msg="a, b"',
+     {"event.action": "connection-start", "source.ip": "10.20.4.44", "destination.port": 53,
+      "network.transport": "udp", "rule.id": "3"}),
+    ("record without any time", 'type="event" subtype="system" level="information" vd="root" '
+     'logdesc="Admin login successful" user="admin" ui="jsconsole" srcip=10.0.0.9 action="login" status="success"',
+     {"event.action": "admin-login-success", "@timestamp": REFERENCE, "tags": ["timestamp_from_reference"]}),
+    ("user with a domain", HEAD + 'logid="0000000013" type="traffic" subtype="forward" srcip=10.20.4.44 '
+     'dstip=8.8.8.8 proto=17 action="accept" user="CHU\\jdupont"',
+     {"user.name": "jdupont", "user.domain": "CHU", "related.user": ["jdupont"]}),
+]
+
+
+@pytest.mark.parametrize("line,expected", [c[1:] for c in MORE_CASES], ids=[c[0] for c in MORE_CASES])
+def test_forwarded_and_exported_variants(line, expected):
+    check(event_of(line), expected)

@@ -57,3 +57,13 @@ def test_utc_device_reads_the_same_either_way():
     ctx = ParseContext(timezone="UTC", reference_time=dt.datetime(2026, 12, 31, tzinfo=UTC))
     event = event_of(record("2026/11/27 18:02:12", "2026/11/27 18:02:11"), ctx)
     assert event["@timestamp"] == dt.datetime(2026, 11, 27, 18, 2, 11, tzinfo=UTC)
+
+
+def test_system_auth_record_uses_its_high_resolution_time_and_names_the_user():
+    line = ("1,2026/11/27 19:02:11,012801096514,SYSTEM,auth,2561,2026/11/27 19:02:11,,auth-fail,GP-AUTH,0,0,general,"
+            "medium,\"failed authentication for user 'jdoe'. Reason: Invalid username or password. auth profile "
+            "'GP-AUTH', vsys 'vsys1', From: 90.118.42.5.\",7439393285273531690,0x0,0,0,0,0,,PA-3220-HQ,0,0,"
+            "2026-11-27T19:02:11.851+01:00")
+    event = event_of(line)
+    assert (event["@timestamp"], event["event.action"], event["user.name"], event["source.ip"]) == (
+        dt.datetime(2026, 11, 27, 18, 2, 11, 851000, tzinfo=UTC), "vpn-login-failure", "jdoe", "90.118.42.5")

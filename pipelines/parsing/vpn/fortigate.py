@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from pipelines.parsing.base import (TS_TYPE, LineBatch, LogFormat, ParseContext, ParseResult, parse_local,
                                     parse_syslog, parse_zoned)
-from pipelines.parsing.columns import (NULL_STR, Subset, failures, groups, ip, mask, only, only_each, present, related,
+from pipelines.parsing.columns import (NULL_STR, Subset, domain_user, failures, groups, ip, mask, only, only_each, present, related,
                                        sample_share, seconds_to_ns, to_int)
 from pipelines.parsing.vpn.common import (ADMIN_LOGIN_FAILURE, ADMIN_LOGIN_SUCCESS, APP_CONTROL, BSD,
                                           CONNECTION, FLOW_DENIED, FLOW_END, FLOW_START, FRACTION,
@@ -40,7 +40,8 @@ from pipelines.parsing.vpn.common import (ADMIN_LOGIN_FAILURE, ADMIN_LOGIN_SUCCE
 
 _HOST = rf"^{PRI}(?:1 )?(?:(?P<bsd>{BSD})|(?P<iso>{ISO}){FRACTION}(?P<offset>{OFFSET})?){FRACTION} (?P<host>[^\s=]+) "
 _VALUE = r'(?P<v>"[^"]*"|[^\s"]*)'
-_CEF = r"CEF:\d+\|Fortinet\|Forti[Gg]ate\|"
+# "CEF:0|Fortinet|Fortigate|..." (a syslog relay may have taken "CEF:" for a program name: "0|Fortinet|...")
+_CEF = r"(?:CEF:|^)\d+\|Fortinet\|Forti[Gg]ate[^|]*\|"
 _CEF_HEADER = _CEF + r"(?P<version>[^|]*)\|(?P<sig>[^|]*)\|(?P<name>[^|]*)\|(?P<severity>[^|]*)\|"
 _PLACEHOLDERS = pa.array(["N/A", "n/a", "(null)", "-"])
 _CEF_PREFIXES = ("FTNTFGT", "FortinetFortiGate")
@@ -58,7 +59,7 @@ KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
     "service": (_FLOW, ()), "policyid": (_FLOW, ()), "app": (_FLOW, ("app",)),
     "sentbyte": (_FLOW, ("out",)), "rcvdbyte": (_FLOW, ("in",)), "duration": (_FLOW, ()),
     "policyname": (_TRAFFIC, ()), "transip": (_TRAFFIC, ()), "transport": (_TRAFFIC, ()),
-    "tranip": (_TRAFFIC, ()), "tranport": (_TRAFFIC, ()),
+    "tranip": (_TRAFFIC, ()), "tranport": (_TRAFFIC, ()), "tunnelip": ("later", ()),
     "eventtype": (_UTM, ()), "url": (_UTM, ("request",)), "hostname": (_UTM, ("dhost",)),
     "attack": (_UTM, ()), "attackid": (_UTM, ()), "virus": (_UTM, ()), "virusid": (_UTM, ()),
     "filename": (_UTM, ("fname",)), "catdesc": (_UTM, ()), "utmmsg": (_UTM, ("msg",)),
@@ -113,6 +114,24 @@ def _read_keys(spaced: pa.Array, rows: np.ndarray, cef: np.ndarray, names: list[
     return out
 
 
+def _csv_records(spaced: pa.Array) -> pa.Array:
+    """FortiAnalyzer's CSV export ('date=...,time=...,logid=...') -> space-separated records:
+    commas outside quotes become spaces (on those lines only)."""
+    csv = mask(pc.match_substring_regex(spaced, r"^ date=\d{4}-\d\d-\d\d,time="))
+    if not csv.any():
+        return spaced
+
+    def unquoted_commas(lines: pa.Array) -> pa.Array:
+        segments = pc.split_pattern(lines, '"')
+        flat = pc.list_flatten(segments)
+        position = np.arange(len(flat)) - np.asarray(segments.offsets)[np.asarray(pc.list_parent_indices(segments))]
+        outside = pa.array(position % 2 == 0)
+        flat = pc.if_else(outside, pc.replace_substring(flat, ",", " "), flat)
+        return pc.binary_join(pa.ListArray.from_arrays(segments.offsets, flat), '"')
+
+    return pc.coalesce(only(csv, spaced, unquoted_commas), spaced)
+
+
 def _epoch_time(eventtime: pa.Array) -> pa.Array:
     """FortiGate eventtime (seconds, ms, us or ns since the epoch, by digit count) -> UTC."""
     value = np.asarray(to_int(eventtime).fill_null(0), dtype=np.int64)
@@ -143,7 +162,10 @@ def _fortigate_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Ar
     n = len(lines)
     spaced = pc.binary_join_element_wise(" ", lines, "")
     cef = mask(pc.match_substring_regex(lines, _CEF))
-    native = mask(pc.match_substring_regex(spaced, r"[\s>]logid=\"?\d"))
+    spaced = _csv_records(spaced)
+    native = ~cef & (mask(pc.match_substring_regex(spaced, r"[\s>]logid=")) |
+                     (mask(pc.match_substring_regex(spaced, r"[\s>]type=")) &
+                      mask(pc.match_substring_regex(spaced, r"[\s>]subtype="))))
     everyone = cef | native
     read = _read_keys(spaced, everyone, cef, [name for name, (group, _) in KEYS.items() if group == _ALL])
     header = only(cef, lines, lambda part: pc.struct_field(pc.extract_regex(part, _CEF_HEADER), [3]))
@@ -161,18 +183,21 @@ def _fortigate_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Ar
              "tunnelip": mask(pc.equal(read["action"], "tunnel-up")), "duration": counters,
              "sentbyte": counters, "rcvdbyte": counters}
     for name, rows in later.items():
-        value = only(rows & native, spaced, lambda part, key=name: _kv_value(part, key))
-        read[name] = pc.coalesce(read.get(name, pa.nulls(n, pa.string())), present(value, _PLACEHOLDERS))
+        value = _read_keys(spaced, rows, cef, [name])[name]
+        read[name] = pc.coalesce(read.get(name, pa.nulls(n, pa.string())), value)
     epoch = _epoch_time(read["eventtime"])
     wall = only_each(native & ~mask(epoch.is_valid()), spaced, lambda part: _wall_clock(part, ctx))
     head = groups(lines, _HOST)
     syslog_time = pc.coalesce(parse_syslog(head["bsd"], ctx), iso_time(head["iso"], head["offset"], ctx)[0])
-    no_time = cef & ~mask(epoch.is_valid()) & ~mask(syslog_time.is_valid())
+    said_time = pc.or_(pc.is_valid(read["eventtime"]), pc.is_valid(head["bsd"]))
+    said_time = mask(pc.or_(pc.or_(said_time, pc.is_valid(head["iso"])),
+                            pc.match_substring_regex(spaced, r"[\s>]date=")))
+    no_time = everyone & ~said_time
     timestamp = pc.coalesce(epoch, wall["@timestamp"], syslog_time,
                             pc.if_else(pa.array(no_time), pa.scalar(ctx.reference_time, TS_TYPE),
                                        pa.scalar(None, TS_TYPE)))
     failure = failures(n, [
-        (~everyone, "fortigate: no logid= key=value record and no Fortinet CEF record"),
+        (~everyone, "fortigate: no key=value record (logid=, or type= and subtype=) and no Fortinet CEF record"),
         (~mask(timestamp.is_valid()), "fortigate: no valid eventtime= or date= time="),
     ])
     local = pc.or_(wall["local"].fill_null(False),
@@ -235,7 +260,8 @@ def _fortigate_columns(read: dict[str, pa.Array], ctx: ParseContext) -> dict[str
     source_ip = pc.coalesce(ip(read["remip"]), ip(read["srcip"]))
     destination_ip = ip(read["dstip"])
     assigned = ip(read["tunnelip"])
-    user, sent, received = read["user"], to_int(read["sentbyte"]), to_int(read["rcvdbyte"])
+    named = domain_user(read["user"])
+    sent, received = to_int(read["sentbyte"]), to_int(read["rcvdbyte"])
     action = read["action"]
     outcome = action_outcome(action)
     columns = kind_columns(_KIND_LIST, which, pc.coalesce(action, "fortigate-message"))
@@ -284,13 +310,14 @@ def _fortigate_columns(read: dict[str, pa.Array], ctx: ParseContext) -> dict[str
         "url.domain": read["hostname"],
         "url.path": pc.if_else(pc.starts_with(url, "/"), pc.replace_substring_regex(url, r"\?.*$", ""), NULL_STR),
         "file.name": read["filename"],
-        "user.name": user,
+        "user.name": named["user.name"],
+        "user.domain": named["user.domain"],
         "group.name": read["group"],
         "vigie.vpn.assigned_ip": assigned,
         "vigie.vpn.session_id": pc.if_else(pc.equal(read["tunnelid"], "0"), NULL_STR, read["tunnelid"]),
         "vigie.vpn.tunnel_type": read["tunneltype"],
         "related.ip": related(source_ip, destination_ip, assigned, nat_source, nat_destination),
-        "related.user": related(user),
+        "related.user": related(named["user.name"]),
     })
     return columns
 

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from pipelines.parsing.base import (TS_TYPE, LineBatch, LogFormat, ParseContext, ParseResult, parse_local,
                                     parse_zoned)
-from pipelines.parsing.columns import (NULL_STR, domain_user, with_millis, failures, groups, ip, mask, match_first,
+from pipelines.parsing.columns import (NULL_STR, domain_user, only_each, with_millis, failures, groups, ip, mask, match_first,
                                        only, present, related, sample_share,
                                        seconds_to_ns, to_int)
 from pipelines.parsing.vpn.common import (BSD,
@@ -34,7 +34,7 @@ _GP_FIELDS: dict[str, tuple[int | None, int | None]] = {
     "public_ip": (15, None), "public_ipv6": (16, None), "private_ip": (17, None), "private_ipv6": (18, None),
     "client_version": (21, None), "client_os": (22, None), "client_os_version": (23, None),
     "reason": (25, None), "error": (26, None), "description": (27, 14), "status": (28, None),
-    "login_duration": (30, None), "high_res_time": (36, None), "device": (47, 22), "severity": (None, 13),
+    "login_duration": (30, None), "high_res_time": (36, 25), "device": (47, 22), "severity": (None, 13),
 }
 _GP_MIN_FIELDS = {"GLOBALPROTECT": 29, "SYSTEM": 15}  # up to status / description
 _GP_SAID = {  # what a SYSTEM record's description says, "Label: value, ..."
@@ -43,7 +43,8 @@ _GP_SAID = {  # what a SYSTEM record's description says, "Label: value, ..."
 }
 # Event ids by meaning; the first entry is any login, made a failure by its status (_gp_which).
 _GP_KINDS: tuple[tuple[Kind, str], ...] = (
-    (LOGIN_SUCCESS, r"^globalprotect(?:portal|gateway)-auth-(?:succ|fail)$|^(?:portal|gateway|gw)-auth$"),
+    (LOGIN_SUCCESS, r"^globalprotect(?:portal|gateway)-auth-(?:succ|fail)$|^(?:portal|gateway|gw)-auth$"
+                    r"|^auth-(?:success|fail)$"),
     (SESSION_START, r"^globalprotectgateway-regist-(?:succ|fail)$|^(?:gateway|gw)-(?:register|connected)$"),
     (SESSION_END, r"^globalprotectgateway-logout-succ$|^(?:portal|gateway|gw)-logout$"),
 )
@@ -175,12 +176,16 @@ def _gp_columns(read: dict[str, pa.Array], ctx: ParseContext) -> dict[str, pa.Ar
             for key, label in _GP_SAID.items()}
     event_id = pc.utf8_lower(pc.coalesce(read["event_id"], ""))
     outcome = pc.coalesce(status_outcome(read["status"]),
-                          pc.if_else(pc.match_substring_regex(event_id, r"-succ$"), "success",
+                          pc.if_else(pc.match_substring_regex(event_id, r"-succ(?:ess)?$"), "success",
                                      pc.if_else(pc.match_substring_regex(event_id, r"-fail$"),
                                                 "failure", NULL_STR)))
     which = _gp_which(event_id, outcome)
-    user = domain_user(pc.coalesce(read["user"], said["user"]))
-    source_ip = pc.coalesce(ip(read["public_ip"]), ip(read["public_ipv6"]), ip(said["login_from"]))
+    # SYSTEM auth records: "... for user 'jdoe'. Reason: ... From: 1.2.3.4."
+    auth = only_each(system, description, lambda d: groups(
+        d, r"(?:for|of) user '(?P<user>[^']+)'.*?(?:From: (?P<source>[0-9A-Fa-f.:]+[0-9A-Fa-f]))?\.?$"))
+    user = domain_user(pc.coalesce(read["user"], said["user"], auth["user"]))
+    source_ip = pc.coalesce(ip(read["public_ip"]), ip(read["public_ipv6"]), ip(said["login_from"]),
+                            ip(auth["source"]))
     assigned = pc.coalesce(ip(read["private_ip"]), ip(read["private_ipv6"]), ip(said["private_ip"]))
     ended = pa.array(is_kind(which, _GP_KIND_LIST, SESSION_END))
     columns = kind_columns(_GP_KIND_LIST, which, read["event_id"])
