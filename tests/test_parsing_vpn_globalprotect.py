@@ -33,7 +33,7 @@ def event_of(line: str, ctx: ParseContext = PARIS) -> dict:
     return result.events.to_pylist()[0]
 
 
-@pytest.mark.parametrize("received, generated, high_res, expected, zone", [
+TIME_CASES = [
     # generated time in UTC, receive time in the device's zone (winter: CET, UTC+1)
     ("2026/11/27 19:02:12", "2026/11/27 18:02:11", "", dt.datetime(2026, 11, 27, 18, 2, 11, tzinfo=UTC), None),
     # ... and in summer (CEST, UTC+2)
@@ -47,7 +47,10 @@ def event_of(line: str, ctx: ParseContext = PARIS) -> dict:
     # a receive time much later than the generated time (a backlog): the generated time, local
     ("2026/11/27 23:40:00", "2026/11/27 19:02:11", "", dt.datetime(2026, 11, 27, 18, 2, 11, tzinfo=UTC),
      "Europe/Paris"),
-])
+]
+
+
+@pytest.mark.parametrize("received, generated, high_res, expected, zone", TIME_CASES)
 def test_generated_time_in_utc_or_in_the_device_zone(received, generated, high_res, expected, zone):
     event = event_of("<14>Nov 27 19:02:12 pa-fw " + record(received, generated, high_res))
     assert (event["@timestamp"], event["event.timezone"]) == (expected, zone)
