@@ -58,13 +58,16 @@ def _csv_split(records: pa.Array) -> pa.ListArray:
     """CSV records -> the raw fields of each, vectorised.
 
     A comma with an odd number of double quotes before it is inside a quoted field (a doubled
-    "" escape keeps the parity) and is hidden before splitting; `_csv_value` restores it.
+    "" escape keeps the parity) and is hidden before splitting; `_csv_value` restores it. A record
+    whose quotes do not pair up (a lone '"' in a value the device did not quote) is split on every
+    comma, so that its fields keep their places.
     """
     segments = pc.split_pattern(records, '"')
     flat = pc.list_flatten(segments)
     starts = np.asarray(segments.offsets)
     parent = np.asarray(pc.list_parent_indices(segments))
-    quoted = (np.arange(len(flat)) - starts[parent]) % 2 == 1
+    paired = np.diff(starts) % 2 == 1  # an even number of quotes: an odd number of segments
+    quoted = ((np.arange(len(flat)) - starts[parent]) % 2 == 1) & paired[parent]
     hidden = pc.if_else(pa.array(quoted, pa.bool_()), pc.replace_substring(flat, ",", _HIDDEN_COMMA), flat)
     rejoined = pc.binary_join(pa.ListArray.from_arrays(segments.offsets, hidden, mask=segments.is_null()),
                               '"')

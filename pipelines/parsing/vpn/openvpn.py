@@ -90,7 +90,7 @@ def _openvpn_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Arra
     timestamp = pc.coalesce(parse_syslog(h["bsd"], ctx), syslog_iso, own_iso, own_ctime, status["@timestamp"])
     local = pc.or_(pc.or_(pc.is_valid(pc.coalesce(h["bsd"], h["own_iso"], h["own_ctime"])), iso_local),
                    status["local"].fill_null(False))
-    is_status = mask(pc.is_valid(status["cn"]))
+    is_status = mask(status["is_status"])
     failure = failures(len(lines), [
         (no_stamp & ~is_status, "openvpn: no syslog header or OpenVPN timestamp"),
         (~mask(pc.is_valid(timestamp)), "openvpn: invalid timestamp"),
@@ -109,7 +109,7 @@ def _openvpn_columns(read: dict[str, pa.Array], ctx: ParseContext) -> dict[str, 
     socket = groups(body, _OPENVPN_SOCKET)
     which = match_first(body, [p for _, p in _OPENVPN_KINDS])
     kinds = _OPENVPN_KIND_LIST
-    is_status = mask(pc.is_valid(read["status_cn"]))
+    is_status = mask(read["status_is_status"])
     which[is_status] = kinds.index(SESSION_STATUS)
     which[is_status & mask(read["status_route"])] = kinds.index(ADDRESS_ASSIGNED)
     status_user = pc.coalesce(without(read["status_username"], "UNDEF"), read["status_cn"])
@@ -129,6 +129,9 @@ def _openvpn_columns(read: dict[str, pa.Array], ctx: ParseContext) -> dict[str, 
     columns = kind_columns(kinds, which, "openvpn-message")
     columns.update({
         "message": msg,
+        "tags": pc.if_else(read["status_no_time"].fill_null(False),
+                           pa.scalar(["timestamp_from_reference"], pa.list_(pa.string())),
+                           pa.scalar(None, pa.list_(pa.string()))),
         "event.reason": pc.if_else(explained, body, NULL_STR),
         "event.timezone": local_zone(read["local"], ctx),
         "log.syslog.hostname": read["host"],

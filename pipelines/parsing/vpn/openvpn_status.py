@@ -42,22 +42,36 @@ def status_headings(lines: pa.Array) -> np.ndarray:
 
 def read_status(lines: pa.Array, ctx: ParseContext) -> dict[str, pa.Array]:
     """Fields of status rows (null on other lines): cn, real, virtual, rx, tx, username, the
-    row's time ("@timestamp") and "route" (true for routing-table rows)."""
+    row's time ("@timestamp"; the reference time, "no_time", when a row carries none), "route" (true
+    for routing-table rows) and "is_status"."""
     n = len(lines)
     fields = {name: pa.nulls(n, pa.string()) for name in _NAMES}
     route = pa.array(np.zeros(n, dtype=bool))
+    status = pa.array(np.zeros(n, dtype=bool))
     for pattern, is_route in ((_CLIENT_V2, False), (_ROUTE_V2, True), (_CLIENT_V1, False), (_ROUTE_V1, True)):
         found = groups(lines, pattern)
-        hit = pc.is_valid(found["cn"])
+        hit = pc.and_not(pc.match_substring_regex(lines, pattern).fill_null(False), status)
+        status = pc.or_(status, hit)
         for name in _NAMES:
             if name in found:
                 fields[name] = pc.coalesce(fields[name], pc.if_else(hit, found[name], fields[name]))
         if is_route:
             route = pc.or_(route, hit.fill_null(False))
+    # a record whose values hold separators themselves (a common name with a comma) cannot be
+    # split into places: it is still a status row, with the first epoch time it carries
+    loose = pc.and_not(pc.match_substring_regex(lines, r"^(?:CLIENT_LIST|ROUTING_TABLE)[,\t]").fill_null(False), status)
+    loose_epoch = groups(lines, r"[,\t](?P<v>1\d{9})(?:[,\t]|$)")["v"]
+    fields["epoch"] = pc.coalesce(fields["epoch"], pc.if_else(loose, loose_epoch, pa.scalar(None, pa.string())))
+    route = pc.or_(route, pc.and_(loose, pc.starts_with(lines, "ROUTING_TABLE")))
+    status = pc.or_(status, loose)
     epoch = pc.multiply(fields["epoch"].cast(pa.int64()), 1000).cast(TS_TYPE)
     since = parse_local(normalise_spaces(fields["since"]), "%a %b %d %H:%M:%S %Y", ctx.timezone)
-    fields["@timestamp"] = pc.coalesce(epoch, since)
+    no_time = pc.and_(status, pc.is_null(pc.coalesce(epoch, since)))
+    fields["@timestamp"] = pc.coalesce(epoch, since, pc.if_else(no_time, pa.scalar(ctx.reference_time, TS_TYPE),
+                                                                pa.scalar(None, TS_TYPE)))
+    fields["no_time"] = no_time
     fields["local"] = pc.and_(pc.is_null(epoch), pc.is_valid(since))
     fields["route"] = route
+    fields["is_status"] = status
     fields["virtual"] = pc.replace_substring_regex(fields["virtual"], r"C$", "")
     return fields
