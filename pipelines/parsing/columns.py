@@ -66,14 +66,18 @@ def only_each(rows: np.ndarray, values: pa.Array,
 
 
 class Subset:
-    """The rows of `values` selected by a mask, taken once (not at all when every row is), so
-    that several extractions can run on them; `spread` puts a result back on all rows (null on
-    the others)."""
+    """The rows of `values` selected by a mask, taken once so that several extractions can run on
+    them; `spread` puts a result back on all rows (null on the others). When most rows are
+    selected, copying them costs more than extracting from the few others too: the extraction
+    then runs on every row and the others are nulled."""
 
     def __init__(self, rows: np.ndarray, values: pa.Array):
         self.n = len(values)
-        self.every = bool(np.all(rows)) if self.n else True
-        if self.every:
+        self.rows = rows
+        selected = int(np.count_nonzero(rows)) if self.n else 0
+        self.every = selected == self.n
+        self.most = not self.every and selected * 2 > self.n
+        if self.every or self.most:
             self.values, self.position = values, None
         else:
             picked, self.position = spread(rows)
@@ -81,7 +85,11 @@ class Subset:
 
     def spread(self, result: pa.Array) -> pa.Array:
         """A result computed on `self.values` -> one value per original row."""
-        return result if self.every else result.take(self.position)
+        if self.every:
+            return result
+        if self.most:
+            return pc.if_else(pa.array(self.rows), result, pa.scalar(None, result.type))
+        return result.take(self.position)
 
     def apply(self, extract: Callable[[pa.Array], pa.Array]) -> pa.Array:
         """extract(selected values), spread back to all rows."""
@@ -166,8 +174,8 @@ def match_first(values: pa.Array, patterns: Sequence[str]) -> np.ndarray:
 
 
 def normalise_spaces(values: pa.Array) -> pa.Array:
-    """Runs of whitespace -> one space ('Nov  7' -> 'Nov 7')."""
-    return pc.replace_substring_regex(values, r"\s+", " ")
+    """Runs of spaces -> one space ('Nov  7' -> 'Nov 7'; timestamps hold no other whitespace)."""
+    return pc.replace_substring(pc.replace_substring(values, "  ", " "), "  ", " ")
 
 
 def without(values: pa.Array, *unwanted: str) -> pa.Array:
@@ -219,8 +227,10 @@ def domain_user(names: pa.Array) -> dict[str, pa.Array]:
 
 
 def to_int(values: pa.Array) -> pa.Array:
-    """Decimal strings (up to 19 digits, below 9e18) -> int64; anything else -> null."""
-    digits = pc.match_substring_regex(values, r"^(?:\d{1,18}|[1-8]\d{18})$")
+    """Decimal strings (ASCII digits, up to 19 of them below 9e18) -> int64; anything else -> null."""
+    length = pc.binary_length(values)
+    fits = pc.or_(pc.less_equal(length, 18), pc.and_(pc.equal(length, 19), pc.less(values, "9")))
+    digits = pc.and_(pc.ascii_is_decimal(values), fits)
     return pc.if_else(digits, values, NULL_STR).cast(pa.int64())
 
 
@@ -280,7 +290,9 @@ _UNSPECIFIED_IPS = pa.array(["0.0.0.0", "::"])
 
 def ip(values: pa.Array) -> pa.Array:
     """Valid IPv4/IPv6 addresses (IPv4-mapped IPv6 unwrapped); others and 0.0.0.0 / :: -> null."""
-    unwrapped = pc.replace_substring_regex(values, rf"^::ffff:({IPV4})$", r"\1")
+    mapped_v4 = mask(pc.starts_with(values, "::ffff:"))
+    unwrapped = values if not mapped_v4.any() else pc.coalesce(
+        only(mapped_v4, values, lambda v: pc.replace_substring_regex(v, rf"^::ffff:({IPV4})$", r"\1")), values)
     valid = pc.and_not(pc.match_substring_regex(unwrapped, _IP_VALUE),
                        pc.is_in(unwrapped, value_set=_UNSPECIFIED_IPS))
     return pc.if_else(valid, unwrapped, NULL_STR)

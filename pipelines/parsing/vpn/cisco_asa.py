@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from pipelines.parsing.base import (TS_TYPE, LineBatch, LogFormat, ParseContext, ParseResult, parse_local,
                                     parse_syslog, parse_zoned)
 from pipelines.parsing.columns import (NULL_STR, capture, domain_user, failures, first_ip, groups, ip, mask,
-                                       normalise_spaces, only, only_each, related, sample_share,
+                                       normalise_spaces, only, only_each, per_run, related, sample_share,
                                        seconds_to_ns, strip, to_int)
 from pipelines.parsing.vpn.asa_messages import FTD_CODES, hms_seconds, outcome_of_action, read_messages
 from pipelines.parsing.vpn.common import (ADDRESS_ASSIGNED, ADMIN_LOGIN_FAILURE, ADMIN_LOGIN_SUCCESS, BSD,
@@ -115,10 +115,13 @@ def _asa_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Array], 
     iso_stamp = pc.coalesce(iso["stamp"], syslog_only["iso"])
     bsd_stamp = pc.coalesce(bsd["stamp"], syslog_only["bsd"])
     offset = pc.if_else(pc.is_valid(iso["stamp"]), iso["offset"], syslog_only["offset"])
-    own_time = parse_local(normalise_spaces(own_stamp), "%b %d %Y %H:%M:%S", ctx.timezone)
+    # once per run of equal stamps (a busy firewall writes many lines a second)
+    own_time = per_run(own_stamp, lambda rows: parse_local(normalise_spaces(own_stamp.take(pa.array(rows))),
+                                                           "%b %d %Y %H:%M:%S", ctx.timezone))
     iso_utc, iso_local = iso_time(iso_stamp, offset, ctx)
     stamp = pc.coalesce(own_stamp, iso_stamp, bsd_stamp)
-    header_time = pc.coalesce(own_time, iso_utc, parse_syslog(bsd_stamp, ctx))
+    bsd_time = per_run(bsd_stamp, lambda rows: parse_syslog(bsd_stamp.take(pa.array(rows)), ctx))
+    header_time = pc.coalesce(own_time, iso_utc, bsd_time)
     msg = pc.if_else(pa.array(tagged), strip(lines, _ASA_UP_TO_TAG),
                      only(~tagged, lines, lambda rest: strip(rest, _SYSLOG_ONLY_STRIP)))
     code = tag["code"]

@@ -100,15 +100,51 @@ def _cef_value(lines: pa.Array, names: tuple[str, ...]) -> pa.Array:
     return pc.replace_substring(pc.replace_substring(found, "\\=", "="), "\\\\", "\\")
 
 
+# Keys FortiOS writes side by side (6.x and 7.x): read with one pattern where they are, key by
+# key on the records where they are not ('#': must be there, not read).
+RUNS = (("logid", "type", "subtype", "level"), ("devname", "devid"),
+        ("srcip", "srcport", "srcintf", "#srcintfrole", "dstip", "dstport", "dstintf"),
+        ("duration", "sentbyte", "rcvdbyte"), ("proto", "#action", "policyid"))
+
+
+def _run_pattern(run: tuple[str, ...]) -> str:
+    """The pattern of keys written side by side (named groups for the keys read)."""
+    parts = [f"{k[1:]}=(?:{_VALUE[6:-1]})" if k.startswith("#") else f"{k}={_VALUE.replace('?P<v>', f'?P<{k}>')}"
+             for k in run]
+    return " " + " ".join(parts)
+
+
+def _native_keys(subset: Subset, names: list[str]) -> dict[str, pa.Array]:
+    """Keys `names` of the key=value records of `subset` (values on the subset's rows)."""
+    out: dict[str, pa.Array] = {}
+    rest = {name: np.ones(len(subset.values), dtype=bool) for name in names}
+    for run in RUNS:
+        wanted = [k for k in run if not k.startswith("#")]
+        if not all(k in rest for k in wanted):
+            continue
+        found = pc.extract_regex(subset.values, _run_pattern(run))
+        hit = mask(found.is_valid())
+        for key in wanted:
+            out[key] = pc.utf8_trim(present(found.field(key)), '"')
+            rest[key] = ~hit
+    for name in names:
+        if name not in out or rest[name].any():
+            key = "msg" if name == "utmmsg" else name
+            missing = Subset(rest[name], subset.values).apply(lambda part: _kv_value(part, key))
+            out[name] = pc.coalesce(out[name], missing) if name in out else missing
+    return out
+
+
 def _read_keys(spaced: pa.Array, rows: np.ndarray, cef: np.ndarray, names: list[str]) -> dict[str, pa.Array]:
     """Keys `names` (see KEYS) on `rows`: from key=value records, or from CEF records; the
     selected lines are taken once for all the keys."""
     native, from_cef = Subset(rows & ~cef, spaced), Subset(rows & cef, spaced)
+    values = {name: native.spread(value) for name, value in _native_keys(native, names).items()}
     out = {}
     for name in names:
-        aliases = tuple(p + name for p in _CEF_PREFIXES) + KEYS[name][1]
-        value = native.apply(lambda part: _kv_value(part, "msg" if name == "utmmsg" else name))
+        value = values[name]
         if (rows & cef).any():
+            aliases = tuple(p + name for p in _CEF_PREFIXES) + KEYS[name][1]
             value = pc.coalesce(value, from_cef.apply(lambda part: _cef_value(part, aliases)))
         out[name] = present(value, _PLACEHOLDERS)
     return out
@@ -161,11 +197,13 @@ def _fortigate_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Ar
     """Each record -> (fields incl. @timestamp, failure reasons)."""
     n = len(lines)
     spaced = pc.binary_join_element_wise(" ", lines, "")
-    cef = mask(pc.match_substring_regex(lines, _CEF))
+    maybe_cef = mask(pc.match_substring(lines, "|Fortinet|Forti"))
+    cef = maybe_cef & mask(only(maybe_cef, lines, lambda part: pc.match_substring_regex(part, _CEF)))
     spaced = _csv_records(spaced)
-    native = ~cef & (mask(pc.match_substring_regex(spaced, r"[\s>]logid=")) |
-                     (mask(pc.match_substring_regex(spaced, r"[\s>]type=")) &
-                      mask(pc.match_substring_regex(spaced, r"[\s>]subtype="))))
+    # keys follow a space in `spaced` (or a '>' after a syslog priority, rarely: checked after)
+    native = ~cef & (mask(pc.match_substring(spaced, " logid=")) |
+                     (mask(pc.match_substring(spaced, " type=")) & mask(pc.match_substring(spaced, " subtype="))))
+    native |= ~cef & ~native & mask(pc.match_substring_regex(spaced, r">(?:logid|date|type)="))
     everyone = cef | native
     read = _read_keys(spaced, everyone, cef, [name for name, (group, _) in KEYS.items() if group == _ALL])
     header = only(cef, lines, lambda part: pc.struct_field(pc.extract_regex(part, _CEF_HEADER), [3]))
@@ -182,9 +220,9 @@ def _fortigate_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Ar
     later = {"srcip": groups_of[_EVENT] & ~mask(read["remip"].is_valid()),
              "tunnelip": mask(pc.equal(read["action"], "tunnel-up")), "duration": counters,
              "sentbyte": counters, "rcvdbyte": counters}
-    for name, rows in later.items():
-        value = _read_keys(spaced, rows, cef, [name])[name]
-        read[name] = pc.coalesce(read.get(name, pa.nulls(n, pa.string())), value)
+    for names in (["srcip"], ["tunnelip"], ["duration", "sentbyte", "rcvdbyte"]):
+        for name, value in _read_keys(spaced, later[names[0]], cef, names).items():
+            read[name] = pc.coalesce(read.get(name, pa.nulls(n, pa.string())), value)
     epoch = _epoch_time(read["eventtime"])
     wall = only_each(native & ~mask(epoch.is_valid()), spaced, lambda part: _wall_clock(part, ctx))
     head = groups(lines, _HOST)
