@@ -217,3 +217,13 @@ def test_unknown_message_ids_still_make_events_and_firewall_files_are_detected()
     assert result.events["event.action"].to_pylist() == ["asa-message", "asa-message"]
     fmt, score = detect_format([c[1] for c in FIREWALL_CASES] + [HEADER_CASES[-2][1]])
     assert (fmt.name, score) == ("cisco_asa", 1.0)
+
+
+def test_a_batch_reads_each_line_as_the_line_alone():
+    """Messages of different ids in one batch: every line gets the fields it gets alone."""
+    lines = [c[1] for c in FIREWALL_CASES + FIREPOWER_CASES] + [c[1] for c in HEADER_CASES]
+    together = parse_lines(lines).events.to_pylist()
+    alone = [event_of(line) for line in lines]
+    for one, other in zip(together, alone):
+        assert {k: v for k, v in one.items() if k not in ("event.id", "log.offset")} == \
+            {k: v for k, v in other.items() if k not in ("event.id", "log.offset")}, one["event.original"]

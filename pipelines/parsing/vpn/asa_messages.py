@@ -125,7 +125,8 @@ def read_messages(code: pa.Array, msg: pa.Array) -> dict[str, pa.Array]:
     for side in ("a", "b"):
         if f"{side}_side" in fields:
             for name, values in groups(fields.pop(f"{side}_side"), _SIDE_ALONE).items():
-                fields[f"{side}_{name[2:]}"] = values
+                key = f"{side}_{name[2:]}"
+                fields[key] = pc.coalesce(fields[key], values) if key in fields else values
     return _sides(fields, n)
 
 
