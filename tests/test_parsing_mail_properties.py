@@ -75,3 +75,19 @@ def test_exim_batches_of_any_composition(picks, extra):
 def test_any_text_at_all_is_accounted_for(lines):
     for fmt in (POSTFIX, EXIM):
         parse_checked(fmt, lines)
+
+
+def _rows(result) -> list[dict]:
+    rows = result.events.to_pylist() + (result.fragments.to_pylist() if result.fragments is not None else [])
+    return [{k: v for k, v in r.items() if k not in ("event.id", "log.offset")} for r in rows]
+
+
+@SETTINGS
+@given(st.booleans(), st.data())
+def test_a_line_reads_the_same_in_any_batch(exim, data):
+    import test_parsing_mail_variants as variants
+    fmt, cases = (EXIM, variants.EXIM_CASES) if exim else (POSTFIX, variants.POSTFIX_CASES)
+    lines = data.draw(st.lists(st.sampled_from([c[1] for c in cases]), min_size=1, max_size=15))
+    by_line = {r["event.original"]: r for r in _rows(parse_checked(fmt, lines))}
+    for line in set(lines):
+        assert _rows(parse_checked(fmt, [line])) == [by_line[line]], line

@@ -88,3 +88,33 @@ def test_batches_of_any_composition(product, picks, extra):
 def test_any_text_at_all_is_accounted_for(lines):
     for fmt, _ in CASES:
         parse_checked(fmt, lines)
+
+
+def _case_lines() -> dict[str, list[str]]:
+    """The lines of the VPN parser tests, per format."""
+    import test_parsing_vpn_asa as asa
+    import test_parsing_vpn_fortigate as fgt
+    import test_parsing_vpn_openvpn as ovpn
+    return {"cisco_asa": [c[1] for c in asa.FIREWALL_CASES + asa.FIREPOWER_CASES + asa.HEADER_CASES],
+            "fortigate": [c[1] for c in fgt.CASES + fgt.CEF_CASES + fgt.MORE_CASES],
+            "openvpn": [c[1] for c in ovpn.CASES] + ovpn.STATUS_V2}
+
+
+CASE_LINES = _case_lines()
+FORMATS = {fmt.name: fmt for fmt, _ in CASES}
+
+
+def _without_position(event: dict) -> dict:
+    return {k: v for k, v in event.items() if k not in ("event.id", "log.offset")}
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(CASE_LINES)), st.data())
+def test_a_line_reads_the_same_in_any_batch(name, data):
+    lines = data.draw(st.lists(st.sampled_from(CASE_LINES[name]), min_size=1, max_size=15))
+    fmt = FORMATS[name]
+    together = parse_checked(fmt, lines).events.to_pylist()
+    by_line = {e["event.original"]: _without_position(e) for e in together}
+    for line in set(lines):
+        alone = parse_checked(fmt, [line]).events.to_pylist()
+        assert [_without_position(e) for e in alone] == ([by_line[line]] if line in by_line else []), line
