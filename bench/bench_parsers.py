@@ -59,6 +59,7 @@ def batches(values: list[str], rows: int) -> list[LineBatch]:
 
 
 def main() -> None:
+    """Build the mix, parse it --runs times, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=5)

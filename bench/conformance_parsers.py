@@ -62,6 +62,7 @@ FAKE_HEADER = "Nov 27 19:02:11 host {program}[1]: "
 
 
 def as_ip(value: Any) -> str | None:
+    """An address in canonical form (IPv4-mapped IPv6 unwrapped); other text lower-cased."""
     text = str(value).strip().strip("[]")
     try:
         address = ipaddress.ip_address(text.split("%")[0])
@@ -72,6 +73,7 @@ def as_ip(value: Any) -> str | None:
 
 
 def as_int(value: Any) -> str | None:
+    """A number as the text of an integer; other text lower-cased."""
     try:
         return str(int(float(str(value).strip())))
     except ValueError:
@@ -79,6 +81,7 @@ def as_int(value: Any) -> str | None:
 
 
 def as_text(value: Any) -> str | None:
+    """Text lower-cased, trimmed of spaces and <>; placeholders ('-', 'unknown', ...) -> None."""
     text = str(value).strip().strip("<>").lower()
     return None if text in ("", "-", "unknown", "none", "null") else text
 
@@ -270,6 +273,8 @@ def run(fixture: Fixture) -> Outcome:
 
 @dataclass
 class Tally:
+    """Counts of one product or source: lines, parsed, rebuilt, fields both name, agreeing."""
+
     lines: int = 0
     parsed: int = 0
     rebuilt: int = 0
@@ -277,6 +282,7 @@ class Tally:
     agree: int = 0
 
     def add(self, outcome: Outcome) -> None:
+        """Count one outcome."""
         self.lines += 1
         self.parsed += outcome.parsed
         self.rebuilt += outcome.rebuilt
@@ -284,6 +290,7 @@ class Tally:
         self.agree += sum(1 for c in outcome.compared if c[4])
 
     def row(self) -> dict[str, Any]:
+        """The counts and their percentages."""
         return {"lines": self.lines, "parsed": self.parsed, "parsed_pct": _pct(self.parsed, self.lines),
                 "rebuilt": self.rebuilt, "fields": self.fields, "agree": self.agree,
                 "agree_pct": _pct(self.agree, self.fields)}
@@ -370,6 +377,7 @@ def project_fixtures() -> list[Fixture]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command (see the module docstring); returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="*", type=Path, help="folders of upstream fixtures")
     parser.add_argument("--product", action="append", help="only these products")

@@ -39,6 +39,7 @@ class Fixture:
     timezone: str = "UTC"  # zone upstream read local times in
 
     def as_json(self) -> str:
+        """The fixture as one line of JSON (the project's fixture files)."""
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
 
 

@@ -1,45 +1,61 @@
-"""VPN log parsers: OpenVPN, Cisco ASA / AnyConnect, FortiGate, Palo Alto GlobalProtect.
+"""VPN gateway and firewall log parsers: OpenVPN, Cisco ASA / Firepower, FortiGate, Palo Alto
+GlobalProtect (one module per product; common.py holds what they share).
 
 Each format is a pure `parse(batch, ctx) -> ParseResult` (the contract is in base.py) and a
-`detect(sample) -> float`. A line whose header parses is an event, whatever its message says;
-a line whose header or layout does not parse is dead-lettered with a reason that names the
-format; blank lines are skipped. Local timestamps are read in ctx.timezone (event.timezone is
-then set), syslog timestamps without a year take it from ctx.reference_time.
+`detect(sample) -> float`. A line whose header reads is an event, whatever its message says (a
+line without any time of its own takes ctx.reference_time and the tag "timestamp_from_reference");
+a line whose header does not read is dead-lettered with a reason that names the format; blank
+lines (and OpenVPN status file headings) are skipped. Local timestamps are read in ctx.timezone
+(event.timezone is then set), syslog timestamps without a year take it from ctx.reference_time.
 
-event.action is one vocabulary across the four formats (detection rules key on it):
+event.action is one vocabulary across the formats (detection rules key on it):
 
-  event.action          event.category  event.type          event.outcome
-  vpn-connection        network         connection, start   -
-  vpn-connection-end    network         connection, end     -
-  vpn-login-success     authentication  start               success
-  vpn-login-failure     authentication  start               failure
-  vpn-session-start     session         start               success (failure when the device says so)
-  vpn-session-end       session         end                 -
-  vpn-address-assigned  session         info                -
-  vpn-peer-info         session         info                -
-  admin-login-success   authentication  start               success
-  admin-login-failure   authentication  start               failure
+  event.action               event.category       event.type                 event.outcome
+  vpn-connection             network              connection, start          -
+  vpn-connection-end         network              connection, end            -
+  vpn-login-success          authentication       start                      success
+  vpn-login-failure          authentication       start                      failure
+  vpn-session-start          session              start                      success (failure when said)
+  vpn-session-end            session              end                        -
+  vpn-session-status         session              info                       -   (OpenVPN status file)
+  vpn-address-assigned       session              info                       -
+  vpn-peer-info              session              info                       -
+  vpn-management-connection  network              connection, start          -   (OpenVPN management)
+  vpn-management-command     configuration        access                     -
+  admin-login-success        authentication       start                      success
+  admin-login-failure        authentication       start                      failure
+  connection-start           network              connection, start, allowed success
+  connection-end             network              connection, end            success
+  connection-allowed         network              connection, allowed        success (ASA 106100 permit)
+  connection-denied          network              connection, denied         failure
+  nat-translation            network              connection, info           -
+  intrusion-detected         intrusion_detection  info (+ allowed/denied)    from the action
+  malware-detected           malware              info (+ allowed/denied)    from the action
+  web-filter                 web                  access (+ allowed/denied)  from the action
+  application-control        network              connection (+ ...)         from the action
 
-  OpenVPN     connection: "TCP connection established with", "TLS: Initial packet from";
-              login-failure: "TLS Auth Error", "VERIFY ERROR", "TLS Error: TLS handshake failed",
-              "cannot locate HMAC", "incoming packet authentication failed", "tls-crypt unwrapping
-              failed"; login-success: "authentication succeeded for username '...'";
-              session-start: "[cn] Peer Connection Initiated"; address-assigned: "MULTI_sva: pool
-              returned", "MULTI: primary virtual IP", "MULTI: Learn: <ip> ->"; peer-info: "peer
-              info: IV_..."; session-end: "client-instance exiting|restarting", "Connection reset,
-              restarting", "Inactivity timeout".
-  Cisco ASA   login-success 113004 113012; login-failure 113005 113015 716039; session-start
-              113039 716001; session-end 113019 716002; address-assigned 722051 713228; peer-info
-              722055; connection 722022 722033; connection-end 722023 722037; admin-login-success
-              611101 605005; admin-login-failure 611102 605004 113021.
-  FortiGate   login-failure ssl-login-fail; connection ssl-new-con; session-start tunnel-up;
-              session-end tunnel-down; admin-login-success/-failure: subtype system, action login.
-  GlobalProtect  login: portal-/gateway-/gw-auth (status) and SYSTEM globalprotect*-auth-succ|fail;
-              session-start: gateway-register|connected, globalprotectgateway-regist-succ|fail;
-              session-end: *-logout, globalprotectgateway-logout-succ.
+  OpenVPN     login-failure: TLS errors (handshake, key negotiation, BIO), VERIFY ERROR, HMAC and
+              tls-crypt failures, AUTH_FAILED, auth plugins/scripts that refuse; login-success:
+              "authentication succeeded for username", auth plugin status 0; session-start: "[cn]
+              Peer Connection Initiated"; address-assigned: pool / MULTI lines, status routing
+              table; peer-info: "peer info: IV_..."; session-end: client-instance exiting or
+              restarting, Connection reset, Inactivity timeout; connection: TCP connection
+              established, TLS: Initial packet; management: "MANAGEMENT: Client connected", "CMD".
+  Cisco ASA   by message id: VPN 113004 113012 / 113005 113015 716039 / 113039 716001 / 113019
+              716002 / 722051 713228 / 722055 / 722022 722033 / 722023 722037; administration
+              611101 605005 / 611102 605004 113021; firewall (asa_messages.py) 30201x-30202x and
+              302303-4 connections, 106001 106006 106007 106010-106023 710003 710005 313001-313008
+              denies, 106100 access lists, 30500x NAT, 733100 and 4000xx threat detection, 304001
+              URLs, Firepower 430001-430005.
+  FortiGate   VPN events ssl-login-fail, ssl-new-con, tunnel-up, tunnel-down; subtype system +
+              action login; traffic by action; utm by subtype (fortigate.py).
+  GlobalProtect  login: portal-/gateway-/gw-auth (status), SYSTEM globalprotect*-auth-succ|fail and
+              auth-success|fail; session-start: gateway-register|connected,
+              globalprotectgateway-regist-succ|fail; session-end: *-logout, globalprotectgateway-logout-succ.
 
-Any other message keeps the source's words: "openvpn-message", "asa-message", FortiGate's own
-action= value (or "fortigate-message"), GlobalProtect's event id; category network, type info.
+Any other message keeps the source's words: "openvpn-message", "asa-message" ("syslog" for a line
+without a message id), FortiGate's own action= value (or "fortigate-message"), GlobalProtect's
+event id; category network, type info.
 """
 from __future__ import annotations
 
