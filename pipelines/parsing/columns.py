@@ -217,8 +217,11 @@ def per_run(keys: pa.Array, compute: Callable[[np.ndarray], pa.Array]) -> pa.Arr
 
 def domain_user(names: pa.Array) -> dict[str, pa.Array]:
     """'DOMAIN\\user' -> user.name and user.domain (a name without a domain stays whole)."""
-    parts = groups(names, r"^(?:(?P<domain>[^\\]+)\\+)?(?P<name>.+)$")
-    return {"user.name": parts["name"], "user.domain": parts["domain"]}
+    qualified = mask(pc.match_substring(names, "\\"))
+    if not qualified.any():
+        return {"user.name": present(names), "user.domain": pa.nulls(len(names), pa.string())}
+    parts = only_each(qualified, names, lambda q: groups(q, r"^(?:(?P<domain>[^\\]+)\\+)?(?P<name>.+)$"))
+    return {"user.name": pc.coalesce(parts["name"], present(names)), "user.domain": parts["domain"]}
 
 
 # ---------------------------------------------------------------------------------------------

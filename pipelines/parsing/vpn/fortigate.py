@@ -45,6 +45,8 @@ _CEF = r"(?:CEF:|^)\d+\|Fortinet\|Forti[Gg]ate[^|]*\|"
 _CEF_HEADER = _CEF + r"(?P<version>[^|]*)\|(?P<sig>[^|]*)\|(?P<name>[^|]*)\|(?P<severity>[^|]*)\|"
 _PLACEHOLDERS = pa.array(["N/A", "n/a", "(null)", "-"])
 _CEF_PREFIXES = ("FTNTFGT", "FortinetFortiGate")
+_CHECKED_LATER = frozenset({"eventtime", "srcip", "srcport", "dstport", "proto", "sentbyte", "rcvdbyte",
+                            "duration", "transip", "transport", "tranip", "tranport", "remip", "tunnelip"})
 # name -> (records it is read on, CEF names when they differ from FTNTFGT<name>)
 _EVENT, _FLOW, _TRAFFIC, _UTM, _ALL = "event", "flow", "traffic", "utm", "all"
 KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -58,8 +60,8 @@ KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
     "dstintf": (_FLOW, ("deviceOutboundInterface",)), "proto": (_FLOW, ("proto",)),
     "service": (_FLOW, ()), "policyid": (_FLOW, ()), "app": (_FLOW, ("app",)),
     "sentbyte": (_FLOW, ("out",)), "rcvdbyte": (_FLOW, ("in",)), "duration": (_FLOW, ()),
-    "policyname": (_TRAFFIC, ()), "transip": (_TRAFFIC, ()), "transport": (_TRAFFIC, ()),
-    "tranip": (_TRAFFIC, ()), "tranport": (_TRAFFIC, ()), "tunnelip": ("later", ()),
+    "policyname": (_TRAFFIC, ()), "trandisp": (_TRAFFIC, ()), "transip": ("snat", ()), "transport": ("snat", ()),
+    "tranip": ("dnat", ()), "tranport": ("dnat", ()), "tunnelip": ("later", ()),
     "eventtype": (_UTM, ()), "url": (_UTM, ("request",)), "hostname": (_UTM, ("dhost",)),
     "attack": (_UTM, ()), "attackid": (_UTM, ()), "virus": (_UTM, ()), "virusid": (_UTM, ()),
     "filename": (_UTM, ("fname",)), "catdesc": (_UTM, ()), "utmmsg": (_UTM, ("msg",)),
@@ -146,7 +148,8 @@ def _read_keys(spaced: pa.Array, rows: np.ndarray, cef: np.ndarray, names: list[
         if (rows & cef).any():
             aliases = tuple(p + name for p in _CEF_PREFIXES) + KEYS[name][1]
             value = pc.coalesce(value, from_cef.apply(lambda part: _cef_value(part, aliases)))
-        out[name] = present(value, _PLACEHOLDERS)
+        # placeholders (N/A, (null), -) only matter for words: numbers and addresses are checked later
+        out[name] = present(value, None if name in _CHECKED_LATER else _PLACEHOLDERS)
     return out
 
 
@@ -216,6 +219,11 @@ def _fortigate_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Ar
                  _TRAFFIC: traffic, _UTM: utm | (everyone & ~traffic & ~mask(pc.equal(log_type, "event")))}
     for group, rows in groups_of.items():
         read.update(_read_keys(spaced, rows, cef, [name for name, (g, _) in KEYS.items() if g == group]))
+    # translated addresses only where the record says a translation happened (trandisp=snat, dnat,
+    # snat+dnat; CEF records do not say: read there)
+    for kind in ("snat", "dnat"):
+        rows = (traffic & (mask(pc.match_substring(read["trandisp"], kind)) | cef))
+        read.update(_read_keys(spaced, rows, cef, [name for name, (g, _) in KEYS.items() if g == kind]))
     counters = mask(pc.is_in(read["action"], value_set=_COUNTERS))
     later = {"srcip": groups_of[_EVENT] & ~mask(read["remip"].is_valid()),
              "tunnelip": mask(pc.equal(read["action"], "tunnel-up")), "duration": counters,
