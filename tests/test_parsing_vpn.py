@@ -373,7 +373,7 @@ DEAD_CASES = [
      "fortigate: no valid eventtime= or date= time="),
     (vpn.GLOBALPROTECT, "not a pan-os record", "globalprotect: no PAN-OS CSV record (receive time, serial, type)"),
     (vpn.GLOBALPROTECT, "1,2026/11/27 19:02:12,0128,TRAFFIC,end,2561,2026/11/27 19:02:11,10.0.0.1,198.51.100.1",
-     "globalprotect: PAN-OS TRAFFIC log, not a GLOBALPROTECT or SYSTEM record"),
+     "globalprotect: truncated TRAFFIC record"),
     (vpn.GLOBALPROTECT, "1,2026/11/27 19:02:12,0128,GLOBALPROTECT,0,2561,2026/11/27 19:02:11,vsys1,gateway-auth,login",
      "globalprotect: truncated GLOBALPROTECT record"),
     (vpn.GLOBALPROTECT, gp_record("gateway-auth", "login", "success").replace("2026/11/27 19:02:11", "2026/13/27 19:02:11"),

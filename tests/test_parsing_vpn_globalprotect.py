@@ -70,3 +70,35 @@ def test_system_auth_record_uses_its_high_resolution_time_and_names_the_user():
     event = event_of(line)
     assert (event["@timestamp"], event["event.action"], event["user.name"], event["source.ip"]) == (
         dt.datetime(2026, 11, 27, 18, 2, 11, 851000, tzinfo=UTC), "vpn-login-failure", "jdoe", "90.118.42.5")
+
+
+def panos(kind: str, subtype: str, action: str, misc: str = "", threat: str = "") -> str:
+    """A PAN-OS TRAFFIC or THREAT record (fields in Palo Alto's documented order)."""
+    fields = ["1", "2026/11/27 19:02:12", "012801096514", kind, subtype, "2049", "2026/11/27 19:02:11",
+              "45.137.21.9", "193.51.24.10", "0.0.0.0", "10.10.1.10", "dmz-web", "", "", "web-browsing", "vsys1",
+              "untrust", "dmz", "ethernet1/1", "ethernet1/2", "Forward", "2026/11/27 19:02:11", "4242", "1",
+              "51800", "443", "0", "443", "0x400000", "tcp", action]
+    fields += ([misc, threat, "any", "critical", "client-to-server"] if kind == "THREAT"
+               else ["3000", "1000", "2000", "10", "2026/11/27 19:01:51", "20", "any"])
+    return "<14>Nov 27 19:02:12 pa-fw " + ",".join(fields)
+
+
+@pytest.mark.parametrize("line, expected", [
+    (panos("TRAFFIC", "end", "allow"),
+     {"event.action": "connection-end", "event.outcome": "success", "source.ip": "45.137.21.9",
+      "destination.ip": "193.51.24.10", "destination.nat.ip": "10.10.1.10", "destination.port": 443,
+      "source.port": 51800, "network.transport": "tcp", "network.application": "web-browsing",
+      "rule.name": "dmz-web", "source.bytes": 1000, "destination.bytes": 2000, "event.duration": 20 * 10**9,
+      "observer.ingress.interface.name": "ethernet1/1"}),
+    (panos("TRAFFIC", "deny", "deny"), {"event.action": "connection-denied", "event.outcome": "failure"}),
+    (panos("THREAT", "vulnerability", "reset-both", "", "Apache Log4j Remote Code Execution Vulnerability(91991)"),
+     {"event.action": "intrusion-detected", "event.outcome": "failure",
+      "rule.name": "Apache Log4j Remote Code Execution Vulnerability(91991)", "source.bytes": None}),
+    (panos("THREAT", "url", "block-url", "login-micros0ft.example/owa/", "(9999)"),
+     {"event.action": "web-filter", "url.original": "login-micros0ft.example/owa/", "file.name": None}),
+    ("1,2026/11/27 19:02:12,012801096514,CONFIG,0,2049,2026/11/27 19:02:11,10.0.0.9,,set,admin,Web,Succeeded",
+     {"event.action": "config", "@timestamp": dt.datetime(2026, 11, 27, 18, 2, 11, tzinfo=UTC)}),
+])
+def test_other_panos_records_of_the_file_are_events(line, expected):
+    event = event_of(line)
+    assert {k: event[k] for k in expected} == expected

@@ -1,7 +1,9 @@
 """Palo Alto GlobalProtect (PAN-OS syslog CSV) -> events.
 
-In: PAN-OS GLOBALPROTECT and SYSTEM records (syslog header optional). Out: one event per record;
-other PAN-OS log types and unreadable lines are dead letters.
+In: PAN-OS GLOBALPROTECT and SYSTEM records (syslog header optional), and the other PAN-OS
+records of the same file (TRAFFIC and THREAT read by panos.py; any other type with what every
+record says). Out: one event per record; a line that is no PAN-OS record, or a record shorter than
+its type's fields, is a dead letter.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pipelines.parsing.base import (TS_TYPE, LineBatch, LogFormat, ParseContext,
 from pipelines.parsing.columns import (NULL_STR, domain_user, only_each, with_millis, failures, groups, ip, mask, match_first,
                                        only, present, related, sample_share,
                                        seconds_to_ns, to_int)
+from pipelines.parsing.vpn import panos
 from pipelines.parsing.vpn.common import (BSD,
                                           FRACTION, ISO, LOGIN_FAILURE,
                                           LOGIN_SUCCESS, OFFSET, SESSION_END, SESSION_START,
@@ -26,7 +29,7 @@ from pipelines.parsing.vpn.common import (BSD,
 _PANOS_HOST = rf"(?:{BSD}|{ISO}{FRACTION}{OFFSET}?) (?P<host>\S+) \d+$"
 CLOCK_SLACK = pa.scalar(300_000, pa.duration("ms"))  # receive and generated times of one record
 _PANOS_TIME = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d$"
-_GP_TYPES = pa.array(["GLOBALPROTECT", "SYSTEM"])
+_GP_TYPES = pa.array(["GLOBALPROTECT", "SYSTEM", *panos.FLOW_TYPES])
 # field -> (position in a GLOBALPROTECT record, position in a SYSTEM record); PAN-OS 9.1+ order
 _GP_FIELDS: dict[str, tuple[int | None, int | None]] = {
     "head": (0, 0), "received": (1, 1), "type": (3, 3), "generated": (6, 6), "event_id": (8, 8),
@@ -103,9 +106,16 @@ def _gp_fields(lines: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray]:
     named = {}
     for name, (in_globalprotect, in_system) in _GP_FIELDS.items():
         shared = in_globalprotect if in_globalprotect == in_system else -1
+        # positions: other types (shared fields only), GLOBALPROTECT, SYSTEM, TRAFFIC, THREAT
         position = np.choose(type_index + 1, [shared, -1 if in_globalprotect is None else in_globalprotect,
-                                              -1 if in_system is None else in_system])
+                                              -1 if in_system is None else in_system, shared, shared])
         named[name] = field(np.asarray(position, dtype=np.int64))
+    flow = type_index >= 2
+    for name, at in panos.FLOW_FIELDS.items():
+        named[name] = field(np.where(flow, at, -1).astype(np.int64))
+    traffic = type_index == 2
+    for name, at in panos.TRAFFIC_FIELDS.items():
+        named[name] = field(np.where(traffic, at, -1).astype(np.int64))
     return named, count
 
 
@@ -115,20 +125,18 @@ def _gp_read(lines: pa.Array, ctx: ParseContext) -> tuple[dict[str, pa.Array], p
     log_type = fields["type"]
     is_record = mask(pc.and_(pc.match_substring_regex(fields["received"], _PANOS_TIME),
                               pc.match_substring_regex(log_type, r"^[A-Z]+$")))
-    wanted = mask(pc.is_in(log_type, value_set=_GP_TYPES))
-    minimum = np.where(mask(pc.equal(log_type, "GLOBALPROTECT")), _GP_MIN_FIELDS["GLOBALPROTECT"],
-                       _GP_MIN_FIELDS["SYSTEM"])
+    minimum = np.select([mask(pc.equal(log_type, "GLOBALPROTECT")), mask(pc.equal(log_type, "SYSTEM")),
+                         mask(pc.is_in(log_type, value_set=pa.array(panos.FLOW_TYPES)))],
+                        [_GP_MIN_FIELDS["GLOBALPROTECT"], _GP_MIN_FIELDS["SYSTEM"], panos.FLOW_MIN_FIELDS],
+                        panos.OTHER_MIN_FIELDS)
     high_res = groups(fields["high_res_time"], rf"^(?P<stamp>{ISO})(?:\.(?P<frac>\d+))?(?P<offset>{OFFSET})$")
     precise = with_millis(parse_zoned(pc.binary_join_element_wise(high_res["stamp"], high_res["offset"], ""),
                                       "%Y-%m-%dT%H:%M:%S%z"), high_res["frac"])
     generated, generated_in_utc = _generated_time(fields["generated"], fields["received"], ctx)
     timestamp = pc.coalesce(precise, generated)
-    other_type = pc.binary_join_element_wise("globalprotect: PAN-OS ", log_type,
-                                             " log, not a GLOBALPROTECT or SYSTEM record", "")
     truncated = pc.binary_join_element_wise("globalprotect: truncated ", log_type, " record", "")
     failure = failures(len(lines), [
         (~is_record, "globalprotect: no PAN-OS CSV record (receive time, serial, type)"),
-        (~wanted, other_type),
         (count < minimum, truncated),
         (~mask(pc.is_valid(timestamp)), "globalprotect: invalid generated time"),
     ])
@@ -191,7 +199,12 @@ def _gp_columns(read: dict[str, pa.Array], ctx: ParseContext) -> dict[str, pa.Ar
                             ip(auth["source"]))
     assigned = pc.coalesce(ip(read["private_ip"]), ip(read["private_ipv6"]), ip(said["private_ip"]))
     ended = pa.array(is_kind(which, _GP_KIND_LIST, SESSION_END))
-    columns = kind_columns(_GP_KIND_LIST, which, read["event_id"])
+    flow_which = panos.which(read)
+    which = np.where(flow_which >= 0, flow_which + len(_GP_KIND_LIST), which)
+    other_action = pc.coalesce(read["event_id"], pc.utf8_lower(pc.binary_join_element_wise(
+        read["type"], read["subtype"], "-")), pc.utf8_lower(read["type"]))
+    columns = kind_columns(_GP_KIND_LIST + panos.KINDS, which, other_action)
+    flow = panos.flow_columns(read)
     columns.update(user)
     columns.update({
         "message": description,
@@ -213,6 +226,9 @@ def _gp_columns(read: dict[str, pa.Array], ctx: ParseContext) -> dict[str, pa.Ar
         "related.ip": related(source_ip, assigned),
         "related.user": related(user["user.name"]),
     })
+    flow_rows = pa.array(mask(pc.is_in(read["type"], value_set=pa.array(panos.FLOW_TYPES))))
+    for name, values in flow.items():  # TRAFFIC and THREAT records: their own columns
+        columns[name] = pc.if_else(flow_rows, values, columns[name]) if name in columns else values
     return columns
 
 
