@@ -8,7 +8,6 @@ import random
 
 import apache_beam as beam
 import pytest
-from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing import test_stream
 from apache_beam.testing.util import assert_that, equal_to
@@ -17,6 +16,7 @@ from apache_beam.transforms import window
 from correlation_support import rule, rules_set, sig
 from pipelines.correlation.engine import correlate
 from pipelines.correlation.model import Emission
+from pipelines.summary import RunCounts
 from pipelines.transforms.correlate import LATE, RESULTS, CorrelateSignals, CountLateFn
 
 T0 = 1_795_800_000_000  # 2026-11-27, ms
@@ -53,11 +53,13 @@ def timeline() -> list[dict]:
 
 
 def vigie_counters(result) -> dict[str, int]:
-    """The vigie/* counters of a finished pipeline, summed over steps."""
-    totals: dict[str, int] = {}
-    for c in result.metrics().query(MetricsFilter().with_namespace("vigie"))["counters"]:
-        totals[c.key.metric.name] = totals.get(c.key.metric.name, 0) + c.committed
-    return totals
+    """The correlation counters of a finished pipeline (pipelines/summary.py), summed over steps."""
+    correlation = RunCounts.from_metrics(result).correlation
+    counters = {"late_signals": correlation.get("late_signals", 0),
+                "correlation_results": correlation.get("results", 0)}
+    counters.update({f"correlation_results.{key.split('/', 1)[1]}": n
+                     for key, n in correlation.items() if key.startswith("results/")})
+    return counters
 
 
 def stamped(s: dict) -> window.TimestampedValue:

@@ -36,7 +36,6 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
-from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms import window
 from apache_beam.transforms.timeutil import TimeDomain
@@ -50,13 +49,13 @@ from pipelines.correlation.results import compact_signal, late_record, rule_meta
 from pipelines.correlation.routing import Router, timestamp_ms
 from pipelines.correlation.sharding import Sharding
 from pipelines.correlation.window import GroupState
+from pipelines.summary import count
 
 # (shard key, (rule index, group key, Hit)): a typed key so that Beam picks a deterministic coder.
 SHARDED = beam.typehints.Tuple[beam.typehints.Tuple[str, beam.typehints.Tuple[str, ...]],
                                beam.typehints.Any]
 RESULTS = "results"
 LATE = "late"
-NAMESPACE = "vigie"
 DEFAULT_TOMBSTONE_HOURS = 24.0
 # Batch: the one timer of a key fires here, after every element.
 BATCH_END_MS = window.GlobalWindow().max_timestamp().micros // 1000 - 60_000
@@ -251,32 +250,24 @@ class JudgeShardFn(beam.DoFn):
 
 
 class CountResultsFn(beam.DoFn):
-    """Counts correlation results (in total and per rule) and passes them on. Counting sits
-    in a stateless step: some runners (the BundleBasedDirectRunner) drop the counters of
-    stateful steps and timers."""
+    """Counts correlation results (in total and per rule, pipelines/summary.py section
+    "correlation") and passes them on. Counting sits in a stateless step: some runners (the
+    BundleBasedDirectRunner) drop the counters of stateful steps and timers."""
 
     def __init__(self, rules: list[CorrelationRule]):
         self.names = {r.id: r.ref for r in rules}
 
-    def setup(self):
-        self.total = Metrics.counter(NAMESPACE, "correlation_results")
-        self.per_rule = {rid: Metrics.counter(NAMESPACE, f"correlation_results.{name}")
-                         for rid, name in self.names.items()}
-
     def process(self, row: dict):
-        self.total.inc()
-        self.per_rule[row["rule.id"]].inc()
+        count("correlation", "results")
+        count("correlation", "results", self.names[row["rule.id"]])
         yield row
 
 
 class CountLateFn(beam.DoFn):
-    """Counts late signals (vigie/late_signals) and passes them on."""
-
-    def setup(self):
-        self.late = Metrics.counter(NAMESPACE, "late_signals")
+    """Counts late signals (section "correlation", late_signals) and passes them on."""
 
     def process(self, record: dict):
-        self.late.inc()
+        count("correlation", "late_signals")
         yield record
 
 
