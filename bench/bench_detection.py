@@ -61,8 +61,8 @@ from sigma.types import (  # noqa: E402
 from pipelines.detection.engine import RuleSet, accepts, detect  # noqa: E402
 from pipelines.detection.loader import load_rules, parse_rule_file, rule_files  # noqa: E402
 from pipelines.detection.pipeline import vigie_pipeline  # noqa: E402
-from pipelines.ingest import ReadSettings, parse_slice  # noqa: E402
-from pipelines.reading import plan_inputs  # noqa: E402
+from pipelines.sources.ingest import ReadSettings, parse_slice  # noqa: E402
+from pipelines.sources.plan import plan_inputs  # noqa: E402
 from pipelines.resources import data_dir  # noqa: E402
 from pipelines.scenario.chu import generate_chu  # noqa: E402
 
@@ -103,7 +103,7 @@ def access_logs(n_lines: int) -> list[Path]:
 
 def parse_access_logs(paths: list[Path], n_events: int) -> pa.Table:
     """The first `n_events` events the apache_combined parser makes of `paths`."""
-    _, slices = plan_inputs([str(p) for p in paths], "apache_combined", split_bytes=1 << 40)
+    slices = plan_inputs([str(p) for p in paths], "apache_combined", split_bytes=1 << 40).slices
     parts, count = [], 0
     for piece in slices:
         for out in parse_slice(piece, ReadSettings()):

@@ -1,8 +1,8 @@
 """Enrichment benchmark: `vigie replay` throughput with and without enrichment.
 
-Generates (once, deterministically) BENCH_LINES Apache combined lines whose clients are drawn
-from BENCH_ADDRESSES distinct public addresses (default 1,000,000 lines, 50,000 addresses), then
-runs, each in its own process, `vigie replay --no-detect`: with --no-enrich; with the offline
+Generates (once, deterministically: bench/inputs.py) BENCH_LINES Apache combined lines whose
+clients are drawn from BENCH_ADDRESSES distinct public addresses (default 1,000,000 lines,
+50,000 addresses), then runs, each in its own process, `vigie replay --no-detect`: with --no-enrich; with the offline
 default (iptocc countries); with MaxMind City + ASN files (the small test databases of
 tests/enrichment_dbs.py, written with mmdb-writer: every address is still looked up) plus an
 inventory and a threat list. Prints events/s, peak memory and the cost of enrichment.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import sys
 from pathlib import Path
 
@@ -20,26 +19,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from bench_replay import AGENTS, PATHS, VIGIE, bench_input, measure  # noqa: E402
 from enrichment_dbs import write_dbs  # noqa: E402
-
-
-def write_lines(path: Path, count: int, addresses: int) -> None:
-    """Deterministic Apache combined lines (seed 5) from `addresses` distinct public clients."""
-    rng = random.Random(5)
-    pool = []
-    while len(pool) < addresses:
-        ip = f"{rng.choice((2, 5, 31, 45, 62, 78, 80, 90, 109, 176, 185, 193, 212))}." \
-             f"{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-        pool.append(ip)
-    pool = list(dict.fromkeys(pool))
-    with open(path, "w", encoding="utf-8") as f:
-        for i in range(count):
-            sec = i // 50
-            ts = f"27/Nov/2026:{17 + sec // 3600 % 6:02d}:{sec // 60 % 60:02d}:{sec % 60:02d} +0100"
-            ip = pool[i % len(pool)] if i < len(pool) else rng.choice(pool)
-            f.write(f'{ip} - - [{ts}] "GET {rng.choice(PATHS)} HTTP/1.1" {rng.choice((200, 304, 404))} '
-                    f'{rng.randint(0, 90000)} "https://www.chu-exemple.fr/" "{rng.choice(AGENTS)}"\n')
+from inputs import bench_input  # noqa: E402
+from measure import VIGIE, measure  # noqa: E402
 
 
 def main() -> None:

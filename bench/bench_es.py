@@ -27,8 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-PY = sys.executable
-VIGIE = str(Path(PY).with_name("vigie"))
+from measure import PY, VIGIE  # noqa: E402
 
 
 def bare(archive: str, url: str, limit: int | None = None) -> None:
@@ -67,7 +66,8 @@ def count(client) -> int:
 
 
 def main() -> None:
-    from bench_replay import bench_input, measure
+    from inputs import bench_input
+    from measure import measure
     from pipelines.services import elasticsearch as es_service
     from pipelines.sinks import es_cluster
 

@@ -1,11 +1,11 @@
 """Replay benchmark: `vigie replay` against two baselines on the same 1,000,000 Apache lines.
 
-Generates (once, deterministically) BENCH_LINES Apache combined lines, then runs, each in its own
-process: vigie replay --no-detect --no-enrich (the same work as the baselines: parse and write
-Parquet); baseline (a) Beam ReadFromText -> re -> dict -> WriteToParquet; baseline (b) plain
-Python re -> pyarrow -> Parquet; and, for information, vigie replay with enrichment (every
-line has an address of its own: the worst case for the address cache) and then with the
-shipped Sigma rules too. Prints
+Generates (once, deterministically: bench/inputs.py) BENCH_LINES Apache combined lines, each
+from an address of its own, then runs, each in its own process: vigie replay --no-detect
+--no-enrich (the same work as the baselines: parse and write Parquet); baseline (a) Beam
+ReadFromText -> re -> dict -> WriteToParquet; baseline (b) plain Python re -> pyarrow ->
+Parquet; and, for information, vigie replay with enrichment (every line has an address of its
+own: the worst case for the address cache) and then with the shipped Sigma rules too. Prints
 events/s, peak memory, event counts and ratios.
 Environment: BENCH_LINES (default 1000000), BENCH_DIR (default bench/out).
 """
@@ -13,61 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PY = sys.executable
-VIGIE = str(Path(PY).with_name("vigie"))
+sys.path.insert(0, str(HERE))
 
-PATHS = ["/", "/index.html", "/actualites/", "/offres-emploi/", "/patients/preparer-sejour",
-         "/css/site.css", "/js/app.js", "/img/logo.png", "/recherche?q=maternite", "/contact",
-         "/services/urgences", "/favicon.ico", "/plan-acces.pdf", "/robots.txt"]
-AGENTS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36",
-          "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
-          "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-          "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"]
-
-
-def write_lines(path: Path, count: int) -> None:
-    """Deterministic Apache combined lines (seed 1)."""
-    rng = random.Random(1)
-    with open(path, "w", encoding="utf-8") as f:
-        for i in range(count):
-            ip = f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-            sec = i // 50
-            ts = f"27/Nov/2026:{17 + sec // 3600 % 6:02d}:{sec // 60 % 60:02d}:{sec % 60:02d} +0100"
-            status = rng.choice((200, 200, 200, 304, 404, 301))
-            f.write(f'{ip} - - [{ts}] "GET {rng.choice(PATHS)} HTTP/1.1" {status} {rng.randint(0, 90000)} '
-                    f'"https://www.chu-exemple.fr/" "{rng.choice(AGENTS)}"\n')
-
-
-def measure(cmd: list[str]) -> dict:
-    out = subprocess.run([PY, str(HERE / "measure.py"), "--", *cmd], capture_output=True, text=True, check=True)
-    result = json.loads(out.stdout)
-    if result["returncode"] != 0:
-        raise SystemExit(f"bench: {' '.join(cmd)} failed:\n{result['stderr']}")
-    return result
-
-
-def bench_input(addresses: int | None = None) -> tuple[int, Path, Path]:
-    """(line count $BENCH_LINES, work folder $BENCH_DIR, the generated Apache log), made once.
-    With `addresses`, the clients are drawn from that many distinct addresses
-    (bench_enrichment's generator); otherwise every line has an address of its own."""
-    lines = int(os.environ.get("BENCH_LINES", "1000000"))
-    work = Path(os.environ.get("BENCH_DIR", HERE / "out"))
-    work.mkdir(parents=True, exist_ok=True)
-    source = work / (f"access-{lines}.log" if addresses is None else f"access-{lines}-{addresses}ips.log")
-    if not source.exists():
-        print(f"generating {lines:,} Apache combined lines -> {source}", flush=True)
-        if addresses is None:
-            write_lines(source, lines)
-        else:
-            from bench_enrichment import write_lines as write_lines_from_pool
-            write_lines_from_pool(source, lines, addresses)
-    return lines, work, source
+from inputs import bench_input  # noqa: E402
+from measure import PY, VIGIE, measure  # noqa: E402
 
 
 def main() -> None:

@@ -1,9 +1,13 @@
 """Fields from schemas/ -> the Arrow schema of events and dead letters, and ES templates.
 
 In: schemas/fields.yml (every field: name, type, array, description) and schemas/datasets.yml
-(which fields each log family fills). Out: `event_schema()` (pyarrow.Schema used by the parsers
-and the Parquet writer) and `index_templates()` (composable Elasticsearch index templates, one per
-family). An unknown type or an undefined field raises SchemaError: nothing defaults silently.
+(which fields each log family fills); schemas/signals.yml, deadletters.yml and incidents.yml in
+the same format. Out: `event_schema()` (pyarrow.Schema used by the parsers and the Parquet
+writer), `signal_schema()`, `dead_letter_schema()`, `incident_schema()` and `index_templates()` (composable Elasticsearch index
+templates: one per family, one for signals, one for incidents). A field of type `object` has
+`fields:` of its own (names relative to it): an Arrow struct (a list of structs with
+`array: true`) and an Elasticsearch object. An unknown type or an undefined field raises
+SchemaError: nothing defaults silently.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "double": pa.float64(),
     "date": pa.timestamp("ms", tz="UTC"),
     "boolean": pa.bool_(),
+    "binary": pa.binary(),
     # ECS geo_point: a location as latitude and longitude in degrees (WGS 84).
     "geo_point": pa.struct([("lat", pa.float64()), ("lon", pa.float64())]),
 }
@@ -46,8 +51,12 @@ ES_TYPES: dict[str, dict[str, Any]] = {
     "double": {"type": "double"},
     "date": {"type": "date"},
     "boolean": {"type": "boolean"},
+    "binary": {"type": "binary"},
     "geo_point": {"type": "geo_point"},
 }
+
+
+OBJECT = "object"
 
 
 class SchemaError(VigieError):
@@ -56,16 +65,18 @@ class SchemaError(VigieError):
 
 @dataclass(frozen=True)
 class Field:
-    """One event field as described in schemas/fields.yml."""
+    """One field as described in schemas/*.yml (an `object` field has children)."""
 
     name: str
     type: str
     array: bool
     description: str
+    children: tuple["Field", ...] = ()
 
     @property
     def arrow_type(self) -> pa.DataType:
-        base = ARROW_TYPES[self.type]
+        base = (pa.struct([pa.field(c.name, c.arrow_type) for c in self.children])
+                if self.type == OBJECT else ARROW_TYPES[self.type])
         return pa.list_(base) if self.array else base
 
 
@@ -104,12 +115,19 @@ def _parse_fields(entries: list[dict], path: Path) -> dict[str, Field]:
         name, ftype = entry.get("name"), entry.get("type")
         if not name or not entry.get("description"):
             raise SchemaError(f"{path}: field {entry!r} needs a name and a description")
-        if ftype not in ARROW_TYPES:
+        if ftype not in ARROW_TYPES and ftype != OBJECT:
             raise SchemaError(f"{path}: field {name}: unknown type {ftype!r} "
-                              f"(known: {', '.join(sorted(ARROW_TYPES))})")
+                              f"(known: {', '.join(sorted([*ARROW_TYPES, OBJECT]))})")
         if name in fields:
             raise SchemaError(f"{path}: field {name} is defined twice")
-        fields[name] = Field(name, ftype, bool(entry.get("array", False)), entry["description"])
+        children: tuple[Field, ...] = ()
+        if ftype == OBJECT:
+            if not entry.get("fields"):
+                raise SchemaError(f"{path}: field {name} is an object and needs fields")
+            children = tuple(_parse_fields(entry["fields"], path).values())
+        elif entry.get("fields"):
+            raise SchemaError(f"{path}: field {name} has fields but is not an object")
+        fields[name] = Field(name, ftype, bool(entry.get("array", False)), entry["description"], children)
     return fields
 
 
@@ -149,20 +167,6 @@ def event_schema() -> pa.Schema:
     return pa.schema([pa.field(n, s.fields[n].arrow_type) for n in s.event_field_names()])
 
 
-DEAD_LETTER_SCHEMA = pa.schema([
-    pa.field("stage", pa.string()),
-    pa.field("reason", pa.string()),
-    pa.field("family", pa.string()),
-    pa.field("format", pa.string()),
-    pa.field("raw", pa.binary()),
-    pa.field("raw_text", pa.string()),
-    pa.field("origin.path", pa.string()),
-    pa.field("origin.offset", pa.int64()),
-    pa.field("lines", pa.int32()),
-    pa.field("written_at", pa.timestamp("ms", tz="UTC")),
-])
-
-
 def _nested_properties(fields: list[Field]) -> dict[str, Any]:
     """Fields with dotted names -> nested Elasticsearch `properties` objects."""
     root: dict[str, Any] = {}
@@ -171,7 +175,8 @@ def _nested_properties(fields: list[Field]) -> dict[str, Any]:
         node = root
         for part in parts[:-1]:
             node = node.setdefault(part, {"properties": {}})["properties"]
-        node[parts[-1]] = dict(ES_TYPES[field.type])
+        node[parts[-1]] = ({"properties": _nested_properties(list(field.children))}
+                           if field.type == OBJECT else dict(ES_TYPES[field.type]))
     return root
 
 
@@ -190,13 +195,16 @@ def _template(name: str, fields: list[Field], sources: str, ecs_version: str) ->
 
 
 def index_templates(s: Schemas | None = None) -> dict[str, dict[str, Any]]:
-    """Composable index templates: one per event family, and one for signals (name -> body)."""
+    """Composable index templates: one per event family, one for signals and one for incidents
+    (name -> body)."""
     s = s or schemas()
     out = {f"vigie-events-{family}": _template(
         f"vigie-events-{family}", [s.fields[n] for n in s.family_fields(family)],
         "schemas/fields.yml and schemas/datasets.yml", s.ecs_version) for family in FAMILIES}
     out["vigie-signals"] = _template("vigie-signals", list(signal_fields().values()),
                                      "schemas/signals.yml", s.ecs_version)
+    out["vigie-incidents"] = _template("vigie-incidents", list(incident_fields().values()),
+                                       "schemas/incidents.yml", s.ecs_version)
     return out
 
 
@@ -204,7 +212,19 @@ def index_templates(s: Schemas | None = None) -> dict[str, dict[str, Any]]:
 def signal_fields() -> dict[str, Field]:
     """Signal fields from schemas/signals.yml (same format and types as fields.yml); a field
     that is also an event field must have the event field's type."""
-    path = data_dir("schemas") / "signals.yml"
+    return _side_schema_fields("signals.yml")
+
+
+@functools.lru_cache(maxsize=None)
+def signal_schema() -> pa.Schema:
+    """Arrow schema of a signal row (schemas/signals.yml)."""
+    return pa.schema([pa.field(f.name, f.arrow_type) for f in signal_fields().values()])
+
+
+def _side_schema_fields(filename: str) -> dict[str, Field]:
+    """Fields of schemas/<filename> (same format and types as fields.yml); a field that is also
+    an event field must have the event field's type."""
+    path = data_dir("schemas") / filename
     events = schemas().fields
     fields = _parse_fields(_load_yaml(path).get("fields", []), path)
     for name, field in fields.items():
@@ -216,6 +236,26 @@ def signal_fields() -> dict[str, Field]:
 
 
 @functools.lru_cache(maxsize=None)
-def signal_schema() -> pa.Schema:
-    """Arrow schema of a signal row (schemas/signals.yml)."""
-    return pa.schema([pa.field(f.name, f.arrow_type) for f in signal_fields().values()])
+def dead_letter_fields() -> dict[str, Field]:
+    """Dead-letter fields from schemas/deadletters.yml."""
+    path = data_dir("schemas") / "deadletters.yml"
+    return _parse_fields(_load_yaml(path).get("fields", []), path)
+
+
+@functools.lru_cache(maxsize=None)
+def dead_letter_schema() -> pa.Schema:
+    """Arrow schema of a dead-letter row (schemas/deadletters.yml)."""
+    return pa.schema([pa.field(f.name, f.arrow_type) for f in dead_letter_fields().values()])
+
+
+@functools.lru_cache(maxsize=None)
+def incident_fields() -> dict[str, Field]:
+    """Incident record fields from schemas/incidents.yml (the incident contract's keys)."""
+    path = data_dir("schemas") / "incidents.yml"
+    return _parse_fields(_load_yaml(path).get("fields", []), path)
+
+
+@functools.lru_cache(maxsize=None)
+def incident_schema() -> pa.Schema:
+    """Arrow schema of an incident record (schemas/incidents.yml; nested lists of structs)."""
+    return pa.schema([pa.field(f.name, f.arrow_type) for f in incident_fields().values()])

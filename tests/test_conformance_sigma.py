@@ -58,7 +58,7 @@ from pipelines.cli import main as vigie
 from pipelines.detection.engine import RuleSet, accepts, detect
 from pipelines.detection.loader import load_rules, parse_rule_file, rule_files
 from pipelines.detection.pipeline import route, vigie_pipeline
-from pipelines.detection import rule_tests
+from pipelines.authoring import rule_tests
 from pipelines.errors import VigieError
 from pipelines.resources import data_dir
 from pipelines.schema import event_schema

@@ -16,11 +16,11 @@ from pipelines.enrichment.enrich import BoundedCache, Enricher, build_enricher
 from pipelines.enrichment.geo import MaxMindGeo, OfflineCountry
 from pipelines.enrichment.inventory import load_inventory
 from pipelines.enrichment.threat import load_threat_lists, split_spec
-from pipelines.enrichment.travel import (Login, TRAVEL_RULE, impossible_travel, logins_from_events,
+from pipelines.correlation.travel import (Login, TRAVEL_RULE, impossible_travel, logins_from_events,
                                          travel_signals)
 from pipelines.errors import VigieError
 from pipelines.schema import event_schema, signal_schema
-from pipelines.transforms.enrich import DetectImpossibleTravel
+from pipelines.transforms.detect import DetectImpossibleTravel
 
 T0 = dt.datetime(2026, 11, 27, 17, 0, tzinfo=dt.timezone.utc)
 

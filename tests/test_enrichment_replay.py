@@ -14,21 +14,15 @@ import pytest
 
 from enrichment_dbs import write_dbs
 from pipelines.cli import main
-from pipelines.enrichment.travel import TRAVEL_RULE
-from pipelines.reports.overview import line_offsets
+from pipelines.correlation.travel import TRAVEL_RULE
 from pipelines.scenario import chu
+from pipelines.scenario.chu.truth import line_origins
 
 UNUSUAL_COUNTRY_RULE = "8d3f6b2e-41c7-4e59-b0a4-7e2c19f5d6a3"
 
 
 def _line_keys(scenario: Path, refs: list[dict]) -> set[tuple[str, int]]:
-    offsets: dict[str, list[int]] = {}
-    keys = set()
-    for ref in refs:
-        path = scenario / ref["file"]
-        offsets.setdefault(ref["file"], line_offsets(path))
-        keys.add((str(path.resolve()), offsets[ref["file"]][ref["line"] - 1]))
-    return keys
+    return set(line_origins(scenario, refs))
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaRegularExpressionFlag as Flag
 from sigma.types import SigmaString
 
-from pipelines.detection.es_backends import _slashes, lucene_regex, string_regex
+from pipelines.authoring.es_backends import _slashes, lucene_regex, string_regex
 
 VALUES = ["id=1 UNION SELECT x", "id=1%20union%20select%201", "cmd=whoami", "x=1&cmd=id;",
           "cmd=identity", "path/../../etc/passwd", "a.b@evil.example", "ÉCOLE école", "Straße",

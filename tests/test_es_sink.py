@@ -68,7 +68,7 @@ def test_bulk_requests_are_cut_by_count_and_by_bytes():
 
 def test_dead_letters_keep_the_document_and_can_be_sent_again():
     docs = es_sink.documents(event_table([web_event(7)]), es_sink.EVENTS)
-    row = es_sink.BulkIndexer._dead(docs, 0, "HTTP 400 mapper_parsing_exception: bad ip")
+    row = es_sink.BulkIndexer._dead(docs, 0, "HTTP 400 mapper_parsing_exception", "bad ip")
     table = es_sink.dead_letter_table([row])
     assert table.column("stage").to_pylist() == ["index"]
     assert table.column("origin.path").to_pylist() == [f"vigie-events-web-apache_combined/{7:032x}"]
@@ -109,16 +109,3 @@ def test_secrets_come_from_the_environment_or_a_file_and_never_show(tmp_path):
     with pytest.raises(VigieError, match="cannot read the API key file"):
         es_cluster.settings_from("http://h:1", api_key_file=str(tmp_path / "absent"), environ={})
     assert es_cluster.settings_from(None) is None
-
-
-def test_index_counts_balance_sent_indexed_and_dead_lettered():
-    datasets = {"web": {"events": 10, "signals": 2}, "vpn": {"events": 3, "signals": 0},
-                "total": {"events": 13, "signals": 2}}
-    rows = [{"family": "web", "counter": "documents_sent", "value": 12},
-            {"family": "web", "counter": "documents_indexed", "value": 11},
-            {"family": "web", "counter": "documents_dead_lettered", "value": 1},
-            {"family": "web", "counter": "index_retries", "value": 5},
-            {"family": "vpn", "counter": "documents_sent", "value": 3},
-            {"family": "vpn", "counter": "documents_indexed", "value": 2}]
-    assert es_sink.index_counts(rows, datasets) == ["vpn", "total"]
-    assert datasets["total"]["documents_indexed"] == 13 and datasets["web"]["index_retries"] == 5

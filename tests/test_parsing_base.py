@@ -31,15 +31,6 @@ def test_syslog_year_survives_new_year():
     assert got == [utc(2026, 12, 31, 22, 59), utc(2026, 12, 31, 23, 1)]
 
 
-def test_daylight_saving_fall_back_hour_is_read_in_file_order():
-    # Europe/Paris, 2026-10-25: 02:00-02:59 happens twice (CEST then CET)
-    lines = ["Oct 25 01:50:00", "Oct 25 02:10:00", "Oct 25 02:50:00", "Oct 25 02:05:00", "Oct 25 03:10:00"]
-    ctx = ParseContext(timezone="Europe/Paris", reference_time=utc(2026, 11, 1))
-    got = parse_syslog(pa.array(lines), ctx).to_pylist()
-    assert got == [utc(2026, 10, 24, 23, 50), utc(2026, 10, 25, 0, 10), utc(2026, 10, 25, 0, 50),
-                   utc(2026, 10, 25, 1, 5), utc(2026, 10, 25, 2, 10)]
-
-
 def test_spring_forward_gap_does_not_fail():
     got = parse_local(pa.array(["2026-03-29 02:30:00"]), "%Y-%m-%d %H:%M:%S", "Europe/Paris").to_pylist()
     assert got[0] is not None

@@ -6,8 +6,9 @@ import gzip
 import pytest
 
 from pipelines.errors import VigieError
-from pipelines.reading import (FileSlice, expand_inputs, lines_of, plan_inputs, read_slice,
-                               screen_lines)
+from pipelines.sources.files import FileSlice, lines_of, read_slice
+from pipelines.sources.plan import expand_inputs, plan_inputs
+from pipelines.sources.screening import screen_lines
 
 
 def _slice(path, start=0, end=None, compressed=False):
@@ -46,15 +47,16 @@ def test_gzip_is_read_transparently(tmp_path):
     assert got == [b"one", b"two", b"three"]
 
 
-def test_screening_sets_aside_blank_long_and_invalid_utf8_lines(tmp_path):
+def test_screening_skips_blank_dead_letters_long_and_decodes_invalid_utf8_lines(tmp_path):
     raw = lines_of(b"good line\n   \n\xff\xfe bad bytes\n" + b"y" * 200 + b"\nfin\n", 0)
     piece = _slice(tmp_path / "x.log", 0, 1)
     screened = screen_lines(raw, piece, max_line_bytes=100)
-    assert screened.batch.lines.to_pylist() == ["good line", "fin"]
+    assert screened.batch.lines.to_pylist() == ["good line", "\\xff\\xfe bad bytes", "fin"]
+    assert screened.batch.raw.to_pylist() == [None, b"\xff\xfe bad bytes", None]
     assert screened.skipped == {"blank line": 1}
-    letters = dict(zip(screened.dead_letters["reason"].to_pylist(), screened.dead_letters["raw"].to_pylist()))
-    assert letters == {"line exceeds --max-line-bytes 100 (200 bytes)": b"y" * 200,
-                       "line is not valid UTF-8 (12 bytes)": b"\xff\xfe bad bytes"}
+    letters = screened.dead_letters.to_pylist()
+    assert [(d["reason"], d["detail"], d["raw"]) for d in letters] == [
+        ("line exceeds --max-line-bytes 100", "200 bytes", b"y" * 200)]
     assert len(screened.batch) + screened.dead_letters.num_rows + 1 == len(raw.lines)
 
 
@@ -68,7 +70,15 @@ def test_folders_are_walked_and_answer_keys_left_out(tmp_path):
     (tmp_path / "web" / "a.log").write_text("x\n")
     (tmp_path / "truth.json").write_text("{}")
     (tmp_path / ".hidden").write_text("x\n")
-    assert expand_inputs([str(tmp_path)]) == [str(tmp_path / "web" / "a.log")]
+    (tmp_path / "old-case").mkdir()  # an earlier replay's output inside the input folder
+    (tmp_path / "old-case" / "summary.json").write_text('{"command": "replay", "datasets": {}}')
+    (tmp_path / "old-case" / "x.log").write_text("x\n")
+    (tmp_path / "gone.log").symlink_to(tmp_path / "nowhere")
+    files, skipped = expand_inputs([str(tmp_path)])
+    assert files == [str(tmp_path / "web" / "a.log")]
+    assert {(s.path, s.reason.split(" ")[0]) for s in skipped} == {
+        (str(tmp_path / ".hidden"), "hidden"), (str(tmp_path / "truth.json"), "a"),
+        (str(tmp_path / "old-case"), "an"), (str(tmp_path / "gone.log"), "unreadable:")}
 
 
 def test_unknown_forced_format_is_a_clear_error(tmp_path):
@@ -81,6 +91,6 @@ def test_unknown_forced_format_is_a_clear_error(tmp_path):
 def test_big_files_are_cut_into_slices(tmp_path):
     path = tmp_path / "a.log"
     path.write_bytes(b"0123456789\n" * 1000)
-    _, slices = plan_inputs([str(path)], None, 4000)
+    slices = plan_inputs([str(path)], None, 4000).slices
     assert [(s.start, s.end) for s in slices] == [(0, 4000), (4000, 8000), (8000, 11000)]
     assert len({s.slice_id for s in slices}) == 3

@@ -1,6 +1,7 @@
 """End-to-end `vigie replay` on the real Beam runner: outputs, balance, determinism, bad input."""
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import os
@@ -8,18 +9,23 @@ import random
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyarrow.dataset as ds
 import pytest
 
 from pipelines.cli import main
+from pipelines.scenario import formats
 
-COMBINED = ('203.0.113.{n} - - [27/Nov/2026:19:{m:02d}:{s:02d} +0100] "GET /page/{n}?q=1 HTTP/1.1" '
-            '200 {n}12 "-" "Mozilla/5.0 (X11; Linux x86_64)"')
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def web_lines(count: int, start: int = 0) -> list[str]:
-    return [COMBINED.format(n=i % 250, m=(i // 60) % 60, s=i % 60) for i in range(start, start + count)]
+    """Apache combined lines numbered from `start`: one a second from 19:00, 250 clients."""
+    return [formats.apache_combined(dt.datetime(2026, 11, 27, 19, i // 60 % 60, i % 60, tzinfo=PARIS),
+                                    f"203.0.113.{i % 250}", "GET", f"/page/{i % 250}?q=1", 200,
+                                    int(f"{i % 250}12"), "-", "Mozilla/5.0 (X11; Linux x86_64)")
+            for i in range(start, start + count)]
 
 
 def replay(inputs: list[Path], out: Path, *flags: str) -> dict:
@@ -62,16 +68,21 @@ def test_replay_accounts_for_every_line_of_bad_input(bad_input_folder: Path, tmp
     summary = replay([bad_input_folder], out)
     assert_balanced(summary)
     web = summary["datasets"]["web"]
-    # 300 + 120 + 40 - truncated - blank = 458 good lines; mixed.log's bad lines are dead letters
-    assert web["events"] == 458
+    # 300 + 120 + 40 - truncated - blank + the latin-1 line + the truncated last line (its client
+    # and time read: an event, tagged vigie.partial_parse) = 460 events; the rest are dead letters
+    assert web["events"] == 460
     assert web["lines_skipped"] == 1
-    assert web["lines_dead_lettered"] == 4  # truncated, latin-1, 1 MB line, truncated last line
+    assert web["lines_dead_lettered"] == 2  # truncated inside the time, 1 MB line
     unknown = summary["datasets"]["unknown"]
     assert unknown["lines_read"] > 0 and unknown["lines_dead_lettered"] + unknown["lines_skipped"] == unknown["lines_read"]
     assert unknown["events"] == 0
     dead = ds.dataset(out / "deadletter", format="parquet").to_table().to_pylist()
     reasons = " | ".join(sorted({d["reason"] for d in dead}))
-    assert "not valid UTF-8" in reasons and "--max-line-bytes" in reasons and "not recognised" in reasons
+    assert "--max-line-bytes" in reasons and "not recognised" in reasons
+    events = ds.dataset(out / "events", format="parquet", partitioning="hive").to_table(
+        filter=ds.field("vigie.line.invalid_utf8") == True).to_pylist()  # noqa: E712
+    assert [(e["url.path"], e["vigie.line.raw"][-28:]) for e in events] == [
+        ("/\\xe9t\\xe9", b'/\xe9t\xe9 HTTP/1.1" 200 1 "-" "-"')]
     assert all(d["origin.path"] and d["origin.offset"] is not None for d in dead)
     one_mb = [d for d in dead if "--max-line-bytes" in d["reason"]]
     assert len(one_mb[0]["raw"]) == 1024 * 1024  # the raw line is kept whole
@@ -142,7 +153,7 @@ def test_damaged_gzip_keeps_what_was_read_and_says_where_it_broke(tmp_path: Path
     dead = ds.dataset(out / "deadletter", format="parquet").to_table().to_pylist()
     damaged = [d for d in dead if d["stage"] == "read"]
     assert len(damaged) == 1 and damaged[0]["lines"] == 0
-    assert "gzip data" in damaged[0]["reason"] and "damaged" in damaged[0]["reason"]
+    assert "damaged" in damaged[0]["reason"] and "truncated" in damaged[0]["detail"]
     assert len(dead) - 1 == web["lines_dead_lettered"] <= 1  # at most the line the cut went through
 
 
@@ -168,3 +179,24 @@ def test_batches_without_addresses_replay_with_enrichment_on(tmp_path: Path):
         assert_balanced(summary)
         assert summary["datasets"]["total"]["lines_read"] == 3
         assert summary["datasets"]["total"]["events"] >= 1
+
+
+@pytest.mark.parametrize("keep", [40_000, 0.3], ids=["first-40000-bytes", "70-percent-cut"])
+def test_truncated_gzip_yields_every_line_zcat_recovers(tmp_path: Path, keep):
+    """A cut .gz used to give 0 lines (its first 8 MiB read failed whole) or only whole batches;
+    now every line a streaming decompressor recovers is read, with the default batch size."""
+    rng = random.Random(5)
+    lines = [line + f" {rng.random()}" for line in web_lines(120_000)]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode())
+    cut = whole[: keep if isinstance(keep, int) else int(len(whole) * keep)]
+    log = tmp_path / "in" / "access.log.gz"
+    log.parent.mkdir()
+    log.write_bytes(cut)
+    recovered = subprocess.run(["zcat"], input=cut, capture_output=True).stdout
+    expected = recovered.count(b"\n") + (0 if recovered.endswith(b"\n") else 1)
+    summary = replay([log], tmp_path / "out", "--no-detect")
+    assert_balanced(summary)
+    assert summary["datasets"]["web"]["lines_read"] == expected > 1000
+    dead = ds.dataset(tmp_path / "out" / "deadletter", format="parquet").to_table().to_pylist()
+    breaks = [d["origin.offset"] for d in dead if d["stage"] == "read"]
+    assert len(breaks) == 1 and 0 <= breaks[0] - len(recovered) <= 1  # where the data broke off

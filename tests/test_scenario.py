@@ -2,6 +2,7 @@
 file that points at exactly the lines the attack wrote."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -12,9 +13,17 @@ from pathlib import Path
 import pytest
 
 from pipelines.scenario import chu
+from pipelines.scenario.chu.truth import line_origins
+from pipelines.scenario.formats import IIS_FIELDS
 
 EVENTS = 12_000
 REPO = Path(__file__).resolve().parents[1]
+
+# The sha256 of `generate_chu(out, events=5_000, seed=7)`: every file, in path order, as its
+# relative path, NUL, its bytes, NUL (see output_digest). Changed only on purpose: see
+# test_output_is_pinned.
+PINNED_EVENTS, PINNED_SEED = 5_000, 7
+PINNED_DIGEST = "5b39434db6a1f8579fd6080985d56b4d8dedd9b6a7c5af940bf365605e36604c"
 
 SHAPES = {
     "apache_combined": re.compile(r'^\S+ - - \[\d\d/Nov/2026:\d\d:\d\d:\d\d \+0100\] "[A-Z]+ \S+ '
@@ -45,6 +54,14 @@ def _files(root: Path) -> dict[str, bytes]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def output_digest(root: Path) -> str:
+    """sha256 over every file below root: relative path, NUL, bytes, NUL, in path order."""
+    digest = hashlib.sha256()
+    for path, data in _files(root).items():
+        digest.update(path.encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()
+
+
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
     out = tmp_path_factory.mktemp("chu")
@@ -68,6 +85,19 @@ def test_identical_bytes_under_another_hash_seed(scenario, tmp_path):
     env = dict(os.environ, PYTHONHASHSEED="12345")
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=REPO, env=env, check=True)
     assert _files(tmp_path) == _files(scenario[0])
+
+
+def test_output_is_pinned(tmp_path):
+    """The generated files change only on purpose. Refactoring the scenario (or the writers in
+    pipelines/scenario/formats.py) must keep every byte. To change the output deliberately:
+    make the change, run this test, put the digest it prints in PINNED_DIGEST, and say in the
+    commit message what changed in the files and why (golden tests built on the scenario,
+    such as replay comparisons, then need their expectations renewed in the same change)."""
+    _generate(tmp_path, events=PINNED_EVENTS, seed=PINNED_SEED)
+    got = output_digest(tmp_path)
+    assert got == PINNED_DIGEST, (
+        f"the chu scenario's output changed: digest {got}. If that is deliberate, set "
+        f"PINNED_DIGEST in tests/test_scenario.py to it and explain the change in the commit.")
 
 
 def test_other_seed_gives_other_bytes(scenario, tmp_path):
@@ -132,7 +162,7 @@ def test_every_line_has_its_format_shape(scenario):
 def test_w3c_header_blocks(scenario):
     text = scenario[3]["web/portail-patients-iis.log"]
     assert text[:4] == ["#Software: Microsoft Internet Information Services 10.0", "#Version: 1.0",
-                        "#Date: 2026-11-27 16:00:00", f"#Fields: {chu._W3C_FIELDS}"]
+                        "#Date: 2026-11-27 16:00:00", "#Fields: " + " ".join(IIS_FIELDS)]
     assert sum(line.startswith("#Fields: ") for line in text) == 2
 
 
@@ -188,6 +218,15 @@ def test_truth_lists_every_line_the_attack_wrote(scenario):
     assert [c["id"] for c in truth["context"]] == [chu.VICTIM_OWN_SESSION] and len(context) == 2
     assert not context & listed
     assert found == listed | context
+
+
+def test_line_origins_point_at_the_lines(scenario):
+    out, _, truth, lines, _ = scenario
+    refs = [r for step in truth["attack_steps"] for r in step["lines"]]
+    for ref, (path, offset) in zip(refs, line_origins(out, refs)):
+        data = Path(path).read_bytes()
+        assert data[offset:].split(b"\n", 1)[0].decode() == lines[ref["file"]][ref["line"] - 1]
+        assert offset == 0 or data[offset - 1:offset] == b"\n"
 
 
 def test_attack_timeline(scenario):

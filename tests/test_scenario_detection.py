@@ -10,8 +10,8 @@ import pyarrow.dataset as ds
 import pytest
 
 from pipelines.cli import main
-from pipelines.reports.overview import line_offsets
 from pipelines.scenario.chu import generate_chu
+from pipelines.scenario.chu.truth import line_origins
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +26,8 @@ def replayed(tmp_path_factory) -> tuple[Path, Path, dict]:
 def step_of_event(scenario: Path) -> dict[tuple[str, int], str]:
     """(file, byte offset of a line) -> the attack step that wrote it."""
     truth = json.loads((scenario / "truth.json").read_text())
-    offsets: dict[str, list[int]] = {}
-    steps = {}
-    for step in truth["attack_steps"]:
-        for ref in step["lines"]:
-            path = scenario / ref["file"]
-            offsets.setdefault(ref["file"], line_offsets(path))
-            steps[(str(path.resolve()), offsets[ref["file"]][ref["line"] - 1])] = step["id"]
-    return steps
+    return {origin: step["id"] for step in truth["attack_steps"]
+            for origin in line_origins(scenario, step["lines"])}
 
 
 def test_every_attack_step_raises_signals_and_high_signals_are_all_attack(replayed):

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.parsing.base import LineBatch, ParseContext
 from pipelines.parsing.decode import decode_request, decoded_columns, percent_decode
-from pipelines.parsing.web import parse_apache_combined, parse_squid, parse_w3c
+from pipelines.parsing.web import parse_apache_combined, parse_nginx_json, parse_squid, parse_w3c
 
 _ESCAPE = re.compile(rb"%(?:[uU]([0-9a-fA-F]{4})|([0-9a-fA-F]{2}))")
 _OVERLONG = ((b"\xc0\xae", b"."), (b"\xe0\x80\xae", b"."), (b"\xc0\xaf", b"/"),
@@ -125,3 +125,10 @@ def test_every_web_format_fills_the_decoded_fields():
         "HIER_DIRECT/45.137.21.9 text/html",
     ]), ParseContext()).events
     assert squid.column("vigie.url.decoded").to_pylist() == ["http://45.137.21.9/a/b?c=d e"]
+    nginx = parse_nginx_json(batch([
+        '{"time_local":"27/Nov/2026:19:02:03 +0100","remote_addr":"203.0.113.41","request":"GET '
+        '/recherche?q=1%27%20UNION%20SELECT%20password-- HTTP/1.1","status":"403","body_bytes_sent":"146",'
+        '"http_referer":"https://x.example/%3Cscript%3E","http_user_agent":"sqlmap/1.8.11"}',
+    ]), ParseContext()).events
+    assert nginx.column("vigie.url.decoded").to_pylist() == ["/recherche?q=1' UNION SELECT password--"]
+    assert nginx.column("vigie.referrer.decoded").to_pylist() == ["https://x.example/<script>"]

@@ -1,52 +1,14 @@
-"""Where the web rules look: the decoded fields through the whole rule path, the convention for a
-User-Agent or Referer that was not sent, and the literal prefilter staying one pass."""
+"""Where the web rules look: the decoded fields through the whole rule path, for every web
+access format, and the literal prefilter staying one pass."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from pipelines.detection.engine import match_rule
 from pipelines.detection.loader import load_rules
 from pipelines.detection.matchers import NEEDLES_PER_PASS, needles_of, prefilter_patterns
-from pipelines.detection.rule_tests import event_table, parsed_events, with_decoded
+from pipelines.authoring.rule_tests import event_table, parsed_events, with_decoded
 from pipelines.resources import data_dir
-
-EMPTY_AGENT_RULE = {
-    "title": "Request Without User-Agent (test)", "id": "0b0c7f3e-93c5-4a0e-8c63-0a4f2c8f5f11",
-    "status": "test", "author": "Vigie project", "date": "2026-12-06", "level": "low",
-    "description": "The SigmaHQ way of writing a request without User-Agent.",
-    "tags": ["attack.command-and-control"],
-    "detection": {"selection": {"c-useragent": ""}, "condition": "selection"},
-}
-
-
-def rule_with_logsource(tmp_path: Path, logsource: dict):
-    path = tmp_path / "empty_agent.yml"
-    path.write_text(yaml.safe_dump({**EMPTY_AGENT_RULE, "logsource": logsource}), encoding="utf-8")
-    (rule,) = load_rules([path]).rules
-    return rule
-
-
-def apache(agent: str):
-    return parsed_events([f'203.0.113.9 - - [27/Nov/2026:20:01:00 +0100] "GET / HTTP/1.1" 200 5 "-" {agent}'],
-                         "apache_combined", "<test>")
-
-
-def test_a_user_agent_that_was_not_sent_is_absent_and_empty_string_rules_match_it(tmp_path):
-    rule = rule_with_logsource(tmp_path, {"category": "webserver"})
-    assert len(match_rule(rule, apache('"-"'))) == 1
-    assert len(match_rule(rule, apache('""'))) == 1
-    assert len(match_rule(rule, apache('"curl/8.5.0"'))) == 0
-    assert apache('"-"').column("user_agent.original").to_pylist() == [None]
-
-
-def test_a_proxy_log_that_records_no_headers_does_not_fire_empty_header_rules(tmp_path):
-    rule = rule_with_logsource(tmp_path, {"category": "proxy"})
-    squid = parsed_events(["1795810000.123    250 10.20.14.33 TCP_MISS/200 4312 GET http://a.example/ - "
-                           "HIER_DIRECT/192.0.2.1 text/html"], "squid", "<test>")
-    assert len(match_rule(rule, squid)) == 0
-
 
 def test_payload_rules_see_path_and_double_encoding_through_the_parser():
     rules = {r.title: r for r in load_rules([data_dir("detections") / "rules" / "web"]).rules}

@@ -5,7 +5,7 @@ A parser is a pure function `parse(batch: LineBatch, ctx: ParseContext) -> Parse
   offset of each line, the file's path and key, and the reading context (timezone, reference time
   for syslog year inference, W3C field list in force at the start of the batch);
 - out: events (Arrow table conforming to `event_schema()`), dead letters (Arrow table conforming
-  to `DEAD_LETTER_SCHEMA`), lines skipped with a reason, and optional fragments (event rows to be
+  to schemas/deadletters.yml, built with pipelines.model.dead_letters), lines skipped with a reason, and optional fragments (event rows to be
   stitched by key, e.g. the lines of one Postfix message).
 Every input line ends up in exactly one of: an event or a fragment (each carries `vigie.lines`),
 a dead letter (each carries `lines`), or the skipped counts. Parsers never raise on content.
@@ -21,7 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.schema import DEAD_LETTER_SCHEMA, event_schema
+from pipelines.model import FILE, dead_letters
+from pipelines.schema import dead_letter_schema, event_schema
 
 STITCH_KEY = "vigie.stitch_key"
 
@@ -31,15 +32,21 @@ class LineBatch:
     """Decoded lines of ONE source (a file, or one partition of a stream), in source order.
 
     `path` is what events carry as log.file.path and `file_key` (16 hex chars) identifies the
-    source's content (reading.file_key for a file); `offsets` is each line's position (byte
-    offset in the decompressed file). Parsers read `lines`, take sub-batches with `take`, and
-    leave ids and origins to build_events / build_dead_letters.
+    source's content (sources.files.file_key for a file); `offsets` is each line's position (byte
+    offset in the decompressed file). `raw` holds, for lines that were not valid UTF-8, their
+    exact bytes (null for the others; None when every line was valid): such lines reach the
+    parser decoded with backslash escapes (b"\\xe9" -> "\\\\xe9"). `ids` are the event ids when
+    the source computed them (stream records, see pipelines.model); else they are derived from
+    the key and the offsets. Parsers read `lines`, take sub-batches with `take`, and leave ids
+    and origins to build_events / build_dead_letters.
     """
 
     path: str
     file_key: str
     lines: pa.StringArray
     offsets: np.ndarray  # int64, byte offset of each line in the (decompressed) file
+    raw: pa.BinaryArray | None = None
+    ids: pa.StringArray | None = None
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -47,7 +54,14 @@ class LineBatch:
     def take(self, rows: np.ndarray) -> "LineBatch":
         """The sub-batch of `rows` (indices, in the order given)."""
         idx = np.asarray(rows, dtype=np.int64)
-        return replace(self, lines=self.lines.take(pa.array(idx)), offsets=self.offsets[idx])
+        picked = pa.array(idx)
+        return replace(self, lines=self.lines.take(picked), offsets=self.offsets[idx],
+                       raw=self.raw.take(picked) if self.raw is not None else None,
+                       ids=self.ids.take(picked) if self.ids is not None else None)
+
+    def event_ids(self) -> pa.StringArray:
+        """The event id of every line (see pipelines.model for the contract)."""
+        return self.ids if self.ids is not None else event_ids(self.file_key, self.offsets)
 
 
 @dataclass(frozen=True)
@@ -158,26 +172,26 @@ def build_events(batch: LineBatch, rows: np.ndarray | pa.Array | None, fmt: LogF
     event.module, event.original, log.file.path, log.offset, vigie.lines, vigie.format,
     observer.*) and conforms to `event_schema()`. `extra` columns (e.g. STITCH_KEY) are appended.
     """
-    if rows is None:
-        lines, offsets = batch.lines, batch.offsets
-    else:
-        idx = np.asarray(rows, dtype=np.int64)
-        lines, offsets = batch.lines.take(pa.array(idx)), batch.offsets[idx]
-    n = len(offsets)
+    if rows is not None:
+        batch = batch.take(rows)
+    n = len(batch)
     given: dict[str, Any] = {"event.kind": "event", "event.timezone": None}
     given.update({f"observer.{k}": v for k, v in fmt.observer.items()})
     given.update(columns)
     given.update({
         "@timestamp": timestamp,
-        "event.id": event_ids(batch.file_key, offsets),
+        "event.id": batch.event_ids(),
         "event.dataset": fmt.dataset,
         "event.module": fmt.family,
-        "event.original": lines,
+        "event.original": batch.lines,
         "log.file.path": batch.path,
-        "log.offset": pa.array(offsets, type=pa.int64()),
+        "log.offset": pa.array(batch.offsets, type=pa.int64()),
         "vigie.lines": 1,
         "vigie.format": fmt.name,
     })
+    if batch.raw is not None:
+        given["vigie.line.raw"] = batch.raw
+        given["vigie.line.invalid_utf8"] = pc.if_else(pc.is_valid(batch.raw), True, None)
     schema = event_schema()
     unknown = set(given) - set(schema.names)
     if unknown:
@@ -196,32 +210,24 @@ def empty_events() -> pa.Table:
 
 def build_dead_letters(batch: LineBatch, rows: np.ndarray | pa.Array, reason: str | pa.Array,
                        fmt: LogFormat | None, family: str | None = None,
-                       stage: str = "parse") -> pa.Table:
+                       stage: str = "parse", detail: str | pa.Array | None = None) -> pa.Table:
     """Dead letters for `rows` (indices into batch), one per line, with reason and origin."""
     idx = np.asarray(rows, dtype=np.int64)
-    n = len(idx)
-    if n == 0:
-        return DEAD_LETTER_SCHEMA.empty_table()
-    raw_text = batch.lines.take(pa.array(idx))
-    reasons = reason if isinstance(reason, pa.Array) else pa.array([reason] * n, pa.string())
-    now = dt.datetime.now(dt.timezone.utc)
-    return pa.Table.from_arrays([
-        pa.array([stage] * n, pa.string()),
-        reasons.cast(pa.string()),
-        pa.array([fmt.family if fmt else family] * n, pa.string()),
-        pa.array([fmt.name if fmt else None] * n, pa.string()),
-        raw_text.cast(pa.binary()),
-        raw_text,
-        pa.array([batch.path] * n, pa.string()),
-        pa.array(batch.offsets[idx], pa.int64()),
-        pa.array(np.ones(n, dtype=np.int32)),
-        pa.array([now] * n, pa.timestamp("ms", tz="UTC")),
-    ], schema=DEAD_LETTER_SCHEMA)
+    if len(idx) == 0:
+        return no_dead_letters()
+    part = batch.take(idx)
+    raw = part.lines.cast(pa.binary())
+    if part.raw is not None:
+        raw = pc.coalesce(part.raw, raw)
+    return dead_letters(len(idx), stage=stage, reason=reason, detail=detail,
+                        family=fmt.family if fmt else family, format=fmt.name if fmt else None,
+                        id=part.event_ids(), raw=raw, raw_text=part.lines, origin_kind=FILE,
+                        origin_path=part.path, origin_offset=pa.array(part.offsets, pa.int64()))
 
 
 def no_dead_letters() -> pa.Table:
     """A dead-letter table with no rows."""
-    return DEAD_LETTER_SCHEMA.empty_table()
+    return dead_letter_schema().empty_table()
 
 
 def indices(mask: pa.Array | np.ndarray) -> np.ndarray:
@@ -290,30 +296,21 @@ def parse_local(strings: pa.Array, fmt: str, timezone: str) -> pa.Array:
     """Strings in local wall-clock time (no offset) -> UTC timestamps, reading them in `timezone`.
 
     Daylight-saving changes: a wall-clock time that does not exist (spring forward) is read as
-    the instant just before the gap closes; a time that occurs twice (fall back) is read as the
-    first occurrence unless the log already went past it, i.e. time ran backwards in file order,
-    in which case it is the second occurrence.
+    the instant just before the gap closes; a time that occurs twice (fall back) is read as its
+    first occurrence here, and pipelines/parsing/clock.py decides per file, in file order, which
+    ones are the second (parsers set event.timezone on rows read in local time for that).
     """
     naive = pc.strptime(strings, format=fmt, unit="ms", error_is_null=True)
     return local_to_utc(_reject_impossible_dates(strings, naive, fmt), timezone)
 
 
 def local_to_utc(naive: pa.Array, timezone: str) -> pa.Array:
-    """Naive wall-clock timestamps (file order) in `timezone` -> UTC, handling DST (see above)."""
+    """Naive wall-clock timestamps in `timezone` -> UTC (first occurrence of repeated times)."""
     naive = naive.cast(pa.timestamp("ms"))
     if timezone in ("UTC", "Etc/UTC", "Z"):
         return naive.cast(TS_TYPE)
-    earliest = pc.assume_timezone(naive, timezone=timezone, ambiguous="earliest", nonexistent="earliest")
-    latest = pc.assume_timezone(naive, timezone=timezone, ambiguous="latest", nonexistent="earliest")
-    ambiguous = np.asarray(pc.not_equal(earliest, latest).fill_null(False), dtype=bool)
-    if not ambiguous.any():
-        return earliest.cast(TS_TYPE)
-    wall = np.asarray(naive.cast(pa.int64()).fill_null(np.iinfo(np.int64).min), dtype=np.int64)
-    seen_max = np.maximum.accumulate(wall)
-    went_back = np.zeros(len(wall), dtype=bool)
-    went_back[1:] = wall[1:] < seen_max[:-1]
-    use_latest = pa.array(ambiguous & went_back)
-    return pc.if_else(use_latest, latest, earliest).cast(TS_TYPE)
+    return pc.assume_timezone(naive, timezone=timezone, ambiguous="earliest",
+                              nonexistent="earliest").cast(TS_TYPE)
 
 
 _MONTHS = {m: i for i, m in enumerate(

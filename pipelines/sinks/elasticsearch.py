@@ -21,7 +21,7 @@ once with its reason. Server messages are scrubbed of secrets before they are ke
 """
 from __future__ import annotations
 
-import datetime as dt
+import base64
 import random
 import threading
 import time
@@ -35,10 +35,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines import indices
-from pipelines.schema import DEAD_LETTER_SCHEMA
+from pipelines.model import INDEX, dead_letters
 from pipelines.sinks.es_cluster import EsSettings, first_line, scrub
 
-EVENTS, SIGNALS = "events", "signals"
+EVENTS, SIGNALS, INCIDENTS = "events", "signals", "incidents"
+INCIDENT_FAMILY = "incident"  # the counters' family of incident documents (they span families)
 STAGE = "index"
 # Counters of summary.json's datasets.<family> when --es-url is given.
 INDEXED, DEAD_LETTERED, RETRIES, SENT = ("documents_indexed", "documents_dead_lettered",
@@ -60,6 +61,7 @@ class Documents:
     family: list[str]
     fmt: list[str | None]
     sources: list[bytes]
+    versions: list[int] | None = None  # external versions (incident revisions): older never overwrites
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -72,6 +74,8 @@ def _column_values(column: pa.ChunkedArray | pa.Array) -> list:
     if pa.types.is_timestamp(kind):
         column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
         kind = column.type
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):  # ES `binary`: base64 text
+        return [None if v is None else base64.b64encode(v).decode("ascii") for v in column.to_pylist()]
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return column.to_numpy(zero_copy_only=False).tolist()
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
@@ -115,6 +119,15 @@ def documents(table: pa.Table, kind: str) -> Documents:
     return Documents(index, ids, family, fmt, sources)
 
 
+def incident_documents(records: list[dict]) -> Documents:
+    """Incident records -> Documents for vigie-incidents-default: `_id` = incident.id, the
+    revision as external version (a re-sent older revision never overwrites a newer one)."""
+    n = len(records)
+    return Documents([indices.INCIDENTS_INDEX] * n, [r["incident.id"] for r in records],
+                     [INCIDENT_FAMILY] * n, [None] * n, [orjson.dumps(r) for r in records],
+                     [int(r.get("incident.revision") or 1) for r in records])
+
+
 def documents_from_dead_letters(table: pa.Table) -> Documents:
     """Dead letters of stage `index` (origin.path = `<index>/<_id>`, raw = the document) ->
     Documents to send again."""
@@ -142,8 +155,11 @@ class BulkOutcome:
 
 
 def dead_letter_table(rows: list[dict]) -> pa.Table:
-    """Dead-letter rows of BulkOutcome -> a table of pipelines.schema.DEAD_LETTER_SCHEMA."""
-    return pa.Table.from_pylist(rows, schema=DEAD_LETTER_SCHEMA)
+    """Dead-letter rows of BulkOutcome (documents that finally failed) -> a dead-letter table."""
+    columns = {name: [row[name] for row in rows] for name in ("reason", "detail", "family", "format",
+                                                             "id", "raw")}
+    return dead_letters(len(rows), stage=STAGE, lines=0, origin_kind=INDEX,
+                        origin_path=[row["origin.path"] for row in rows], **columns)
 
 
 def _chunks(docs: Documents, max_docs: int, max_bytes: int) -> Iterable[list[int]]:
@@ -163,21 +179,24 @@ def _chunks(docs: Documents, max_docs: int, max_bytes: int) -> Iterable[list[int
 def _body(docs: Documents, rows: list[int]) -> bytes:
     parts = []
     for i in rows:
-        parts.append(b'{"index":{"_index":"%s","_id":%s}}' % (docs.index[i].encode(), orjson.dumps(docs.ids[i])))
+        version = (b',"version":%d,"version_type":"external_gte"' % docs.versions[i]) if docs.versions else b""
+        parts.append(b'{"index":{"_index":"%s","_id":%s%s}}' % (docs.index[i].encode(), orjson.dumps(docs.ids[i]),
+                                                              version))
         parts.append(docs.sources[i])
     parts.append(b"")
     return b"\n".join(parts)
 
 
-def _item_reason(status: int, error) -> str:
+def _item_reason(status: int, error) -> tuple[str, str]:
+    """(reason, detail) of an item the server refused: the cause (status and error type), and
+    its full message."""
     if isinstance(error, dict):
-        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        detail = f"{error.get('type', 'error')}: {error.get('reason', '')}"
         cause = error.get("caused_by")
         if isinstance(cause, dict):
-            reason += f" (caused by {cause.get('type', '')}: {cause.get('reason', '')})"
-    else:
-        reason = str(error)
-    return f"HTTP {status} {reason}"[:2000]
+            detail += f" (caused by {cause.get('type', '')}: {cause.get('reason', '')})"
+        return f"HTTP {status} {error.get('type', 'error')}", f"HTTP {status} {detail}"[:2000]
+    return f"HTTP {status}", f"HTTP {status} {error}"[:2000]
 
 
 class BulkIndexer:
@@ -260,12 +279,12 @@ class BulkIndexer:
                 for i, item in zip(todo, body["items"]):
                     result = next(iter(item.values()))
                     status = int(result.get("status", 0))
-                    if status < 300:
+                    if status < 300 or (status == 409 and docs.versions):  # 409: a newer revision is there
                         out.counts[(docs.family[i], INDEXED)] += 1
                     elif status in RETRY_STATUSES:
-                        retry.append((i, _item_reason(status, result.get("error"))))
+                        retry.append((i, _item_reason(status, result.get("error"))[1]))
                     else:
-                        out.dead.append(self._dead(docs, i, _item_reason(status, result.get("error"))))
+                        out.dead.append(self._dead(docs, i, *_item_reason(status, result.get("error"))))
                         out.counts[(docs.family[i], DEAD_LETTERED)] += 1
             except (TransportConnectionError, ConnectionTimeout) as exc:
                 self._note(False)
@@ -276,7 +295,7 @@ class BulkIndexer:
                 reason = f"HTTP {status} on the whole bulk request: {scrub(first_line(exc), self.settings)}"
                 if status not in RETRY_STATUSES:  # refused for good (401, 403, 413 ...): no retry
                     for i in todo:
-                        out.dead.append(self._dead(docs, i, reason))
+                        out.dead.append(self._dead(docs, i, f"HTTP {status} on the whole bulk request", reason))
                         out.counts[(docs.family[i], DEAD_LETTERED)] += 1
                     return out
                 self._note(False)
@@ -286,8 +305,9 @@ class BulkIndexer:
             wait = min(30.0, 0.5 * 2 ** attempt) * (0.5 + random.random() / 2)
             if time.monotonic() + wait > deadline or self._cluster_down_too_long():
                 for i, reason in retry:
-                    out.dead.append(self._dead(docs, i, f"gave up after {attempt + 1} attempt(s) within the "
-                                                        f"{self.settings.retry_seconds:g} s retry budget: {reason}"))
+                    out.dead.append(self._dead(docs, i, "gave up within the retry budget (--es-retry-seconds)",
+                                               f"{attempt + 1} attempt(s) in {self.settings.retry_seconds:g} s; "
+                                               f"last: {reason}"))
                     out.counts[(docs.family[i], DEAD_LETTERED)] += 1
                 return out
             time.sleep(wait)
@@ -298,12 +318,11 @@ class BulkIndexer:
         return out
 
     @staticmethod
-    def _dead(docs: Documents, i: int, reason: str) -> dict:
-        source = docs.sources[i]
-        return {"stage": STAGE, "reason": reason, "family": docs.family[i], "format": docs.fmt[i],
-                "raw": source, "raw_text": source.decode("utf-8", "replace"),
-                "origin.path": f"{docs.index[i]}/{docs.ids[i]}", "origin.offset": None, "lines": 0,
-                "written_at": dt.datetime.now(dt.timezone.utc)}
+    def _dead(docs: Documents, i: int, reason: str, detail: str) -> dict:
+        """One dead-letter row (dead_letter_table's form) for document i."""
+        return {"stage": STAGE, "reason": reason, "detail": detail, "family": docs.family[i], "format": docs.fmt[i],
+                "id": docs.ids[i], "raw": docs.sources[i],
+                "origin.path": f"{docs.index[i]}/{docs.ids[i]}"}
 
 
 def index_all(client, settings: EsSettings, batches: Iterable[Documents]) -> BulkOutcome:
@@ -318,25 +337,3 @@ def index_all(client, settings: EsSettings, batches: Iterable[Documents]) -> Bul
     finally:
         indexer.close()
     return out
-
-
-def index_counts(rows: list[dict], datasets: dict) -> list[str]:
-    """Add the sink's counters (COUNTERS) of the pipeline's counter rows to summary.json's
-    `datasets` section (per family and total); return the families whose documents do not
-    balance: events + signals == documents_sent == documents_indexed + documents_dead_lettered."""
-    for row in rows:
-        if row["counter"] in COUNTERS and row["family"] not in datasets:
-            datasets[row["family"]] = {k: 0 for k in datasets.get("total", {})}
-    families = [f for f in datasets if f != "total"]
-    for family in families:
-        for counter in COUNTERS:
-            datasets[family][counter] = 0
-    for row in rows:
-        if row["counter"] in COUNTERS:
-            datasets[row["family"]][row["counter"]] += row["value"]
-    datasets.setdefault("total", {})
-    for counter in COUNTERS:
-        datasets["total"][counter] = sum(datasets[f][counter] for f in families)
-    return [name for name, c in datasets.items()
-            if not (c.get("events", 0) + c.get("signals", 0) == c[SENT]
-                    == c[INDEXED] + c[DEAD_LETTERED])]

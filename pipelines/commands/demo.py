@@ -1,0 +1,74 @@
+"""`vigie demo`: generate the hospital scenario, replay it, print where outputs are and what they show."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from pipelines.commands.generate import scenario_folder
+from pipelines.commands.replay import print_summary, run_replay, undelivered_note
+from pipelines.errors import VigieError
+from pipelines.options import CommandParser
+from pipelines.reports.overview import load_truth, overview
+from pipelines.scenario.chu import generate_chu
+
+
+def run_demo(out: Path, events: int, seed: int, es_url: str | None = None) -> int:
+    """Generate into OUT/scenario, replay into OUT/replay (and into Elasticsearch at `es_url`),
+    print the summary, the document counts per index and an overview."""
+    scenario, replay = out / "scenario", out / "replay"
+    if out.is_dir() and any(p.name not in ("scenario", "replay") for p in out.iterdir()):
+        raise VigieError(f"--out {out} holds more than an earlier demo (scenario/, replay/); "
+                         "choose an empty or new folder")
+    scenario_folder(scenario, "the demo's scenario folder")
+    started = time.time()
+    print(f"vigie demo: generating the 'chu' hospital scenario ({events:,} lines, seed {seed}) ...",
+          file=sys.stderr)
+    generate_chu(scenario, events=events, seed=seed, progress=lambda m: print(f"  {m}", file=sys.stderr))
+    truth = load_truth(scenario)
+    print(f"vigie demo: replaying {scenario} (timezone {truth['timezone']}) ...", file=sys.stderr)
+    # The scenario's inventory and anonymiser list; no GeoIP file: countries come from the
+    # offline default (iptocc).
+    flags = ["--out", str(replay), "--timezone", truth["timezone"],
+             "--inventory", str(scenario / "inventory.yml"),
+             "--threat-list", f"tor-exits={scenario / 'tor-exits.txt'}"]
+    if es_url:
+        flags += ["--es-url", es_url]
+    summary = run_replay([str(scenario)], flags,
+                         say=lambda m: print(m, file=sys.stderr))
+    print_summary(summary)
+    note = undelivered_note(summary)
+    if note:
+        print(note, file=sys.stderr)
+    if es_url:
+        _print_index_counts(replay, es_url)
+    print("\nwhat the logs show:")
+    for line in overview(replay, truth):
+        print(f"  {line}")
+    print(f"\nscenario logs and truth.json: {scenario}\ndemo done in {time.time() - started:.1f} s")
+    return 0
+
+
+def _print_index_counts(replay: Path, es_url: str) -> None:
+    """Documents per Elasticsearch index next to the Parquet archive's (`vigie es verify`)."""
+    from pipelines.commands.es import verify
+    from pipelines.sinks.es_cluster import settings_from
+
+    print(f"\nElasticsearch {es_url}: documents per index (Parquet archive / index)")
+    for index, c in verify(replay, settings_from(es_url)).items():
+        print(f"  {index:<36}{c['archive']:>9,} /{c['index']:>9,}"
+              + (f"  ({c['missing']:,} missing, {c['extra']:,} not in this archive)"
+                 if c["missing"] or c["extra"] else ""))
+
+
+def main(argv: list[str]) -> int:
+    """`vigie demo [--out DIR] [--events N] [--seed S] [--es-url URL]`."""
+    parser = CommandParser(prog="vigie demo", description="Generate the hospital scenario, "
+                                                          "replay it, summarise what it found.")
+    parser.add_argument("--out", default="demo-output")
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--es-url", default=None, help="also index into this Elasticsearch "
+                                                       "(`make demo` starts one and passes it)")
+    args = parser.parse_args(argv)
+    return run_demo(Path(args.out), events=args.events, seed=args.seed, es_url=args.es_url)
