@@ -132,10 +132,10 @@ def test_a_file_with_several_rules_loads_each(tmp_path: Path):
 
 
 @pytest.mark.parametrize("logsource, expected", [
-    ("category: webserver", {"web.apache_combined", "web.apache_common", "web.w3c"}),
+    ("category: webserver", {"web.apache_combined", "web.apache_common", "web.nginx_json", "web.w3c"}),
     ("category: proxy", {"web.squid"}),
     ("product: apache", {"web.apache_combined", "web.apache_common"}),
-    ("service: nginx", {"web.apache_combined", "web.apache_common"}),
+    ("service: nginx", {"web.apache_combined", "web.apache_common", "web.nginx_json"}),
     ("{category: webserver, product: iis}", {"web.w3c"}),
     ("category: mail", {"mail"}),
     ("{category: mail, product: postfix}", {"mail.postfix"}),

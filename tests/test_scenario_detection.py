@@ -50,7 +50,7 @@ def test_every_attack_step_raises_signals_and_high_signals_are_all_attack(replay
     assert summary["datasets"]["total"]["signals"] == len(signals)
     assert summary["rules"]["loaded"] >= 30 and not summary["rules"]["skipped"]
     fired = {v["title"] for v in summary["rules"]["signals_per_rule"].values() if v["signals"]}
-    assert {"SQL Injection - UNION SELECT in Query String", "Mail With a Risky Attachment Type"} <= fired
+    assert {"SQL Injection - UNION SELECT in Request", "Mail With a Risky Attachment Type"} <= fired
 
 
 def test_signal_ids_are_deterministic(replayed, tmp_path):

@@ -13,7 +13,9 @@ Format (fixed):
 
 `event:` gives flat dotted ECS fields (missing ones are null; a scalar for a list field is a
 one-element list; event.dataset defaults to the first dataset the rule routes to, a family
-route meaning its first format). `line:` (or `lines:`, a list) is parsed by the project's
+route meaning its first format; the decoded fields the web parser derives, vigie.url.decoded
+and vigie.referrer.decoded, are derived from url.original and http.request.referrer unless the
+case gives them). `line:` (or `lines:`, a list) is parsed by the project's
 parser of `format` with ParseContext(timezone="Europe/Paris"); the fragments of a stitched
 format (postfix, exim) are stitched into messages first. A match case passes when at least one
 of its events matches; a no_match case when none does. A case that still holds the scaffold's
@@ -36,6 +38,7 @@ from pipelines.detection.engine import CompiledRule, RuleSet, match_rule
 from pipelines.errors import VigieError
 from pipelines.parsing import ALL_FORMATS, format_by_name, stitch
 from pipelines.parsing.base import LineBatch, ParseContext
+from pipelines.parsing.decode import DECODED_FIELDS, decode_request
 from pipelines.schema import event_schema
 
 TEST_TIMEZONE = "Europe/Paris"
@@ -151,6 +154,15 @@ def event_table(values: dict[str, Any], dataset: str, event_id: str) -> pa.Table
         raise CaseError(f"a value does not fit its field's type: {exc}") from exc
 
 
+def with_decoded(values: dict[str, Any]) -> dict[str, Any]:
+    """An `event:` case's fields plus the decoded fields the web parser derives from them
+    (vigie.url.decoded from url.original, ...) when the case does not give them itself."""
+    for source, target in DECODED_FIELDS.items():
+        if isinstance(values.get(source), str) and target not in values:
+            values[target] = decode_request(pa.array([values[source]], pa.string()))[0].as_py()
+    return values
+
+
 def parsed_events(lines: list[str], format_name: str, source: str) -> pa.Table:
     """Raw log lines -> events, through the parser of `format_name` (and stitching)."""
     fmt = format_by_name(format_name)
@@ -180,7 +192,7 @@ def case_events(case: dict[str, Any], rule: CompiledRule, case_id: str) -> pa.Ta
     if "event" in case:
         if not isinstance(case["event"], dict):
             raise CaseError("`event:` must be a mapping of flat dotted ECS fields")
-        values = dict(case["event"])
+        values = with_decoded(dict(case["event"]))
         dataset = values.pop("event.dataset", None) or default_dataset(rule)
         return event_table(values, dataset, case_id)
     lines = case.get("lines", [case.get("line")])

@@ -20,10 +20,14 @@ import pyarrow.dataset as ds
 
 TABLES = {"events": ("event.id", "hive"), "signals": ("signal.id", None),
           "deadletter": ("origin.offset", None)}
-PATH_COLUMNS = ("log.file.path", "origin.path")
+PATH_COLUMNS = ("log.file.path", "origin.path", "vigie.evidence.log_paths")
 VOLATILE = ("written_at",)
 COUNTERS = ("lines_read", "lines_in_events", "lines_dead_lettered", "lines_skipped", "events",
             "dead_letters", "signals")
+
+
+def _relative(path: str, root: str) -> str:
+    return path[len(root):] if path.startswith(root) else path
 
 
 def _rows(out: Path, name: str, root: str, columns: list[str] | None) -> tuple[list[dict], list[str]]:
@@ -37,8 +41,11 @@ def _rows(out: Path, name: str, root: str, columns: list[str] | None) -> tuple[l
     rows = dataset.to_table(columns=names).to_pylist()
     for row in rows:
         for column in PATH_COLUMNS:
-            if isinstance(row.get(column), str) and row[column].startswith(root):
-                row[column] = row[column][len(root):]
+            value = row.get(column)
+            if isinstance(value, str):
+                row[column] = _relative(value, root)
+            elif isinstance(value, list):
+                row[column] = [_relative(v, root) if isinstance(v, str) else v for v in value]
     key = TABLES[name][0]
     rows.sort(key=lambda r: (str(r.get(key)), json.dumps(r, sort_keys=True, default=str)))
     return rows, names

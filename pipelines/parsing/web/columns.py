@@ -16,6 +16,7 @@ from pipelines.parsing.base import (
     LineBatch, LogFormat, ParseContext, ParseResult, build_dead_letters, build_events, empty_events,
     indices, no_dead_letters,
 )
+from pipelines.parsing.decode import decoded_columns
 
 Columns = dict[str, object]  # field -> array (one value per row) or scalar (every row)
 LIST_OF_STRINGS = pa.list_(pa.string())
@@ -230,12 +231,19 @@ def web_event(status: pa.Array) -> Columns:
     }
 
 
+def with_decoded(columns: Columns) -> Columns:
+    """`columns` plus vigie.url.decoded / vigie.referrer.decoded: url.original and the referrer
+    as the application reads them (pipelines/parsing/decode.py), for the web payload rules."""
+    return {**columns, **decoded_columns(columns)}
+
+
 def finish(batch: LineBatch, fmt: LogFormat, rows: np.ndarray | None, timestamp: pa.Array,
             columns: Columns, ok: pa.Array, reasons: str | pa.Array, blank: pa.Array) -> ParseResult:
     """The ParseResult of a batch: events of `rows` (timestamp and columns already hold only
-    those rows), dead letters with `reasons` (one for all, or one per line) for the lines
-    neither ok nor blank, blank lines counted as skipped."""
+    those rows, and get the decoded request fields here), dead letters with `reasons` (one for
+    all, or one per line) for the lines neither ok nor blank, blank lines counted as skipped."""
     dead_rows = indices(pc.and_(pc.invert(ok), pc.invert(blank)))
+    columns = with_decoded(columns)
     events = (build_events(batch, rows, fmt, timestamp, columns) if len(timestamp)
               else empty_events())
     if isinstance(reasons, pa.Array):

@@ -40,7 +40,7 @@ from pipelines.parsing.base import (
 )
 from pipelines.parsing.web.columns import (
     NULL_STRING, Columns, absent_as_null, address_list, batch_lines, blank_lines, host_port,
-    ip_or_host, request_columns, sample_batch, to_long, web_event,
+    ip_or_host, request_columns, sample_batch, to_long, web_event, with_decoded,
 )
 
 KEYS: dict[str, tuple[str, ...]] = {
@@ -289,7 +289,8 @@ def parse_nginx_json(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     if len(event_rows):
         chosen = pa.array(np.flatnonzero(good))
         picked = {role: column.take(chosen) for role, column in values.items()}
-        events = build_events(batch, event_rows, NGINX_JSON, timestamp.take(chosen), _columns(picked))
+        columns = with_decoded(_columns(picked))  # + vigie.url.decoded, vigie.referrer.decoded
+        events = build_events(batch, event_rows, NGINX_JSON, timestamp.take(chosen), columns)
     else:
         events = empty_events()
     dead_mask = ~blank
