@@ -246,14 +246,13 @@ def _say_plan(say: Callable[[str], None], plan: Plan, detections: Detections | N
 def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = print) -> dict:
     """Replay `inputs` with flags `argv` (Vigie's and Beam's); return the summary written."""
     values = vigie_options(argv, "replay")
-    flags = with_default_runner(argv)
+    with_default_runner(argv)  # a wrong runner is refused before anything else
     if not values.out:
         raise VigieError("replay needs --out DIR (where events/, deadletter/ and summary.json go)")
     if not inputs:
         raise VigieError("replay needs at least one input file or folder: vigie replay INPUT... --out DIR")
     timezone = _checked_timezone(values.timezone)
     reference = _checked_reference(values.reference_time)
-    options = PipelineOptions(flags)
     started = time.time()
     detections = None if values.no_detect else compile_rules(values.rules)
     ruleset = detections.ruleset if detections else None
@@ -267,6 +266,7 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
     es = es_cluster.settings_from_options(values)
     es_notes = es_cluster.prepare_cluster(es, say) if es else []
     plan = plan_inputs(inputs, values.log_format, values.split_bytes, reference, timezone)
+    options = PipelineOptions(with_default_runner(argv, sum(f.size for f in plan.files)))
     folder = OutputFolder.prepare(values.out, inputs)
     planned = time.time()
     _say_plan(say, plan, detections, enricher, timezone, reference)
@@ -296,6 +296,7 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
             "inputs": inputs,
             "out": str(folder.final),
             "runner": options.get_all_options()["runner"],
+            "running_mode": {k: options.get_all_options().get(k) for k in ("direct_running_mode", "direct_num_workers")},
             "options": {"timezone": timezone, "format": values.log_format,
                         "reference_time": reference.isoformat() if reference else "file modification time",
                         "split_bytes": values.split_bytes, "batch_bytes": values.batch_bytes,
