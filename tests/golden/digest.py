@@ -2,7 +2,8 @@
 
 `replay_digest(out, root)` -> {"counts": per-dataset counters of summary.json, "tables": for
 events, signals and dead letters: row count, digest of the sorted ids, digest of the sorted
-rows over the columns listed in `columns`}. Paths are made relative to `root` (the scenario
+rows over the columns listed in `columns`}. Paths (log.file.path, origin.path and the
+lists in vigie.evidence.log_paths) are made relative to `root` (the scenario
 folder) so that the digest does not depend on where the scenario was generated; the time a
 dead letter was written is left out.
 
@@ -21,6 +22,7 @@ import pyarrow.dataset as ds
 TABLES = {"events": ("event.id", "hive"), "signals": ("signal.id", None),
           "deadletter": ("origin.offset", None)}
 PATH_COLUMNS = ("log.file.path", "origin.path")
+PATH_LIST_COLUMNS = ("vigie.evidence.log_paths",)  # the raw lines of a two-login signal
 VOLATILE = ("written_at",)
 COUNTERS = ("lines_read", "lines_in_events", "lines_dead_lettered", "lines_skipped", "events",
             "dead_letters", "signals")
@@ -39,6 +41,10 @@ def _rows(out: Path, name: str, root: str, columns: list[str] | None) -> tuple[l
         for column in PATH_COLUMNS:
             if isinstance(row.get(column), str) and row[column].startswith(root):
                 row[column] = row[column][len(root):]
+        for column in PATH_LIST_COLUMNS:
+            if isinstance(row.get(column), list):
+                row[column] = [p[len(root):] if isinstance(p, str) and p.startswith(root) else p
+                               for p in row[column]]
     key = TABLES[name][0]
     rows.sort(key=lambda r: (str(r.get(key)), json.dumps(r, sort_keys=True, default=str)))
     return rows, names
