@@ -1,8 +1,8 @@
 """Labelled scenario "chu": one evening of a university hospital's mail, web and VPN logs.
 
 In: an output folder, a number of log lines `events` (at least MIN_EVENTS) and a seed.
-Out: the eight log files below, `truth.json` (every line the attack wrote, and the incidents a
-correlator should raise), `inventory.yml` (the hospital's accounts, assets and usual country,
+Out: the eight log files below, `truth.json` (every line the attack wrote, the incidents a
+correlator should raise and the correlation results the shipped rules should give), `inventory.yml` (the hospital's accounts, assets and usual country,
 for `vigie replay --inventory`), `tor-exits.txt` (an anonymiser list for `--threat-list`) and a
 short summary dict. Internet hosts use routable addresses (HOME_NETS, PROVIDER_NET,
 SCANNER_NET) so that GeoIP and the offline country data answer.
@@ -69,7 +69,10 @@ truth.json: {"scenario", "seed", "events", "timezone", "date", "start", "end",
   "attack_steps": [{"id", "title", "attack", "start", "end", "entities": {"users",
       "source_ips", "mail_addresses", "hosts"}, "indicators": {...}, "lines": [{"file", "line"}]}],
   "expected_incidents": [{"id", "title", "severity", "steps", "attack", "start", "end",
-      "entities", "related"}]}
+      "entities", "related"}],
+  "expected_correlations": [{"rule", "group_by": {field: value}, "steps", "incident", "start",
+      "end", "why"}]  (the nine results of the shipped correlation rules that are alerts, all
+      the attack's; the background completes none of them, only building blocks at times)}
 Times are ISO 8601 UTC to the second; line numbers are 1-based.
 
 Changing the output: the files are pinned by a digest (tests/test_scenario.py, PINNED_DIGEST,
