@@ -50,7 +50,8 @@ OWN_SOURCE = "vigie"  # the project's own fixtures: expectations are Vigie's, no
 REDISTRIBUTABLE = {"postfix-grok-patterns": "BSD-3-Clause", "logstash-patterns-core": "Apache-2.0"}
 PRODUCT_FORMATS = {"postfix": ["postfix"], "exim": ["exim"], "cisco_asa": ["cisco_asa"], "fortigate": ["fortigate"],
                    "globalprotect": ["globalprotect"], "openvpn": ["openvpn"],
-                   "apache": ["apache_combined", "apache_common"], "nginx": ["apache_combined", "apache_common"],
+                   "apache": ["apache_combined", "apache_common", "apache_error"],
+                   "nginx": ["apache_combined", "apache_common", "nginx_error", "nginx_json"],
                    "iis": ["w3c"], "squid": ["squid"]}
 SYSLOG_PRODUCTS = {"postfix", "exim", "openvpn", "cisco_asa", "fortigate", "globalprotect"}
 FAKE_HEADER = "Nov 27 19:02:11 host {program}[1]: "
