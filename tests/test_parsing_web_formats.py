@@ -311,7 +311,7 @@ def test_mixed_samples_go_to_the_format_that_reads_most_lines():
 # End to end: a replay of the hostile corpus (bytes that are not UTF-8 included)
 # ---------------------------------------------------------------------------------------------
 
-def test_replay_of_hostile_lines_makes_every_line_an_event(tmp_path):
+def test_replay_of_hostile_lines_makes_every_line_an_event_and_every_attack_a_signal(tmp_path):
     import json
 
     import pyarrow.dataset as ds
@@ -328,3 +328,8 @@ def test_replay_of_hostile_lines_makes_every_line_an_event(tmp_path):
     raw = [e for e in events if e["vigie.line.invalid_utf8"]]
     assert [e["url.original"] for e in raw] == ["/\\xc0\\xaf../\\xff\\xfe"]
     assert raw[0]["vigie.line.raw"].endswith(b'"GET /\xc0\xaf../\xff\xfe HTTP/1.1" 400 226 "-" "\xff\xfeUA"')
+    # Every attack line raises a signal (the WebDAV overflow's NOP sled, TLS and RDP handshakes,
+    # XSS, Shellshock, SQL injection, Log4Shell, traversal, overlong UTF-8); the others do not.
+    signals = ds.dataset(out / "signals", format="parquet").to_table(columns=["source.ip"]).to_pylist()
+    flagged = {int(s["source.ip"].rsplit(".", 1)[1]) for s in signals}
+    assert flagged == {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15}
