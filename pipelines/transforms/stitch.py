@@ -14,9 +14,10 @@ fragment. A message is the fragments of one key whose event times chain with gap
   closing time among the buffered messages; the closed ones are emitted (timestamped with that
   time) and the timer is set to the next closing time. State: the fragments of messages not yet
   closed (about `gap_seconds` of traffic per shard), the next closing time and the latest one
-  emitted. A fragment that arrives after the message it belongs to was emitted (late data) is
-  not dropped: it becomes a message of its own, emitted at the next firing, and is counted
-  (Beam counter stitch/late_fragments).
+  emitted. Late data: a fragment earlier than a closing time already emitted in its shard came
+  behind the watermark; it is not dropped but stitched with whatever is still open (alone, when
+  its message is already out: a message of its own, with an id of its own), emitted at the next
+  firing, and counted (Beam counter stitch/late_fragments).
 - Bounded input (replay): the batch runner processes every element of a shard before any timer
   fires, so nothing is emitted early: one end-of-input timer per shard stitches all of its
   fragments at once. State: every fragment of the run until the end of input (Arrow, as the
@@ -79,7 +80,7 @@ class StitchShardFn(beam.DoFn):
         end_of_input.set(window.GlobalWindow().max_timestamp())
         if not self.early:
             return
-        self.late.inc(stitch.late_rows(table, self.gap_seconds, closed_until.read()))
+        self.late.inc(stitch.late_rows(table, closed_until.read()))
         # The table's own sessions close no later than the merged ones will: an early firing
         # is harmless (it re-reads the state and sets the timer again), a late one cannot be.
         first = int(stitch.cut_sessions(table, self.gap_seconds).closes.min())

@@ -85,12 +85,10 @@ def split_by_shard(table: pa.Table, shards: int) -> list[tuple[int, pa.Table]]:
             for rows in np.split(order, bounds)]
 
 
-def late_rows(table: pa.Table, gap_seconds: float, closed_until_ms: int | None) -> int:
-    """Rows whose time + gap is at or before `closed_until_ms`: had they come on time, the
-    message they belong to would already have been emitted (0 when nothing was emitted yet)."""
+def late_rows(table: pa.Table, closed_until_ms: int | None) -> int:
+    """Rows earlier than `closed_until_ms`, the latest closing time up to which messages were
+    already emitted: the watermark had passed them when they came, and any message they would
+    have joined is out (0 when nothing was emitted yet)."""
     if closed_until_ms is None or table.num_rows == 0:
         return 0
-    gap = int(round(gap_seconds * 1000))
-    return int(np.count_nonzero(times_ms(table) + gap <= closed_until_ms))
-
-
+    return int(np.count_nonzero(times_ms(table) < closed_until_ms))
