@@ -132,8 +132,10 @@ class StitchMessages(beam.PTransform):
         self.shards = shards
 
     def expand(self, fragments):
+        if fragments.element_type in (None, beam.typehints.Any):
+            fragments.element_type = pa.Table  # so that the Arrow coder sizes and encodes them
         sharded = (fragments
-                   | "ShardFragments" >> beam.FlatMap(stitch.split_by_shard, self.shards)
+                   | "ShardFragments" >> beam.FlatMap(stitch.shard_fragments, self.shards)
                    .with_output_types(SHARD_TABLE))
         stitched = sharded | "StitchShards" >> beam.ParDo(
             StitchShardFn(self.gap_seconds, early=not fragments.is_bounded))

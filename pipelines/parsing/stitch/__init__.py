@@ -24,11 +24,14 @@ from pipelines.parsing.stitch.mail import (finish_mail, mail_direction, mail_out
 from pipelines.parsing.stitch.merge import (PER_ATTEMPT_LISTS, Ordered, merge_sessions, order_in_log,
                                             stitched_event_id)
 from pipelines.parsing.stitch.rows import fragments_to_rows, rows_to_table, stitch_key_of, stitch_message
-from pipelines.parsing.stitch.sessions import Sessions, cut_sessions, late_rows, split_by_shard
+from pipelines.parsing.stitch.sessions import (Sessions, cut_sessions, late_rows, split_by_shard,
+                                               without_empty_columns)
 from pipelines.schema import event_schema
 
 # event.module -> the family's rules: (merged messages, their ordered fragments) -> columns set
 FINISHERS: dict[str, Callable[[pa.Table, Ordered], dict[str, pa.Array]]] = {"mail": finish_mail}
+# event.module -> the columns its rules set without reading the fragments' values
+REPLACED: dict[str, frozenset[str]] = {"mail": frozenset({"event.action", "event.outcome", "message"})}
 
 
 def stitch_sessions(table: pa.Table, sessions: Sessions) -> pa.Table:
@@ -46,6 +49,19 @@ def stitch_sessions(table: pa.Table, sessions: Sessions) -> pa.Table:
             merged = merged.set_column(index, merged.schema.field(index),
                                        pc.if_else(members, values, merged.column(name)))
     return merged.sort_by([("@timestamp", "ascending"), ("event.id", "ascending")])
+
+
+def shard_fragments(table: pa.Table, shards: int) -> list[tuple[int, pa.Table]]:
+    """A fragments table -> (shard, its rows of that shard) per shard it touches, without the
+    columns no stitched value comes from: null in every row, or replaced by the rules of the
+    family every row belongs to (a mail message's action, outcome and summary). What is left
+    is what crosses the shuffle and waits in state."""
+    if table.num_rows == 0:
+        return []
+    modules = pc.unique(table.column("event.module")).to_pylist()
+    replaced = REPLACED.get(modules[0], frozenset()) if len(modules) == 1 else frozenset()
+    kept = [name for name in table.column_names if name not in replaced]
+    return split_by_shard(without_empty_columns(table.select(kept)), shards)
 
 
 def concat_fragments(tables: pa.Table | Iterable[pa.Table]) -> pa.Table:
@@ -78,7 +94,8 @@ def stitch_closed(tables: pa.Table | Iterable[pa.Table], gap_seconds: float,
     return stitched, table.filter(pa.array(~rows)), int(sessions.closes[~closed].min())
 
 
-__all__ = ["FINISHERS", "PER_ATTEMPT_LISTS", "Sessions", "concat_fragments", "cut_sessions",
-           "fragments_to_rows", "late_rows", "mail_direction", "mail_outcome", "mail_summary",
-           "relay_is_internal", "rows_to_table", "split_by_shard", "stitch_closed", "stitch_fragments",
-           "stitch_key_of", "stitch_message", "stitch_sessions", "stitched_event_id"]
+__all__ = ["FINISHERS", "PER_ATTEMPT_LISTS", "REPLACED", "Sessions", "concat_fragments",
+           "cut_sessions", "fragments_to_rows", "late_rows", "mail_direction", "mail_outcome",
+           "mail_summary", "relay_is_internal", "rows_to_table", "shard_fragments", "split_by_shard",
+           "stitch_closed", "stitch_fragments", "stitch_key_of", "stitch_message", "stitch_sessions",
+           "stitched_event_id"]

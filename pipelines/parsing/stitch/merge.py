@@ -49,6 +49,8 @@ class Ordered:
         self.order = order  # int64: the table row at each position
         self.session = session  # int64: the session at each position, non-decreasing
         self.starts = np.flatnonzero(np.diff(session, prepend=-1))  # first position of each
+        self._order = pa.array(order)
+        self._given: dict[str, pa.Array | None] = {}
         self._columns: dict[str, pa.Array] = {}
 
     @property
@@ -67,17 +69,18 @@ class Ordered:
 
     def given(self, name: str) -> pa.Array | None:
         """A column in the table's own row order (None when it is missing or all null)."""
-        if name not in self.table.column_names:
-            return None
-        column = self.table.column(name)
-        return None if column.null_count == len(column) else plain(column)
+        if name not in self._given:
+            column = self.table.column(name) if name in self.table.column_names else None
+            self._given[name] = (None if column is None or column.null_count == len(column)
+                                 else plain(column))
+        return self._given[name]
 
     def column(self, name: str) -> pa.Array:
         """A column in message order (all null when the table lacks it)."""
         if name not in self._columns:
             values = self.given(name)
             self._columns[name] = (pa.nulls(self.size, self.type_of(name))
-                                   if values is None else values.take(pa.array(self.order)))
+                                   if values is None else values.take(self._order))
         return self._columns[name]
 
     def first(self, name: str) -> pa.Array:
@@ -182,10 +185,11 @@ def _timestamps(ordered: Ordered) -> pa.Array:
 
 
 def _event_ids(ordered: Ordered) -> pa.Array:
-    keys = ordered.first(STITCH_KEY).fill_null("").to_pylist()
-    firsts = ordered.first("event.id").fill_null("").to_pylist()
-    return pa.array([_blake2b(f"{k}\x00{f}".encode("utf-8"), digest_size=16).hexdigest()
-                     for k, f in zip(keys, firsts)], pa.string())
+    """stitched_event_id of every session (the hash inputs are built column-wise)."""
+    inputs = pc.binary_join_element_wise(ordered.first(STITCH_KEY).fill_null(""),
+                                         ordered.first("event.id").fill_null(""), "\x00")
+    return pa.array([_blake2b(data, digest_size=16).hexdigest()
+                     for data in inputs.cast(pa.binary()).to_pylist()], pa.string())
 
 
 def _lines(ordered: Ordered) -> pa.Array:
