@@ -3,16 +3,20 @@ logs, and of the pure stitching function alone.
 
 Input (bench/mail_inputs.py, made once): BENCH_MAIL_LINES (default 1,000,000) Postfix and Exim
 lines of a realistic gateway mix, written with pipelines/scenario/formats.py.
-- replay: each run in its own process (median of BENCH_RUNS, default 3), lines/s = lines read /
-  wall seconds; also the CPU seconds (user + system) and peak memory of that process. With
-  `--before SRC` (a checkout of an earlier Vigie, e.g. `git archive <commit> | tar -x -C SRC`)
-  the same runs are made with that code first (PYTHONPATH=SRC, same interpreter and packages),
-  and the stitched events of both are compared (every column, rows sorted by event.id).
-- pure: the slices are parsed once (no Beam); the fragment tables are then stitched by
-  `stitch_fragments` (median of the runs), timed alone, in a process of its own; with `--before`
-  the per-row function of that code (fragments_to_rows, session_runs, stitch_message,
-  rows_to_table) is timed on the same fragments.
-The machine's load average is printed before and after: the cores may be shared.
+Configurations: "before" (with `--before SRC`: a copy of an earlier Vigie's sources, e.g.
+`git archive <commit> | tar -x -C SRC`, run with PYTHONPATH=SRC and the same interpreter and
+packages), "after" (this checkout, default runner) and "after-2proc" (this checkout,
+`--direct_running_mode=multi_processing --direct_num_workers=2`).
+- replay: each run in its own process, BENCH_RUNS times (default 3); lines/s = lines read /
+  wall seconds (median run); also the CPU seconds (user + system, the process and its children)
+  and peak memory, and the load average when the run started: the two cores are shared.
+- pure: the slices are parsed once (no Beam), then their fragment tables are stitched, timed
+  alone (median of the runs, wall and CPU), in a process of its own: `stitch_fragments` after,
+  the per-row functions of the earlier code before (fragments_to_rows, session_runs,
+  stitch_message, rows_to_table).
+Each configuration's figures go to BENCH_DIR/stitching-<label>.json (`--only` re-measures some);
+the table shows all of them, and the stitched events of before and after are compared (every
+column, rows sorted by event.id).
 Environment: BENCH_MAIL_LINES, BENCH_DIR (default bench/out), BENCH_RUNS.
 """
 from __future__ import annotations
@@ -31,7 +35,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from mail_inputs import mail_bench_input  # noqa: E402
 from measure import PY, VIGIE  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -58,7 +61,8 @@ def run_child(cmd: list[str], src: str | None) -> dict:
             "peak_mib": usage.ru_maxrss / 1024, "stdout": stdout}
 
 
-def replay_runs(folder: Path, lines: int, out: Path, src: str | None, label: str) -> dict:
+def replay_runs(folder: Path, lines: int, out: Path, src: str | None, label: str,
+                flags: list[str]) -> dict:
     """`vigie replay --no-enrich --no-detect` of the gateway logs, RUNS times."""
     runs = []
     for i in range(RUNS):
@@ -66,7 +70,7 @@ def replay_runs(folder: Path, lines: int, out: Path, src: str | None, label: str
         load = os.getloadavg()[0]
         print(f"  {label} replay {i + 1}/{RUNS} (load {load:.1f}) ...", flush=True)
         result = run_child([VIGIE, "replay", str(folder), "--out", str(out), "--no-enrich",
-                            "--no-detect"], src)
+                            "--no-detect", *flags], src)
         summary = json.loads((out / "summary.json").read_text())["datasets"]["mail"]
         if summary["lines_read"] != lines:
             raise SystemExit(f"bench: {label} read {summary['lines_read']} lines, expected {lines}")
@@ -96,16 +100,17 @@ def pure_mode(folder: str, implementation: str) -> None:
                  for out in parse_slice(piece, ReadSettings())
                  if out.fragments is not None and out.fragments.num_rows]
     lines = sum(pa.compute.sum(t["vigie.lines"]).as_py() for t in fragments)
-    times, messages = [], 0
+    times, cpu, messages = [], [], 0
     for _ in range(RUNS):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         if implementation == "columns":
             from pipelines.parsing.stitch import stitch_fragments
             messages = stitch_fragments(fragments, 3600).num_rows
         else:
             messages = _per_row_stitch(fragments)
         times.append(time.perf_counter() - start)
-    print(json.dumps({"fragment_lines": lines, "messages": messages, "times": times}))
+        cpu.append(time.process_time() - start_cpu)
+    print(json.dumps({"fragment_lines": lines, "messages": messages, "times": times, "cpu": cpu}))
 
 
 def _per_row_stitch(fragments) -> int:
@@ -138,48 +143,73 @@ def pure_runs(folder: Path, src: str | None, implementation: str) -> dict:
     result = run_child([PY, __file__, "--pure", str(folder), implementation], src)
     data = json.loads(result["stdout"].strip().splitlines()[-1])
     data["median"] = statistics.median(data["times"])
+    data["median_cpu"] = statistics.median(data["cpu"])
     return data
+
+
+TWO_PROCESSES = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+
+
+def configurations(before: str | None) -> dict[str, tuple[str | None, list[str]]]:
+    """label -> (source folder of the code, extra replay flags)."""
+    configs: dict[str, tuple[str | None, list[str]]] = {}
+    if before:
+        configs["before"] = (before, [])
+    configs["after"] = (None, [])
+    configs["after-2proc"] = (None, TWO_PROCESSES)
+    return configs
+
+
+def report(work: Path, lines: int) -> None:
+    """Print every configuration measured so far (bench/out/stitching-<label>.json)."""
+    print(f"\n{'':<12}{'pure lines/s':>13}{'per CPU-s':>11}{'replay s':>10}{'CPU s':>7}"
+          f"{'lines/s':>9}{'per CPU-s':>11}{'peak MiB':>9}{'load':>6}")
+    for path in sorted(work.glob("stitching-*.json")):
+        result = json.loads(path.read_text())
+        row = f"{result['label']:<12}"
+        pure = result.get("pure")
+        row += (f"{pure['fragment_lines'] / pure['median']:>13,.0f}"
+                f"{pure['fragment_lines'] / pure['median_cpu']:>11,.0f}" if pure else " " * 24)
+        replay = result.get("replay")
+        if replay:
+            peak = max(r["peak_mib"] for r in replay["runs"])
+            load = statistics.median(r["load"] for r in replay["runs"])
+            row += (f"{replay['median_seconds']:>10.1f}{replay['median_cpu']:>7.1f}"
+                    f"{lines / replay['median_seconds']:>9,.0f}{lines / replay['median_cpu']:>11,.0f}"
+                    f"{peak:>9,.0f}{load:>6.1f}")
+        print(row)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", help="source folder of the earlier Vigie to compare with")
+    parser.add_argument("--only", action="append", help="measure only this configuration "
+                        "(before, after, after-2proc; repeatable); the others keep their last figures")
     parser.add_argument("--pure", nargs=2, metavar=("FOLDER", "IMPL"), help=argparse.SUPPRESS)
-    parser.add_argument("--skip-replay", action="store_true", help="time the pure function only")
-    parser.add_argument("--before-only", action="store_true", help="measure the earlier code only")
     args = parser.parse_args()
-    if args.pure:
+    if args.pure:  # a child measuring the code on its PYTHONPATH: nothing imported from here
         pure_mode(*args.pure)
         return
+    from mail_inputs import mail_bench_input  # puts this checkout on sys.path
     lines, folder = mail_bench_input()
     work = folder.parent
     print(f"{lines:,} mail lines in {folder}; {os.cpu_count()} cores; load average at start "
           f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
-    codes = ([("before", args.before)] if args.before else []) + [("after", None)]
-    if args.before_only:
-        codes = codes[:1]
-    results: dict = {}
-    for label, src in codes:
-        print(f"pure stitching ({label}) ...", flush=True)
-        results[label] = {"pure": pure_runs(folder, src, "rows" if src else "columns")}
-        if not args.skip_replay:
-            results[label]["replay"] = replay_runs(folder, lines, work / f"stitch-{label}", src, label)
+    for label, (src, flags) in configurations(args.before).items():
+        if args.only and label not in args.only:
+            continue
+        result: dict = {"label": label, "flags": flags}
+        if not flags:
+            print(f"pure stitching ({label}) ...", flush=True)
+            result["pure"] = pure_runs(folder, src, "rows" if src else "columns")
+        result["replay"] = replay_runs(folder, lines, work / f"stitch-{label}", src, label, flags)
+        (work / f"stitching-{label}.json").write_text(json.dumps(result, indent=1))
     print(f"\nload average at the end {'/'.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"{'':<8}{'pure: lines/s':>15}{'messages':>10}{'replay: s':>11}{'CPU s':>8}{'lines/s':>10}"
-          f"{'peak MiB':>10}")
-    for label, result in results.items():
-        pure = result["pure"]
-        row = f"{label:<8}{pure['fragment_lines'] / pure['median']:>15,.0f}{pure['messages']:>10,}"
-        if "replay" in result:
-            replay = result["replay"]
-            peak = max(r["peak_mib"] for r in replay["runs"])
-            row += (f"{replay['median_seconds']:>11.1f}{replay['median_cpu']:>8.1f}"
-                    f"{lines / replay['median_seconds']:>10,.0f}{peak:>10,.0f}")
-        print(row)
-    (work / f"stitching-results{'-before' if args.before_only else ''}.json").write_text(json.dumps(results, indent=1))
-    if args.before and not args.skip_replay and not args.before_only:
+    report(work, lines)
+    if (work / "stitch-before").is_dir() and (work / "stitch-after").is_dir():
         same = stitched_events(work / "stitch-before").equals(stitched_events(work / "stitch-after"))
-        print("stitched events identical (every column)" if same else "STITCHED EVENTS DIFFER")
+        print("stitched events of before and after identical (every column)" if same
+              else "STITCHED EVENTS OF BEFORE AND AFTER DIFFER")
 
 
 if __name__ == "__main__":

@@ -3,14 +3,16 @@
 Written with the project's line writers (pipelines/scenario/formats.py: postfix, exim, syslog).
 Two Postfix gateways (mx1, mx2: one syslog file each) and an internal Exim relay (its mainlog),
 over one day from 00:00 Paris time, lines of each file in time order. Per Postfix file, a unit is:
-- inbound message (62 %): connect, TLS, client=, cleanup message-id, opendkim, opendmarc, qmgr,
-  disconnect, one delivery per recipient (1-4; to the mail store over LMTP or to the internal
-  relay over SMTP), removed, and an amavis line (another program of the same syslog file);
+- inbound message (62 %) from one of ten outside domains (four sending servers each):
+  connect, TLS, client=, cleanup message-id, opendkim, opendmarc, qmgr, disconnect, one
+  delivery per recipient (1-4; to the mail store over LMTP or to the internal relay over SMTP),
+  removed, and an amavis line (another program of the same syslog file);
 - outbound message (16 %): SASL-authenticated submission, 1-3 outside recipients, 3 % of them
   bounced (then a non-delivery notice, a message of its own) and 4 % deferred then sent 5-15
   minutes later;
 - blocklist reject (12 %): connect, NOQUEUE reject, disconnect;
-- SASL password guessing (10 %): connect, authentication failure, lost connection, disconnect.
+- SASL password guessing (10 %): connect, authentication failure, lost connection, disconnect;
+  these two from random addresses (botnets).
 The Exim relay takes about a sixth of the lines: arrival, deliveries (some deferred then
 delivered, some bounced), Completed; authentication failures; queue runs.
 Environment: BENCH_MAIL_LINES (default 1000000), BENCH_DIR (default bench/out).
@@ -53,6 +55,10 @@ class _Gateway:
 
     def __init__(self, rng: random.Random, host: str):
         self.rng, self.host, self.taken = rng, host, set()
+        # Each outside domain sends from a few servers and receives on one MX (fixed addresses);
+        # blocklisted and password-guessing clients come from anywhere.
+        self.senders = {d: [self.outside_ip() for _ in range(4)] for d in OUTSIDE}
+        self.mx = {d: self.outside_ip() for d in OUTSIDE}
 
     def qid(self) -> str:
         while True:
@@ -85,7 +91,7 @@ class _Gateway:
                              f"{qid}: to=<{rcpt}>, relay=relais.chu.local[10.10.0.20]:25, {delays}, "
                              f"dsn=2.0.0, status=sent (250 OK id={_code(r, _B62, 6)})")
         domain = rcpt.rpartition("@")[2]
-        relay = f"mx.{domain}[{self.outside_ip()}]:25"
+        relay = f"mx.{domain}[{self.mx[domain]}]:25"
         if status == "sent":
             return self.line(t, "postfix/smtp", r.randint(2000, 9000),
                              f"{qid}: to=<{rcpt}>, relay={relay}, {delays}, dsn=2.0.0, "
@@ -147,7 +153,7 @@ class _Gateway:
         if kind < 0.62:
             domain = r.choice(OUTSIDE)
             count = 1 if r.random() < 0.8 else r.randint(2, 4)
-            return self.message(t, f"smtp-out.{domain}[{self.outside_ip()}]", self.person(domain),
+            return self.message(t, f"smtp-out.{domain}[{r.choice(self.senders[domain])}]", self.person(domain),
                                 [self.person(LOCAL) for _ in range(count)], ["sent"] * count)
         if kind < 0.78:
             user = self.person(LOCAL)
