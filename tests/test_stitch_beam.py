@@ -178,3 +178,51 @@ def test_a_late_fragment_becomes_a_message_of_its_own_and_is_counted():
     # only the first bundle's metrics of a stateful DoFn, so the count is checked here).
     closed_until = int((start.timestamp() + 5 + GAP) * 1000)
     assert late_rows(late, closed_until) == 1 and late_rows(table(30, 700), closed_until) == 0
+
+
+class _Bag:
+    """In-memory bag state (the DoFn's methods called directly)."""
+
+    def __init__(self, items=()):
+        self.items = list(items)
+
+    def read(self):
+        return self.items
+
+    def add(self, item):
+        self.items.append(item)
+
+    def clear(self):
+        self.items = []
+
+
+class _Cell:
+    """In-memory read-modify-write state, or timer."""
+
+    def __init__(self):
+        self.value = None
+
+    def read(self):
+        return self.value
+
+    def write(self, value):
+        self.value = value
+
+    def set(self, at):
+        self.value = at
+
+    def clear(self):
+        self.value = None
+
+
+def test_a_close_timer_after_the_end_of_input_finds_nothing_to_do(fragments):
+    from apache_beam.utils.timestamp import Timestamp
+
+    from pipelines.transforms.stitch import StitchShardFn
+
+    fn = StitchShardFn(GAP, early=True)
+    bag, next_close, closed_until, close = _Bag([fragments]), _Cell(), _Cell(), _Cell()
+    flushed = list(fn.on_end_of_input(fragments=bag, next_close=next_close))
+    assert sum(t.num_rows for _, t in flushed) == stitch_fragments(fragments, GAP).num_rows
+    assert list(fn.on_close(fired=Timestamp(micros=2 ** 60), fragments=bag, next_close=next_close,
+                            closed_until=closed_until, close=close)) == []

@@ -95,10 +95,13 @@ class StitchShardFn(beam.DoFn):
                  next_close=beam.DoFn.StateParam(NEXT_CLOSE),
                  closed_until=beam.DoFn.StateParam(CLOSED_UNTIL),
                  close=beam.DoFn.TimerParam(CLOSE)):
-        until = fired.micros // 1000
-        events, still_open, next_ms = stitch.stitch_closed(list(fragments.read()), self.gap_seconds, until)
-        fragments.clear()
+        tables = list(fragments.read())
         next_close.clear()
+        if not tables:  # the end-of-input timer came first (a stream that ends)
+            return
+        until = fired.micros // 1000
+        events, still_open, next_ms = stitch.stitch_closed(tables, self.gap_seconds, until)
+        fragments.clear()
         if still_open.num_rows:
             fragments.add(still_open)
             next_close.write(next_ms)
