@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
