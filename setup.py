@@ -51,7 +51,13 @@ setup(
         "orjson>=3.10",
         "maxminddb>=3.2",
         "iptocc>=3.3",
+        "Jinja2>=3.1.6,<4",
     ],
-    extras_require={"test": ["pytest>=8", "mmdb-writer>=0.2.7", "pySigma-backend-sqlite>=2.0", "sigma-cli>=3.1"]},
+    # Incident report templates (Jinja2) travel inside the package so Beam workers and an
+    # installed `vigie` render them.
+    package_data={"pipelines.reports": ["templates/*"]},
+    include_package_data=True,
+    extras_require={"test": ["pytest>=8", "hypothesis>=6.100", "mmdb-writer>=0.2.7", "pySigma-backend-sqlite>=2.0", "sigma-cli>=3.1",
+                             "aiosmtpd>=1.4.6", "cryptography>=42"]},
     entry_points={"console_scripts": ["vigie=pipelines.cli:main"]},
 )

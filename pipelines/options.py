@@ -6,7 +6,13 @@ through untouched.
 """
 from __future__ import annotations
 
+import argparse
+import functools
+import os
+
 from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipelines.errors import VigieError
 
 
 class VigieOptions(PipelineOptions):
@@ -63,6 +69,9 @@ class VigieOptions(PipelineOptions):
         parser.add_argument("--travel-gap-hours", dest="travel_gap_hours", type=float, default=24.0,
                             help="Impossible travel: logins of one account further apart than "
                                  "this (event time) are not compared.")
+        # Incident handoff (pipelines/sinks/handoff/; the same flags as `vigie incidents send`).
+        from pipelines.sinks.handoff.settings import add_arguments as add_handoff_flags
+        add_handoff_flags(parser)
 
 
 def add_elasticsearch_flags(parser) -> None:
@@ -94,3 +103,117 @@ def add_elasticsearch_connection_flags(parser, url_help: str) -> None:
                         help="File holding the password of --es-user.")
     parser.add_argument("--es-ca-file", dest="es_ca_file", default=None,
                         help="PEM file of the CA that signed the cluster's HTTPS certificate.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Command lines: splitting, checking, the default runner
+# ---------------------------------------------------------------------------------------------
+
+# FnApiRunner's mode when the user names no runner (see with_default_runner and the README).
+RUNNING_MODE = "in_memory"
+# Runners Beam's Python SDK can run here or submit to (the name given to --runner).
+KNOWN_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner",
+                 "PrismRunner", "PortableRunner", "FlinkRunner", "SparkRunner", "DataflowRunner",
+                 "InteractiveRunner")
+POSITIVE = ("split_bytes", "batch_bytes", "max_line_bytes", "stitch_gap_seconds",
+            "travel_max_speed_kmh", "travel_gap_hours", "es_bulk_docs", "es_bulk_bytes",
+            "es_concurrency", "es_retry_seconds", "handoff_timeout")
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse whose usage errors become VigieError (one line `vigie: <command>: ...`, exit 2)
+    instead of a usage block; every `vigie` command parses with it."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise VigieError(f"{self.prog.removeprefix('vigie ')}: {message} (see `{self.prog} --help`)")
+
+
+@functools.lru_cache(maxsize=None)
+def pipeline_flags() -> dict[str, bool]:
+    """Every flag of Beam's PipelineOptions subclasses, VigieOptions included -> takes a value."""
+    parser = argparse.ArgumentParser(add_help=False)
+
+    def add(cls):
+        for sub in cls.__subclasses__():
+            try:
+                sub._add_argparse_args(parser)
+            except argparse.ArgumentError:
+                pass  # a flag declared by two option classes
+            add(sub)
+    add(PipelineOptions)
+    return {opt: action.nargs != 0 for action in parser._actions for opt in action.option_strings}
+
+
+def split_argv(words: list[str], command: str) -> tuple[list[str], list[str]]:
+    """Command-line words -> (inputs, flags); an unknown flag is refused in one line."""
+    known = pipeline_flags()
+    inputs, flags, i = [], [], 0
+    while i < len(words):
+        arg = words[i]
+        if arg.startswith("--"):
+            name = arg.split("=", 1)[0]
+            if name not in known:
+                raise VigieError(f"unknown flag {name} (see `vigie {command} --help`)")
+            flags.append(arg)
+            if "=" not in arg and known[name]:
+                if i + 1 >= len(words):
+                    raise VigieError(f"{name} needs a value (see `vigie {command} --help`)")
+                flags.append(words[i + 1])
+                i += 1
+        else:
+            inputs.append(arg)
+        i += 1
+    return inputs, flags
+
+
+def vigie_options(flags: list[str], command: str) -> argparse.Namespace:
+    """Vigie's own flags of `flags` parsed and checked (Beam's are left to Beam): a wrong type
+    or a value out of range is one line naming the flag, before anything is touched."""
+    parser = CommandParser(prog=f"vigie {command}", add_help=False)
+    VigieOptions._add_argparse_args(parser)
+    values, _ = parser.parse_known_args(flags)
+    for name in POSITIVE:
+        if getattr(values, name) is not None and getattr(values, name) <= 0:
+            raise VigieError(f"--{name.replace('_', '-')} must be a positive number, "
+                             f"not {getattr(values, name):g}")
+    return values
+
+
+# Inputs at least this large are replayed on every core by default (see with_default_runner).
+PARALLEL_FROM_BYTES = 256 * 1024 * 1024
+
+
+def with_default_runner(argv: list[str], input_bytes: int = 0) -> list[str]:
+    """Beam flags with an explicit runner unless one is given: Beam's FnApiRunner, `in_memory`
+    for inputs under PARALLEL_FROM_BYTES (starting worker processes costs seconds), else
+    `multi_processing` with one worker per core (README, "Runner", has the figures).
+
+    Refuses a runner Beam does not know, and `--direct_running_mode=multi_threading`: with it,
+    Beam 2.75's FnApiRunner corrupts the data of grouping steps when bundles run in parallel
+    (seen here as lost lines, process crashes and runaway memory), which would break Vigie's
+    promise that no line is lost.
+    """
+    flags = list(argv)
+    values = {}
+    for i, arg in enumerate(flags):
+        if arg.startswith("--"):
+            name, _, value = arg.partition("=")
+            values[name] = value if "=" in arg else (flags[i + 1] if i + 1 < len(flags) else "")
+    if values.get("--direct_running_mode") == "multi_threading":
+        raise VigieError("--direct_running_mode=multi_threading is refused: Beam's FnApiRunner "
+                         "loses grouped data in that mode; use in_memory or multi_processing")
+    runner = values.get("--runner")
+    if runner is not None and runner.removesuffix("Runner") + "Runner" not in KNOWN_RUNNERS:
+        raise VigieError(f"unknown --runner {runner!r}; use one of " + ", ".join(KNOWN_RUNNERS[:7]))
+    if runner is None:
+        flags.append("--runner=FnApiRunner")
+        if "--direct_running_mode" not in values:
+            parallel = input_bytes >= PARALLEL_FROM_BYTES and (os.cpu_count() or 1) > 1
+            flags.append(f"--direct_running_mode={'multi_processing' if parallel else RUNNING_MODE}")
+            if parallel and "--direct_num_workers" not in values:
+                flags.append(f"--direct_num_workers={os.cpu_count()}")
+    return flags

@@ -1,9 +1,13 @@
 """Fields from schemas/ -> the Arrow schema of events and dead letters, and ES templates.
 
 In: schemas/fields.yml (every field: name, type, array, description) and schemas/datasets.yml
-(which fields each log family fills). Out: `event_schema()` (pyarrow.Schema used by the parsers
-and the Parquet writer) and `index_templates()` (composable Elasticsearch index templates, one per
-family). An unknown type or an undefined field raises SchemaError: nothing defaults silently.
+(which fields each log family fills); schemas/signals.yml, deadletters.yml and incidents.yml in
+the same format. Out: `event_schema()` (pyarrow.Schema used by the parsers and the Parquet
+writer), `signal_schema()`, `dead_letter_schema()`, `incident_schema()` and `index_templates()` (composable Elasticsearch index
+templates: one per family, one for signals, one for incidents). A field of type `object` has
+`fields:` of its own (names relative to it): an Arrow struct (a list of structs with
+`array: true`) and an Elasticsearch object. An unknown type or an undefined field raises
+SchemaError: nothing defaults silently.
 """
 from __future__ import annotations
 
@@ -52,22 +56,27 @@ ES_TYPES: dict[str, dict[str, Any]] = {
 }
 
 
+OBJECT = "object"
+
+
 class SchemaError(VigieError):
     """schemas/ is inconsistent (unknown type, undefined field, duplicate)."""
 
 
 @dataclass(frozen=True)
 class Field:
-    """One event field as described in schemas/fields.yml."""
+    """One field as described in schemas/*.yml (an `object` field has children)."""
 
     name: str
     type: str
     array: bool
     description: str
+    children: tuple["Field", ...] = ()
 
     @property
     def arrow_type(self) -> pa.DataType:
-        base = ARROW_TYPES[self.type]
+        base = (pa.struct([pa.field(c.name, c.arrow_type) for c in self.children])
+                if self.type == OBJECT else ARROW_TYPES[self.type])
         return pa.list_(base) if self.array else base
 
 
@@ -106,12 +115,19 @@ def _parse_fields(entries: list[dict], path: Path) -> dict[str, Field]:
         name, ftype = entry.get("name"), entry.get("type")
         if not name or not entry.get("description"):
             raise SchemaError(f"{path}: field {entry!r} needs a name and a description")
-        if ftype not in ARROW_TYPES:
+        if ftype not in ARROW_TYPES and ftype != OBJECT:
             raise SchemaError(f"{path}: field {name}: unknown type {ftype!r} "
-                              f"(known: {', '.join(sorted(ARROW_TYPES))})")
+                              f"(known: {', '.join(sorted([*ARROW_TYPES, OBJECT]))})")
         if name in fields:
             raise SchemaError(f"{path}: field {name} is defined twice")
-        fields[name] = Field(name, ftype, bool(entry.get("array", False)), entry["description"])
+        children: tuple[Field, ...] = ()
+        if ftype == OBJECT:
+            if not entry.get("fields"):
+                raise SchemaError(f"{path}: field {name} is an object and needs fields")
+            children = tuple(_parse_fields(entry["fields"], path).values())
+        elif entry.get("fields"):
+            raise SchemaError(f"{path}: field {name} has fields but is not an object")
+        fields[name] = Field(name, ftype, bool(entry.get("array", False)), entry["description"], children)
     return fields
 
 
@@ -159,7 +175,8 @@ def _nested_properties(fields: list[Field]) -> dict[str, Any]:
         node = root
         for part in parts[:-1]:
             node = node.setdefault(part, {"properties": {}})["properties"]
-        node[parts[-1]] = dict(ES_TYPES[field.type])
+        node[parts[-1]] = ({"properties": _nested_properties(list(field.children))}
+                           if field.type == OBJECT else dict(ES_TYPES[field.type]))
     return root
 
 
@@ -178,13 +195,16 @@ def _template(name: str, fields: list[Field], sources: str, ecs_version: str) ->
 
 
 def index_templates(s: Schemas | None = None) -> dict[str, dict[str, Any]]:
-    """Composable index templates: one per event family, and one for signals (name -> body)."""
+    """Composable index templates: one per event family, one for signals and one for incidents
+    (name -> body)."""
     s = s or schemas()
     out = {f"vigie-events-{family}": _template(
         f"vigie-events-{family}", [s.fields[n] for n in s.family_fields(family)],
         "schemas/fields.yml and schemas/datasets.yml", s.ecs_version) for family in FAMILIES}
     out["vigie-signals"] = _template("vigie-signals", list(signal_fields().values()),
                                      "schemas/signals.yml", s.ecs_version)
+    out["vigie-incidents"] = _template("vigie-incidents", list(incident_fields().values()),
+                                       "schemas/incidents.yml", s.ecs_version)
     return out
 
 
@@ -226,3 +246,16 @@ def dead_letter_fields() -> dict[str, Field]:
 def dead_letter_schema() -> pa.Schema:
     """Arrow schema of a dead-letter row (schemas/deadletters.yml)."""
     return pa.schema([pa.field(f.name, f.arrow_type) for f in dead_letter_fields().values()])
+
+
+@functools.lru_cache(maxsize=None)
+def incident_fields() -> dict[str, Field]:
+    """Incident record fields from schemas/incidents.yml (the incident contract's keys)."""
+    path = data_dir("schemas") / "incidents.yml"
+    return _parse_fields(_load_yaml(path).get("fields", []), path)
+
+
+@functools.lru_cache(maxsize=None)
+def incident_schema() -> pa.Schema:
+    """Arrow schema of an incident record (schemas/incidents.yml; nested lists of structs)."""
+    return pa.schema([pa.field(f.name, f.arrow_type) for f in incident_fields().values()])

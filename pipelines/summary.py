@@ -10,10 +10,11 @@ Sections:
 - skipped:   per family: lines skipped per reason
 - rules:     signals per rule id
 - deadletters: letters per (stage, reason)
-- zoneless:  per input path: lines whose timestamps carried no zone (read in --timezone)
+- files:     per input path: lines_read, lines_parsed (into events or fragments), zoneless_lines
+             (lines whose timestamps carried no zone and were read in --timezone)
 - index:     per family: INDEX_COUNTERS (Elasticsearch)
 - correlation: late_signals, results per correlation rule id
-- incidents: incidents (counted once, not per dataset)
+- incidents: incidents (counted once, not per dataset), incidents_merged, late_signals
 
 The balance every run must show (`unbalanced`): per family,
 lines_read == lines_in_events + lines_dead_lettered + lines_skipped (lines_duplicate, the lines
@@ -33,9 +34,10 @@ FAMILIES = ("mail", "web", "vpn")
 DATASET_COUNTERS = ("lines_read", "lines_in_events", "lines_dead_lettered", "lines_skipped",
                     "lines_duplicate", "events", "dead_letters", "signals", "incidents")
 INDEX_COUNTERS = ("documents_sent", "documents_indexed", "documents_dead_lettered", "index_retries")
-SECTIONS = ("datasets", "skipped", "rules", "deadletters", "zoneless", "index", "correlation",
+SECTIONS = ("datasets", "skipped", "rules", "deadletters", "files", "index", "correlation",
             "incidents")
 SEPARATOR = "/"
+INCIDENT_FAMILY = "incident"  # family of the incident documents' index counters
 
 
 def count(section: str, *key: str, n: int = 1) -> None:
@@ -60,20 +62,20 @@ class RunCounts:
     skipped: dict[str, Counter] = field(default_factory=dict)
     rules: Counter = field(default_factory=Counter)
     deadletters: Counter = field(default_factory=Counter)  # (stage, reason) -> letters
-    zoneless: Counter = field(default_factory=Counter)  # path -> lines
+    files: dict[str, Counter] = field(default_factory=dict)  # path -> counter -> n
     index: dict[str, Counter] = field(default_factory=dict)
     correlation: Counter = field(default_factory=Counter)
-    incidents: int = 0
+    incidents: Counter = field(default_factory=Counter)
 
     def add(self, section: str, key: tuple[str, ...], n: int) -> None:
         """Add `n` to one counter, decoded from its section and key."""
         if section in ("datasets", "skipped", "index"):
             family, name = key[0], SEPARATOR.join(key[1:])
             getattr(self, section).setdefault(family, Counter())[name] += n
+        elif section == "files":  # key: (counter, path): paths hold the separator
+            self.files.setdefault(SEPARATOR.join(key[1:]), Counter())[key[0]] += n
         elif section == "deadletters":
             self.deadletters[(key[0], SEPARATOR.join(key[1:]))] += n
-        elif section == "incidents":
-            self.incidents += n
         else:
             getattr(self, section)[SEPARATOR.join(key)] += n
 
@@ -92,8 +94,9 @@ class RunCounts:
         return counts
 
     def families(self) -> list[str]:
-        """The families to report: mail, web, vpn, then any other seen (unknown)."""
-        seen = set(self.datasets) | set(self.skipped) | set(self.index)
+        """The families to report: mail, web, vpn, then any other seen (unknown); incident
+        documents (INCIDENT_FAMILY) are reported apart (`incident_documents`)."""
+        seen = (set(self.datasets) | set(self.skipped) | set(self.index)) - {INCIDENT_FAMILY}
         return list(FAMILIES) + sorted(f for f in seen if f not in FAMILIES)
 
     def datasets_section(self) -> dict[str, dict[str, int]]:
@@ -106,8 +109,15 @@ class RunCounts:
             values.update(self.index.get(family, Counter()))
             out[family] = {name: int(values.get(name, 0)) for name in names}
         out["total"] = {name: sum(out[f][name] for f in self.families()) for name in names}
-        out["total"]["incidents"] = self.incidents
+        out["total"]["incidents"] = int(self.incidents.get("incidents", 0))
         return out
+
+    def incident_documents(self) -> dict[str, int] | None:
+        """Elasticsearch counters of incident documents (None without indexing)."""
+        if not self.index:
+            return None
+        values = self.index.get(INCIDENT_FAMILY, Counter())
+        return {name: int(values.get(name, 0)) for name in INDEX_COUNTERS}
 
 
 def unbalanced(datasets: Mapping[str, Mapping[str, int]]) -> list[str]:
@@ -121,6 +131,14 @@ def index_unbalanced(datasets: Mapping[str, Mapping[str, int]]) -> list[str]:
     return [name for name, c in datasets.items() if "documents_sent" in c and not (
         c["events"] + c["signals"] == c["documents_sent"]
         == c["documents_indexed"] + c["documents_dead_lettered"])]
+
+
+def incident_index_unbalanced(counts: RunCounts, incidents_sent: int) -> bool:
+    """True when the incident documents do not balance: every incident record sent is indexed
+    or dead-lettered (and as many were sent as the run made)."""
+    c = counts.incident_documents()
+    return c is not None and not (incidents_sent == c["documents_sent"]
+                                  == c["documents_indexed"] + c["documents_dead_lettered"])
 
 
 def skipped_section(counts: RunCounts) -> dict[str, dict[str, int]]:

@@ -30,3 +30,30 @@ def es_node():
     yield node
     if not was_running:
         es_service.stop_node(port)
+
+
+# Modules whose tests replay whole inputs through Beam (seconds to minutes each).
+SLOW_MODULES = {"test_replay", "test_replay_safety", "test_golden_replay", "test_analyse_events",
+                "test_enrichment_replay", "test_scenario_detection", "test_conformance_sigma",
+                "test_clock"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tiers (pytest.ini): `es` for tests that use a real Elasticsearch node, `slow`
+    for whole-replay modules, so that `make test-fast` runs the rest in well under a minute.
+    Streaming tests (minutes, several servers) run when asked for: `make test` sets
+    VIGIE_STREAMING_TESTS=1, as do `-m streaming` and naming tests/test_streaming_stack.py; a bare
+    `pytest tests` skips them and says so."""
+    import os
+    for item in items:
+        if "es_node" in getattr(item, "fixturenames", ()) or item.module.__name__.startswith("test_es_"):
+            item.add_marker(pytest.mark.es)
+        if item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+    if ("streaming" in (config.getoption("-m") or "") or os.environ.get("VIGIE_STREAMING_TESTS") == "1"
+            or any("test_streaming_stack" in str(arg) for arg in config.args)):
+        return
+    skip = pytest.mark.skip(reason="streaming stack: run `make test-streaming` or set VIGIE_STREAMING_TESTS=1")
+    for item in items:
+        if "streaming" in item.keywords:
+            item.add_marker(skip)

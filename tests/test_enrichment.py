@@ -20,7 +20,7 @@ from pipelines.correlation.travel import (Login, TRAVEL_RULE, impossible_travel,
                                          travel_signals)
 from pipelines.errors import VigieError
 from pipelines.schema import event_schema, signal_schema
-from pipelines.transforms.enrich import DetectImpossibleTravel
+from pipelines.transforms.detect import DetectImpossibleTravel
 
 T0 = dt.datetime(2026, 11, 27, 17, 0, tzinfo=dt.timezone.utc)
 

@@ -109,16 +109,3 @@ def test_secrets_come_from_the_environment_or_a_file_and_never_show(tmp_path):
     with pytest.raises(VigieError, match="cannot read the API key file"):
         es_cluster.settings_from("http://h:1", api_key_file=str(tmp_path / "absent"), environ={})
     assert es_cluster.settings_from(None) is None
-
-
-def test_index_counts_balance_sent_indexed_and_dead_lettered():
-    datasets = {"web": {"events": 10, "signals": 2}, "vpn": {"events": 3, "signals": 0},
-                "total": {"events": 13, "signals": 2}}
-    rows = [{"family": "web", "counter": "documents_sent", "value": 12},
-            {"family": "web", "counter": "documents_indexed", "value": 11},
-            {"family": "web", "counter": "documents_dead_lettered", "value": 1},
-            {"family": "web", "counter": "index_retries", "value": 5},
-            {"family": "vpn", "counter": "documents_sent", "value": 3},
-            {"family": "vpn", "counter": "documents_indexed", "value": 2}]
-    assert es_sink.index_counts(rows, datasets) == ["vpn", "total"]
-    assert datasets["total"]["documents_indexed"] == 13 and datasets["web"]["index_retries"] == 5

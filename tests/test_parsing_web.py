@@ -96,8 +96,8 @@ COMBINED_CASES = {
     "escaped quotes and backslashes in quoted fields": (
         '192.0.2.7 - - [01/Mar/2024:10:00:00 +0000] "GET /q?x=\\"1\\" HTTP/1.1" 200 5 "-" '
         '"sqlmap \\"or 1=1-- \\\\"',
-        {"url.original": '/q?x=\\"1\\"', "url.query": 'x=\\"1\\"',
-         "user_agent.original": 'sqlmap \\"or 1=1-- \\\\'}),
+        {"url.original": '/q?x="1"', "url.query": 'x="1"',
+         "user_agent.original": 'sqlmap "or 1=1-- \\', "tags": None}),
     "request '-' is an event without url": (
         '192.0.2.8 - - [01/Mar/2024:10:00:00 +0000] "-" 408 - "-" "-"',
         {"http.request.method": None, "url.original": None, "url.path": None, "http.version": None,
@@ -174,7 +174,7 @@ COMBINED_LINE = COMBINED_CASES["apache docs example"][0]
 COMMON_LINE = COMMON_CASES["plain"][0]
 
 
-def test_bad_lines_are_dead_lettered_or_skipped_never_raised():
+def test_only_lines_without_a_readable_header_are_dead_lettered():
     lines = [
         COMBINED_LINE,
         "",
@@ -186,23 +186,36 @@ def test_bad_lines_are_dead_lettered_or_skipped_never_raised():
         COMMON_LINE,  # a common line in a combined file
         COMBINED_LINE.replace(" 200 ", " 2000 "),
         "\x00\x01\x02",
+        "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700]",  # header and nothing else
     ]
     result = parse(web.APACHE_COMBINED, lines)
-    assert result.events.num_rows == 1
     assert result.skipped == {"blank line": 2}
     layout = "does not match apache_combined layout"
-    assert reasons(result) == [layout, layout, "bad timestamp '40/Oct/2000:13:55:36 -0700'", layout,
-                               layout, layout, layout]
+    assert reasons(result) == [layout, "bad timestamp '40/Oct/2000:13:55:36 -0700'", layout]
     offsets = make_batch(lines).offsets
-    assert result.dead_letters["origin.offset"].to_pylist() == offsets[[3, 4, 5, 6, 7, 8, 9]].tolist()
+    assert result.dead_letters["origin.offset"].to_pylist() == offsets[[3, 5, 9]].tolist()
     assert result.dead_letters["raw_text"].to_pylist()[0] == "garbage"
     assert set(result.dead_letters["lines"].to_pylist()) == {1}
+    events = result.events.to_pylist()
+    assert [e["event.original"] for e in events] == [lines[i] for i in (0, 4, 6, 7, 8, 10)]
+    assert {e["source.ip"] for e in events} == {"127.0.0.1"}
+    assert {e["@timestamp"] for e in events} == {dt.datetime(2000, 10, 10, 20, 55, 36, tzinfo=UTC)}
+    assert [e["tags"] for e in events] == [None] + [[web.PARTIAL_TAG]] * 5
+    truncated, extra, common, bad_status, bare = events[1:]
+    assert (truncated["url.path"], common["url.path"]) == ("/apache_pb.GIF", "/apache_pb.gif")
+    assert (truncated["http.response.status_code"], truncated["user_agent.original"]) == (200, "Mozilla/4.08 [")
+    assert extra["http.request.method"] == "GET" and bad_status["http.response.status_code"] is None
+    assert bare["url.original"] is None and bare["user.name"] == "frank"
 
 
-def test_common_rejects_combined_lines():
+def test_common_reads_combined_lines_as_partial_events():
     result = parse(web.APACHE_COMMON, [COMBINED_LINE, COMMON_LINE])
-    assert result.events["url.path"].to_pylist() == ["/apache_pb.gif"]
-    assert reasons(result) == ["does not match apache_common layout"]
+    assert result.dead_letters.num_rows == 0
+    first, second = result.events.to_pylist()
+    assert (first["url.path"], second["url.path"]) == ("/apache_pb.GIF", "/apache_pb.gif")
+    assert first["user_agent.original"] == "Mozilla/4.08 [en] (Win98; I ;Nav)"
+    assert (first["tags"], second["tags"]) == ([web.PARTIAL_TAG], None)
+    assert second["user_agent.original"] is None
 
 
 def test_events_keep_origin_and_deterministic_ids():
@@ -279,9 +292,12 @@ def test_w3c_fields_from_context_and_lines_before_any_fields():
     with_context = parse(web.W3C, [IIS_LOGON, IIS_DASHES], ParseContext(w3c_fields=tuple(IIS_FIELDS)))
     assert with_context.events.num_rows == 2
     assert with_context.skipped == {}
+    # a line before any #Fields that fits IIS's default layout is read with it, and says so
     without = parse(web.W3C, [IIS_LOGON] + IIS_HEADER + [IIS_DASHES])
-    assert reasons(without) == ["W3C data line before any #Fields directive"]
-    assert without.events["source.ip"].to_pylist() == ["203.0.113.6"]
+    assert without.events["source.ip"].to_pylist() == ["203.0.113.5", "203.0.113.6"]
+    assert without.events["tags"].to_pylist() == [[web.INFERRED_TAG], None]
+    other = parse(web.W3C, ["2024-03-01 10:00:01 192.0.2.1 GET /x", "#Fields: date time c-ip"])
+    assert reasons(other) == ["W3C data line before any #Fields directive, not in an IIS default layout"]
 
 
 def test_w3c_bad_lines():
@@ -367,6 +383,7 @@ def test_detection_picks_the_format(name):
             assert other.detect(SAMPLES[name]) == 0.0, other.name
 
 
-def test_detection_of_w3c_needs_a_fields_directive():
-    assert web.W3C.detect([IIS_LOGON, IIS_DASHES]) == 0.0
+def test_detection_of_w3c_needs_a_fields_directive_or_iis_default_lines():
+    assert web.W3C.detect([IIS_LOGON, IIS_DASHES]) == 1.0
+    assert web.W3C.detect(["2024-03-01 10:00:01 192.0.2.1 GET /x 200"]) == 0.0
     assert web.W3C.detect(["# a comment", "#Fields: date time", "2024-01-01 00:00:00"]) == pytest.approx(2 / 3)

@@ -172,6 +172,26 @@ ROUND_TRIPS = {
         {"@timestamp": dt.datetime(2026, 11, 27, 18, 2, 11, 123_000, tzinfo=UTC),
          "source.ip": "10.20.1.10", "event.action": "TCP_DENIED", "user.name": "jdoe",
          "url.domain": "www.netflix.com", "http.response.mime_type": "text/html"}),
+    "apache_error": (
+        [formats.apache_error(AT, "error", "client denied by server configuration: /srv/www/.git",
+                              module="authz_core", pid=2231, tid=1402, client="203.0.113.5",
+                              client_port=52214, code="AH01630")] * 3,
+        {"@timestamp": AT_UTC.replace(microsecond=AT.microsecond // 1000 * 1000), "source.ip": "203.0.113.5",
+         "source.port": 52214, "log.level": "error", "log.logger": "authz_core", "process.pid": 2231,
+         "event.code": "AH01630", "message": "client denied by server configuration: /srv/www/.git"}),
+    "nginx_error": (
+        [formats.nginx_error(AT, "error", 2231, 'open() "/srv/www/.env" failed (2: No such file or directory)',
+                             connection=5, client="203.0.113.5", server="www.chu-exemple.fr",
+                             request="GET /.env HTTP/1.1", host="www.chu-exemple.fr")] * 3,
+        {"@timestamp": AT_UTC, "source.ip": "203.0.113.5", "url.path": "/.env", "log.level": "error",
+         "process.pid": 2231, "url.domain": "www.chu-exemple.fr"}),
+    "nginx_json": (
+        [formats.nginx_json(AT, {"remote_addr": "203.0.113.5", "request": "GET /a.php?x=1 HTTP/1.1",
+                                 "status": 404, "body_bytes_sent": 7612, "request_time": "0.004",
+                                 "http_referer": None, "http_user_agent": "curl/8.5.0"})] * 3,
+        {"@timestamp": AT_UTC, "source.ip": "203.0.113.5", "url.path": "/a.php", "url.query": "x=1",
+         "http.response.status_code": 404, "http.response.bytes": 7612, "event.duration": 4_000_000,
+         "user_agent.original": "curl/8.5.0", "http.request.referrer": None}),
     "postfix": (
         [formats.postfix(AT, "mx1", "postfix/smtpd", 2204, "4F3A21C0042: client=pc-12.chu.local"
                          "[10.20.1.10], sasl_method=LOGIN, sasl_username=jdoe")] * 3,

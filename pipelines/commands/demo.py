@@ -1,13 +1,14 @@
 """`vigie demo`: generate the hospital scenario, replay it, print where outputs are and what they show."""
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from pathlib import Path
 
-from pipelines.cli import print_summary
-from pipelines.replay import run_replay
+from pipelines.commands.generate import scenario_folder
+from pipelines.commands.replay import print_summary, run_replay, undelivered_note
+from pipelines.errors import VigieError
+from pipelines.options import CommandParser
 from pipelines.reports.overview import load_truth, overview
 from pipelines.scenario.chu import generate_chu
 
@@ -16,7 +17,10 @@ def run_demo(out: Path, events: int, seed: int, es_url: str | None = None) -> in
     """Generate into OUT/scenario, replay into OUT/replay (and into Elasticsearch at `es_url`),
     print the summary, the document counts per index and an overview."""
     scenario, replay = out / "scenario", out / "replay"
-    shutil.rmtree(scenario, ignore_errors=True)
+    if out.is_dir() and any(p.name not in ("scenario", "replay") for p in out.iterdir()):
+        raise VigieError(f"--out {out} holds more than an earlier demo (scenario/, replay/); "
+                         "choose an empty or new folder")
+    scenario_folder(scenario, "the demo's scenario folder")
     started = time.time()
     print(f"vigie demo: generating the 'chu' hospital scenario ({events:,} lines, seed {seed}) ...",
           file=sys.stderr)
@@ -33,6 +37,9 @@ def run_demo(out: Path, events: int, seed: int, es_url: str | None = None) -> in
     summary = run_replay([str(scenario)], flags,
                          say=lambda m: print(m, file=sys.stderr))
     print_summary(summary)
+    note = undelivered_note(summary)
+    if note:
+        print(note, file=sys.stderr)
     if es_url:
         _print_index_counts(replay, es_url)
     print("\nwhat the logs show:")
@@ -52,3 +59,16 @@ def _print_index_counts(replay: Path, es_url: str) -> None:
         print(f"  {index:<36}{c['archive']:>9,} /{c['index']:>9,}"
               + (f"  ({c['missing']:,} missing, {c['extra']:,} not in this archive)"
                  if c["missing"] or c["extra"] else ""))
+
+
+def main(argv: list[str]) -> int:
+    """`vigie demo [--out DIR] [--events N] [--seed S] [--es-url URL]`."""
+    parser = CommandParser(prog="vigie demo", description="Generate the hospital scenario, "
+                                                          "replay it, summarise what it found.")
+    parser.add_argument("--out", default="demo-output")
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--es-url", default=None, help="also index into this Elasticsearch "
+                                                       "(`make demo` starts one and passes it)")
+    args = parser.parse_args(argv)
+    return run_demo(Path(args.out), events=args.events, seed=args.seed, es_url=args.es_url)

@@ -4,7 +4,10 @@ what the inventory says of its account and asset. Vectorised: per distinct value
 In: an Arrow table with the event schema. Out: the same table with the enrichment columns of
 schemas/fields.yml filled (source./destination.geo.*, .as.*, network.direction,
 vigie.source/destination.internal, vigie.threat.lists, vigie.source.usual_country, user.roles,
-vigie.user.*, vigie.asset.*). Each address column is dictionary-encoded; only its distinct
+vigie.user.*, vigie.asset.*, and on mail the inventory accounts of the sender and recipient
+mailboxes, vigie.mail.sender_account / recipient_accounts; user.name is left as the log wrote
+it, since on mail it means "authenticated submission"), and email.direction recomputed with the
+inventory's internal networks. Each address column is dictionary-encoded; only its distinct
 values are looked up, through a bounded cache kept across batches (`Enricher` lives as long as
 the DoFn instance); results are spread back to rows with `take`.
 """
@@ -22,6 +25,7 @@ from pipelines.enrichment.inventory import Account, Inventory, load_inventory
 from pipelines.enrichment.networks import (NetworkSet, ipv4_values, is_reserved, parse_address,
                                            reserved_ipv4_mask)
 from pipelines.enrichment.threat import ListReport, load_threat_lists
+from pipelines.parsing.mail.direction import hops_inside, relay_addresses, with_inventory
 from pipelines.schema import event_schema
 
 ADDRESS_SIDES = ("source", "destination")
@@ -144,11 +148,12 @@ class Enricher:
     def _reset_caches(self) -> None:
         self.addresses = AddressTable(self.cache_size)
         self.account_cache = BoundedCache(self.cache_size)
+        self.mailbox_cache = BoundedCache(self.cache_size)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state.pop("addresses", None)
-        state.pop("account_cache", None)
+        for cache in ("addresses", "account_cache", "mailbox_cache"):
+            state.pop(cache, None)
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -235,11 +240,28 @@ class Enricher:
         if "source" in internal_side:
             columns["network.direction"] = _direction(internal_side["source"],
                                                       internal_side.get("destination"))
+        if self.inventory is not None and self.inventory.internal and "email.direction" in table.column_names:
+            columns["email.direction"] = self._mail_direction(table, internal_side.get("source"))
         if lists_per_side:
             columns["vigie.threat.lists"] = _union_lists(lists_per_side, n)
         if self.inventory is not None:
             columns.update(self._inventory_columns(table, columns))
         return _with_columns(table, columns)
+
+    def _mail_direction(self, table: pa.Table, source_internal: pa.Array | None) -> pa.Array:
+        """email.direction seen with the inventory's internal networks (mail/direction.py): the
+        parser only knew the reserved ranges. Next hops are judged through the address table."""
+        n = table.num_rows
+        direction = table["email.direction"].combine_chunks()
+        source = source_internal if source_internal is not None else pa.nulls(n, pa.bool_())
+        hops = pa.nulls(n, pa.bool_())
+        if "vigie.mail.relay" in table.column_names:
+            rows, address, known = relay_addresses(table["vigie.mail.relay"])
+            if len(address):
+                encoded = pc.dictionary_encode(address)
+                ids = self.addresses.row_ids(encoded.dictionary, self._address_columns).take(encoded.indices)
+                hops = hops_inside(n, rows, known, self.addresses.column("internal").take(ids))
+        return with_inventory(direction, source, hops)
 
     def _inventory_columns(self, table: pa.Table, done: dict[str, pa.Array]) -> dict[str, pa.Array]:
         inventory = self.inventory
@@ -251,11 +273,50 @@ class Enricher:
                                         pa.list_(pa.string()), indices)
             out["vigie.user.known"] = _spread([a is not None for a in accounts], pa.bool_(), indices)
             out["vigie.user.department"] = _spread([a.department if a else None for a in accounts], pa.string(), indices)
-            for flag in ("admin", "service_account", "disabled"):
+            for flag in ("admin", "service_account", "disabled", "vip"):
                 out[f"vigie.user.{flag}"] = _spread([getattr(a, flag) if a else None for a in accounts],
                                                     pa.bool_(), indices)
             out["vigie.source.usual_country"] = self._usual_country(table, done, accounts, indices)
+        out.update(self._mail_account_columns(table))
         out.update(self._asset_columns(table))
+        return out
+
+    def _mailbox_accounts(self, lists: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+        """A list<string> column of mail addresses -> (row of each address, account code of each
+        address or -1, account names by code), looked up once per distinct address."""
+        array = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+        parents = pc.list_parent_indices(array).to_numpy(zero_copy_only=False).astype(np.int64)
+        addresses, indices = _encoded(pc.list_flatten(array))
+        inventory = self.inventory
+        found = self.mailbox_cache.get_many(addresses, lambda keys: [inventory.account_by_mailbox(k) for k in keys])
+        names = list(dict.fromkeys(a.name for a in found if a is not None))
+        code_of = {name: i for i, name in enumerate(names)}
+        per_address = np.array([code_of[a.name] if a is not None else -1 for a in found] + [-1], dtype=np.int64)
+        rows = indices.fill_null(len(addresses)).to_numpy(zero_copy_only=False).astype(np.int64)
+        return parents, per_address[rows], pa.array(names, pa.string())
+
+    def _mail_account_columns(self, table: pa.Table) -> dict[str, pa.Array]:
+        """vigie.mail.sender_account (the first sender address that is an inventory mailbox) and
+        vigie.mail.recipient_accounts (accounts of the recipient mailboxes, in order, no repeats)."""
+        n = table.num_rows
+        out: dict[str, pa.Array] = {}
+        if "email.from.address" in table.column_names:
+            parents, codes, names = self._mailbox_accounts(table["email.from.address"])
+            hit = np.flatnonzero(codes >= 0)
+            rows, first = np.unique(parents[hit], return_index=True)
+            pick = np.full(n, len(names), dtype=np.int64)
+            pick[rows] = codes[hit[first]]
+            out["vigie.mail.sender_account"] = pa.concat_arrays(
+                [names, pa.nulls(1, pa.string())]).take(pa.array(pick))
+        if "email.to.address" in table.column_names:
+            parents, codes, names = self._mailbox_accounts(table["email.to.address"])
+            hit = np.flatnonzero(codes >= 0)
+            pairs = parents[hit] * (len(names) + 1) + codes[hit]
+            keep = hit[np.sort(np.unique(pairs, return_index=True)[1])]
+            counts = np.bincount(parents[keep], minlength=n)
+            offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32())
+            out["vigie.mail.recipient_accounts"] = pa.ListArray.from_arrays(
+                offsets, names.take(pa.array(codes[keep])), mask=pa.array(counts == 0))
         return out
 
     def _usual_country(self, table: pa.Table, done: dict[str, pa.Array], accounts: list,

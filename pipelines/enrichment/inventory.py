@@ -4,20 +4,29 @@ In: files given with `--inventory` (repeatable). A YAML file may hold any of:
 
     usual_countries: [FR]            # where staff normally connect from (ISO alpha-2)
     internal_networks: [193.51.24.0/24]   # the hospital's own public blocks, marked internal
+    mail_domains: [chu-exemple.fr]   # the hospital's own mail domains
     accounts:
       - {name: jdupont, roles: [physician], department: CARDIO, admin: false,
-         service_account: false, disabled: false, usual_countries: [FR, BE]}
+         service_account: false, disabled: false, vip: false, usual_countries: [FR, BE],
+         email: jean.dupont@chu-exemple.fr, aliases: [cardio-astreinte@chu-exemple.fr]}
     assets:
       - {name: www, criticality: high, hostnames: [www.chu-exemple.fr], networks: [10.10.1.10/32],
-         log_files: ["*www-access.log"]}
+         log_files: ["*www-access.log"], personal_data: false}
+
+`email` and `aliases` are the account's mailboxes: they link mail (sender, recipients) to the
+account; a mailbox belongs to one account only. `vip` marks people whose compromise matters
+more (direction, board, public figures). `mail_domains` tells the hospital's own addresses
+from outside ones; an address of one of those domains whose local part is an account name
+also belongs to that account. `personal_data` marks assets that hold personal (health) data.
 
 `log_files` (glob patterns on log.file.path) name an asset for logs that do not say which
 device wrote them (an Apache access log carries no host name).
 
 A CSV file is a table of accounts (header with `name` and any of roles, department, admin,
-service_account, disabled, usual_countries) or of assets (header with `name` and
-`criticality`, plus hostnames, networks, log_files); list cells are separated by `;`.
-Out: an `Inventory` (picklable) with `account(user)` and `asset_for_*` lookups. Any error names
+service_account, disabled, vip, usual_countries, email, aliases) or of assets (header with `name` and
+`criticality`, plus hostnames, networks, log_files, personal_data); list cells are separated
+by `;`. Out: an `Inventory` (picklable) with `account(user)`, `account_by_mailbox(address)` and
+`asset_by_*` lookups. Any error names
 the file and the entry and says what to fix (VigieError); nothing is guessed.
 """
 from __future__ import annotations
@@ -35,9 +44,11 @@ from pipelines.enrichment.networks import NetworkSet, parse_network
 from pipelines.errors import VigieError
 
 CRITICALITIES = ("low", "medium", "high", "critical")
-ACCOUNT_KEYS = {"name", "roles", "department", "admin", "service_account", "disabled", "usual_countries"}
-ASSET_KEYS = {"name", "criticality", "hostnames", "networks", "log_files", "description"}
-TOP_KEYS = {"usual_countries", "internal_networks", "accounts", "assets"}
+ACCOUNT_KEYS = {"name", "roles", "department", "admin", "service_account", "disabled", "vip",
+                "usual_countries", "email", "aliases"}
+ASSET_KEYS = {"name", "criticality", "hostnames", "networks", "log_files", "description",
+              "personal_data"}
+TOP_KEYS = {"usual_countries", "internal_networks", "mail_domains", "accounts", "assets"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,14 @@ class Account:
     service_account: bool = False
     disabled: bool = False
     usual_countries: tuple[str, ...] = ()
+    vip: bool = False
+    email: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def mailboxes(self) -> tuple[str, ...]:
+        """The account's mail addresses (lower case): its email, then its aliases."""
+        return tuple(dict.fromkeys(([self.email] if self.email else []) + list(self.aliases)))
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,7 @@ class Asset:
     hostnames: tuple[str, ...] = ()
     networks: tuple[str, ...] = ()
     log_files: tuple[str, ...] = ()
+    personal_data: bool = False
 
     @property
     def rank(self) -> int:
@@ -70,28 +90,55 @@ class Asset:
 
 @dataclass
 class Inventory:
-    """Accounts by lower-case name, assets, the usual countries and internal networks."""
+    """Accounts by lower-case name, their mailboxes, assets, the usual countries, the internal
+    networks and the hospital's own mail domains."""
 
     accounts: dict[str, Account] = field(default_factory=dict)
     assets: list[Asset] = field(default_factory=list)
     usual_countries: tuple[str, ...] = ()
     internal: NetworkSet = field(default_factory=NetworkSet)
+    mail_domains: tuple[str, ...] = ()
+    mailboxes: dict[str, str] = field(default_factory=dict)  # address -> account key
     sources: list[str] = field(default_factory=list)
     _hosts: dict[str, int] = field(default_factory=dict)
     _asset_networks: NetworkSet = field(default_factory=NetworkSet)
 
     def account(self, user: str | None) -> Account | None:
-        """The account for a user name as logs write it (case-insensitive; DOMAIN\\user and
-        user@domain also match `user`)."""
+        """The account for a user name as logs write it (case-insensitive; a login that is one
+        of the account's mailboxes, DOMAIN\\user and user@domain also match `user`)."""
         if not user:
             return None
         key = user.strip().lower()
         found = self.accounts.get(key)
+        if found is None and "@" in key:
+            found = self.account_by_mailbox(key)
         if found is None and "\\" in key:
             found = self.accounts.get(key.rsplit("\\", 1)[1])
         if found is None and "@" in key:
             found = self.accounts.get(key.split("@", 1)[0])
         return found
+
+    def account_by_mailbox(self, address: str | None) -> Account | None:
+        """The account a mail address belongs to: one of its `email`/`aliases`, or (for the
+        hospital's own mail domains only) an address whose local part is the account's name.
+        Case-insensitive; None for outside addresses and unknown mailboxes."""
+        if not address:
+            return None
+        key = address.strip().lower()
+        owner = self.mailboxes.get(key)
+        if owner is not None:
+            return self.accounts[owner]
+        local, at, domain = key.rpartition("@")
+        if at and domain in self.mail_domains:
+            return self.accounts.get(local)
+        return None
+
+    def is_own_mailbox(self, address: str | None) -> bool:
+        """True when `address` is the hospital's: a known mailbox or one of its mail domains."""
+        if not address:
+            return False
+        key = address.strip().lower()
+        return key in self.mailboxes or key.rpartition("@")[2] in self.mail_domains
 
     def asset_by_host(self, name: str | None) -> Asset | None:
         """The asset a host name belongs to (case-insensitive, exact name)."""
@@ -119,6 +166,7 @@ class Inventory:
 
     def summary(self) -> dict:
         return {"files": self.sources, "accounts": len(self.accounts), "assets": len(self.assets),
+                "mailboxes": len(self.mailboxes), "mail_domains": list(self.mail_domains),
                 "usual_countries": list(self.usual_countries), "internal_networks": self.internal.size}
 
     # --- building -------------------------------------------------------------------------
@@ -127,7 +175,15 @@ class Inventory:
         key = account.name.lower()
         if key in self.accounts:
             raise VigieError(f"{where}: account {account.name!r} is listed twice; keep one entry")
+        for mailbox in account.mailboxes:
+            owner = self.mailboxes.get(mailbox)
+            if owner is not None:
+                raise VigieError(f"{where}: mailbox {mailbox!r} of account {account.name!r} already "
+                                 f"belongs to account {self.accounts[owner].name!r}; a mailbox "
+                                 "belongs to one account")
         self.accounts[key] = account
+        for mailbox in account.mailboxes:
+            self.mailboxes[mailbox] = key
 
     def _add_asset(self, asset: Asset, where: str) -> None:
         index = len(self.assets)
@@ -168,6 +224,24 @@ def _countries(value: Any, where: str, key: str) -> tuple[str, ...]:
     return codes
 
 
+def _addresses(value: Any, where: str, key: str) -> tuple[str, ...]:
+    """Mail addresses (lower case); each needs one '@' with text on both sides."""
+    addresses = tuple(a.lower() for a in _strings(value, where, key))
+    for address in addresses:
+        local, at, domain = address.rpartition("@")
+        if not (local and at and domain) or " " in address:
+            raise _fail(where, f"{key}: {address!r} is not a mail address (e.g. jean.dupont@chu-exemple.fr)")
+    return addresses
+
+
+def _domains(value: Any, where: str, key: str) -> tuple[str, ...]:
+    domains = tuple(d.lower().lstrip("@") for d in _strings(value, where, key))
+    bad = [d for d in domains if "." not in d or "@" in d or " " in d]
+    if bad:
+        raise _fail(where, f"{key}: {bad[0]!r} is not a mail domain (e.g. chu-exemple.fr)")
+    return domains
+
+
 def _networks(value: Any, where: str, key: str) -> tuple[str, ...]:
     nets = _strings(value, where, key)
     for net in nets:
@@ -192,12 +266,18 @@ def _check_keys(entry: Any, allowed: set[str], where: str) -> dict:
 def parse_account(entry: Any, where: str) -> Account:
     """One accounts entry (YAML mapping or CSV row) -> Account."""
     e = _check_keys(entry, ACCOUNT_KEYS, where)
+    email = _addresses(e.get("email"), where, "email")
+    if len(email) > 1:
+        raise _fail(where, "email is one address; list the others under aliases")
     return Account(str(e["name"]).strip(), _strings(e.get("roles"), where, "roles"),
                    (str(e["department"]).strip() or None) if e.get("department") is not None else None,
                    _bool(e.get("admin", False), where, "admin"),
                    _bool(e.get("service_account", False), where, "service_account"),
                    _bool(e.get("disabled", False), where, "disabled"),
-                   _countries(e.get("usual_countries"), where, "usual_countries"))
+                   _countries(e.get("usual_countries"), where, "usual_countries"),
+                   _bool(e.get("vip", False), where, "vip"),
+                   email[0] if email else None,
+                   _addresses(e.get("aliases"), where, "aliases"))
 
 
 def parse_asset(entry: Any, where: str) -> Asset:
@@ -210,7 +290,8 @@ def parse_asset(entry: Any, where: str) -> Asset:
     return Asset(str(e["name"]).strip(), criticality,
                  _strings(e.get("hostnames"), where, "hostnames"),
                  _networks(e.get("networks"), where, "networks"),
-                 _strings(e.get("log_files"), where, "log_files"))
+                 _strings(e.get("log_files"), where, "log_files"),
+                 _bool(e.get("personal_data", False), where, "personal_data"))
 
 
 def _load_yaml(inventory: Inventory, text: str, path: str) -> None:
@@ -223,13 +304,15 @@ def _load_yaml(inventory: Inventory, text: str, path: str) -> None:
     if data is None:
         return
     if not isinstance(data, dict):
-        raise _fail(path, "expected a mapping with accounts, assets, usual_countries, internal_networks")
+        raise _fail(path, "expected a mapping with accounts, assets, usual_countries, "
+                          "internal_networks, mail_domains")
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise _fail(path, f"unknown section {unknown[0]!r} (known: {', '.join(sorted(TOP_KEYS))})")
     inventory.usual_countries += _countries(data.get("usual_countries"), path, "usual_countries")
     for net in _networks(data.get("internal_networks"), path, "internal_networks"):
         inventory.internal.add(parse_network(net), "internal")
+    inventory.mail_domains += _domains(data.get("mail_domains"), path, "mail_domains")
     for section, parse, add in (("accounts", parse_account, inventory._add_account),
                                 ("assets", parse_asset, inventory._add_asset)):
         entries = data.get(section) or []
@@ -273,4 +356,5 @@ def load_inventory(paths: list[str] | None) -> Inventory | None:
             _load_yaml(inventory, text, path)
         inventory.sources.append(path)
     inventory.usual_countries = tuple(dict.fromkeys(inventory.usual_countries))
+    inventory.mail_domains = tuple(dict.fromkeys(inventory.mail_domains))
     return inventory

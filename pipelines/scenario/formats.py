@@ -11,7 +11,7 @@ a second appear only where the format has them (Squid milliseconds, FortiGate na
 RFC 3339 syslog stamps, GlobalProtect's high-resolution time).
 
   web   apache_combined, apache_common (optional leading virtual host), w3c_header, w3c, iis,
-        squid
+        squid, apache_error, nginx_error, nginx_json
   mail  syslog (the header every syslog line shares), postfix, exim
   vpn   openvpn, cisco_asa, fortigate, globalprotect, globalprotect_system
 """
@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from typing import Mapping, NamedTuple, Sequence
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -179,6 +181,57 @@ def squid(at: dt.datetime, elapsed_ms: int, client: str, action: str, status: in
     stamps = _stamps(at)
     return (f"{stamps.epoch}.{at.microsecond // 1000:03d} {elapsed_ms:6d} {client} "
             f"{action}/{status:03d} {size} {method} {url} {_dash(user)} {hierarchy} {_dash(mime)}")
+
+
+def apache_error(at: dt.datetime, level: str, message: str, *, module: str | None = "core",
+                 pid: int | None = None, tid: int | None = None, client: str | None = None,
+                 client_port: int | None = None, code: str | None = None,
+                 referer: str | None = None) -> str:
+    """An Apache httpd error log line, local time. 2.4 (the default with `module`): `[Fri Nov
+    27 19:02:11.123456 2026] [module:level] [pid P:tid T] [client ip:port] AHnnnnn: message,
+    referer: X`; `module=None` writes the 2.2 layout (`[Fri Nov 27 19:02:11 2026] [level]
+    [client ip] message`). `message` is written as given (already escaped as Apache does)."""
+    clock = f"{at.hour:02d}:{at.minute:02d}:{at.second:02d}"
+    if module is not None:
+        clock += f".{at.microsecond:06d}"
+    parts = [f"[{_DAYS[at.weekday()]} {_MONTHS[at.month - 1]} {at.day:02d} {clock} {at.year}]"]
+    parts.append(f"[{module}:{level}]" if module is not None else f"[{level}]")
+    if pid is not None:
+        parts.append(f"[pid {pid}:tid {tid}]" if tid is not None else f"[pid {pid}]")
+    if client is not None:
+        port = client_port if client_port is not None and module is not None else None
+        parts.append(f"[client {client}:{port}]" if port is not None else f"[client {client}]")
+    text = f"{code}: {message}" if code else message
+    line = " ".join(parts) + " " + text
+    return line + (f", referer: {referer}" if referer else "")
+
+
+def nginx_error(at: dt.datetime, level: str, pid: int, message: str, *, tid: int | None = None,
+                connection: int | None = None, client: str | None = None, server: str | None = None,
+                request: str | None = None, upstream: str | None = None, host: str | None = None,
+                referrer: str | None = None) -> str:
+    """An nginx error log line, local time: `2026/11/27 19:02:11 [error] 1234#1234: *5 message,
+    client: ip, server: name, request: "GET / HTTP/1.1", upstream: "...", host: "...",
+    referrer: "..."` (the context nginx appends for a request; parts left None are omitted)."""
+    head = f"{_stamps(at).panos} [{level}] {pid}#{pid if tid is None else tid}: "
+    head += f"*{connection} " if connection is not None else ""
+    context = ""
+    if client is not None:
+        context = f", client: {client}, server: {server or ''}"
+        for name, value in (("request", request), ("upstream", upstream), ("host", host),
+                            ("referrer", referrer)):
+            if value is not None:
+                context += f', {name}: "{value}"'
+    return head + message + context
+
+
+def nginx_json(at: dt.datetime, fields: Mapping[str, object]) -> str:
+    """An nginx access log line written by a `log_format ... escape=json '{...}'` layout:
+    `time_local` (at's local time and offset) then `fields` in order (nginx variable names:
+    remote_addr, request, status, ...), values as strings, escaped the JSON way."""
+    record = {"time_local": _stamps(at).clf}
+    record.update({name: "" if value is None else str(value) for name, value in fields.items()})
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ from pipelines import indices
 from pipelines.model import INDEX, dead_letters
 from pipelines.sinks.es_cluster import EsSettings, first_line, scrub
 
-EVENTS, SIGNALS = "events", "signals"
+EVENTS, SIGNALS, INCIDENTS = "events", "signals", "incidents"
+INCIDENT_FAMILY = "incident"  # the counters' family of incident documents (they span families)
 STAGE = "index"
 # Counters of summary.json's datasets.<family> when --es-url is given.
 INDEXED, DEAD_LETTERED, RETRIES, SENT = ("documents_indexed", "documents_dead_lettered",
@@ -60,6 +61,7 @@ class Documents:
     family: list[str]
     fmt: list[str | None]
     sources: list[bytes]
+    versions: list[int] | None = None  # external versions (incident revisions): older never overwrites
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -117,6 +119,15 @@ def documents(table: pa.Table, kind: str) -> Documents:
     return Documents(index, ids, family, fmt, sources)
 
 
+def incident_documents(records: list[dict]) -> Documents:
+    """Incident records -> Documents for vigie-incidents-default: `_id` = incident.id, the
+    revision as external version (a re-sent older revision never overwrites a newer one)."""
+    n = len(records)
+    return Documents([indices.INCIDENTS_INDEX] * n, [r["incident.id"] for r in records],
+                     [INCIDENT_FAMILY] * n, [None] * n, [orjson.dumps(r) for r in records],
+                     [int(r.get("incident.revision") or 1) for r in records])
+
+
 def documents_from_dead_letters(table: pa.Table) -> Documents:
     """Dead letters of stage `index` (origin.path = `<index>/<_id>`, raw = the document) ->
     Documents to send again."""
@@ -168,7 +179,9 @@ def _chunks(docs: Documents, max_docs: int, max_bytes: int) -> Iterable[list[int
 def _body(docs: Documents, rows: list[int]) -> bytes:
     parts = []
     for i in rows:
-        parts.append(b'{"index":{"_index":"%s","_id":%s}}' % (docs.index[i].encode(), orjson.dumps(docs.ids[i])))
+        version = (b',"version":%d,"version_type":"external_gte"' % docs.versions[i]) if docs.versions else b""
+        parts.append(b'{"index":{"_index":"%s","_id":%s%s}}' % (docs.index[i].encode(), orjson.dumps(docs.ids[i]),
+                                                              version))
         parts.append(docs.sources[i])
     parts.append(b"")
     return b"\n".join(parts)
@@ -266,7 +279,7 @@ class BulkIndexer:
                 for i, item in zip(todo, body["items"]):
                     result = next(iter(item.values()))
                     status = int(result.get("status", 0))
-                    if status < 300:
+                    if status < 300 or (status == 409 and docs.versions):  # 409: a newer revision is there
                         out.counts[(docs.family[i], INDEXED)] += 1
                     elif status in RETRY_STATUSES:
                         retry.append((i, _item_reason(status, result.get("error"))[1]))
@@ -307,7 +320,7 @@ class BulkIndexer:
     @staticmethod
     def _dead(docs: Documents, i: int, reason: str, detail: str) -> dict:
         """One dead-letter row (dead_letter_table's form) for document i."""
-        return {"reason": reason, "detail": detail, "family": docs.family[i], "format": docs.fmt[i],
+        return {"stage": STAGE, "reason": reason, "detail": detail, "family": docs.family[i], "format": docs.fmt[i],
                 "id": docs.ids[i], "raw": docs.sources[i],
                 "origin.path": f"{docs.index[i]}/{docs.ids[i]}"}
 
@@ -324,25 +337,3 @@ def index_all(client, settings: EsSettings, batches: Iterable[Documents]) -> Bul
     finally:
         indexer.close()
     return out
-
-
-def index_counts(rows: list[dict], datasets: dict) -> list[str]:
-    """Add the sink's counters (COUNTERS) of the pipeline's counter rows to summary.json's
-    `datasets` section (per family and total); return the families whose documents do not
-    balance: events + signals == documents_sent == documents_indexed + documents_dead_lettered."""
-    for row in rows:
-        if row["counter"] in COUNTERS and row["family"] not in datasets:
-            datasets[row["family"]] = {k: 0 for k in datasets.get("total", {})}
-    families = [f for f in datasets if f != "total"]
-    for family in families:
-        for counter in COUNTERS:
-            datasets[family][counter] = 0
-    for row in rows:
-        if row["counter"] in COUNTERS:
-            datasets[row["family"]][row["counter"]] += row["value"]
-    datasets.setdefault("total", {})
-    for counter in COUNTERS:
-        datasets["total"][counter] = sum(datasets[f][counter] for f in families)
-    return [name for name, c in datasets.items()
-            if not (c.get("events", 0) + c.get("signals", 0) == c[SENT]
-                    == c[INDEXED] + c[DEAD_LETTERED])]

@@ -1,9 +1,10 @@
 """Arrow tables -> Parquet files under a replay's output folder (pure, no Beam).
 
 Events go to DIR/events/dataset=<event.dataset>/date=<UTC day>/<name>.parquet (Hive layout);
-signals to DIR/signals/<name>.parquet; dead letters to DIR/deadletter/<name>.parquet. File names are derived from the
-batch's deterministic name, so a retried bundle overwrites instead of duplicating. Each writer
-returns the counts it wrote, keyed (family, counter) like summary.json.
+signals to DIR/signals/<name>.parquet; dead letters to DIR/deadletter/<name>.parquet. File names
+are derived from the batch's deterministic name, so a retried bundle overwrites instead of
+duplicating. Each writer returns what it wrote as counts keyed (section, key...) of
+pipelines/summary.py (e.g. ("datasets", "web", "events")).
 """
 from __future__ import annotations
 
@@ -39,22 +40,28 @@ def write_events(table: pa.Table, out_dir: str, name: str) -> Counter:
     for family, lines, events in zip(per_family["event.module"].to_pylist(),
                                      per_family["vigie.lines_sum"].to_pylist(),
                                      per_family["event.id_count"].to_pylist()):
-        counts[(family, "events")] += events
-        counts[(family, "lines_in_events")] += lines or 0
+        counts[("datasets", family, "events")] += events
+        counts[("datasets", family, "lines_in_events")] += lines or 0
     return counts
 
 
 def write_dead_letters(table: pa.Table, out_dir: str, name: str) -> Counter:
-    """Write dead letters to DIR/deadletter/<name>.parquet; count rows and lines per family."""
+    """Write dead letters to DIR/deadletter/<name>.parquet; count rows and lines per family (the
+    Elasticsearch sink's letters, stage `index`, are counted by the sink) and per cause."""
     if table.num_rows == 0:
         return Counter()
     _write(table, Path(out_dir) / DEAD_LETTER_DIR, name)
     counts: Counter = Counter()
-    per_family = table.group_by("family").aggregate([("lines", "sum"), ("reason", "count")])
-    for family, lines, rows in zip(per_family["family"].to_pylist(), per_family["lines_sum"].to_pylist(),
-                                   per_family["reason_count"].to_pylist()):
-        counts[(family or "unknown", "dead_letters")] += rows
-        counts[(family or "unknown", "lines_dead_lettered")] += lines or 0
+    per_cause = table.group_by(["stage", "reason"]).aggregate([("lines", "count")])
+    for stage, reason, rows in zip(per_cause["stage"].to_pylist(), per_cause["reason"].to_pylist(),
+                                   per_cause["lines_count"].to_pylist()):
+        counts[("deadletters", stage or "?", reason or "?")] += rows
+    lines = table.filter(pc.not_equal(table["stage"], "index")) if table.num_rows else table
+    per_family = lines.group_by("family").aggregate([("lines", "sum"), ("reason", "count")])
+    for family, n_lines, rows in zip(per_family["family"].to_pylist(), per_family["lines_sum"].to_pylist(),
+                                     per_family["reason_count"].to_pylist()):
+        counts[("datasets", family or "unknown", "dead_letters")] += rows
+        counts[("datasets", family or "unknown", "lines_dead_lettered")] += n_lines or 0
     return counts
 
 
@@ -68,6 +75,6 @@ def write_signals(table: pa.Table, out_dir: str, name: str) -> Counter:
     for dataset, rule_id, n in zip(per_rule["event.dataset"].to_pylist(), per_rule["rule.id"].to_pylist(),
                                    per_rule["signal.id_count"].to_pylist()):
         family = (dataset or "unknown").split(".", 1)[0]
-        counts[(family, "signals")] += n
-        counts[(family, f"rule: {rule_id}")] += n
+        counts[("datasets", family, "signals")] += n
+        counts[("rules", rule_id)] += n
     return counts

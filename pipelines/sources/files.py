@@ -178,7 +178,16 @@ def lines_of(block: bytes, base_offset: int) -> RawBatch:
 
 
 def read_slice(piece: FileSlice, batch_bytes: int) -> Iterator[RawBatch]:
-    """Yield the lines starting inside `piece`, about `batch_bytes` at a time."""
+    """Yield the lines starting inside `piece`, about `batch_bytes` at a time. A file that can
+    no longer be read (moved or deleted since the plan) is a VigieError naming it."""
+    try:
+        yield from _read_slice(piece, batch_bytes)
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        raise VigieError(f"cannot read {piece.path}: {exc.strerror or exc} (it changed after the "
+                         "replay was planned)") from exc
+
+
+def _read_slice(piece: FileSlice, batch_bytes: int) -> Iterator[RawBatch]:
     if piece.compressed:
         yield from _read_stream(piece, batch_bytes)
         return

@@ -1,8 +1,10 @@
 """IndexDocuments: (name, Arrow table) -> Elasticsearch, a thin Beam shell over sinks/elasticsearch.py.
 
-In: named event or signal tables. Out: count pairs ((family, counter), n) for CountLines
-(documents_sent, documents_indexed, documents_dead_lettered, index_retries), and the documents that
-finally failed written as dead letters to DIR/deadletter/index-<kind>-<batch>.parquet.
+In: named event or signal tables, or named lists of incident records. Out (tagged DEAD_LETTERS): the documents that finally failed,
+as (name, dead-letter table) for the run's one dead-letter writer; named by a digest of their
+ids, so a retried bundle that fails the same documents writes the same file. Counters
+(documents_sent, documents_indexed, documents_dead_lettered, index_retries per family) are Beam
+metrics (pipelines/summary.py).
 
 Bulk requests of one table are still in flight when the next table arrives (the parse of the next
 slice overlaps the indexing of this one); every outcome is collected at the latest in
@@ -10,55 +12,47 @@ finish_bundle, so a bundle ends only when each of its documents is indexed or de
 """
 from __future__ import annotations
 
-import itertools
-from pathlib import Path
-
 import apache_beam as beam
-import pyarrow.parquet as pq
+from apache_beam import pvalue
 from apache_beam.transforms.window import GlobalWindows
 
 from pipelines.sinks import elasticsearch as es_sink
 from pipelines.sinks import es_cluster
-from pipelines.sinks.parquet import DEAD_LETTER_DIR
+from pipelines.summary import count
+from pipelines.transforms.coders import typed_as_named_tables
+from pipelines.transforms.naming import named_by_ids
 
-
-def write_index_dead_letters(outcome: es_sink.BulkOutcome, out_dir: str, name: str) -> None:
-    """The dead-letter rows of `outcome` -> DIR/deadletter/<name>.parquet (nothing when none)."""
-    if not outcome.dead:
-        return
-    folder = Path(out_dir) / DEAD_LETTER_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(es_sink.dead_letter_table(outcome.dead), folder / f"{name}.parquet")
+DEAD_LETTERS, DONE = "dead_letters", "done"
 
 
 class IndexDocumentsFn(beam.DoFn):
-    """(name, table) -> bulk requests through one BulkIndexer per DoFn instance; yields counts."""
+    """(name, table) -> bulk requests through one BulkIndexer per DoFn instance."""
 
-    def __init__(self, settings: es_cluster.EsSettings, kind: str, out_dir: str):
+    def __init__(self, settings: es_cluster.EsSettings, kind: str):
         self.settings = settings
         self.kind = kind
-        self.out_dir = out_dir
         self.indexer = None
-        self.last_name = "batch"
-        self.sequence = itertools.count()
 
     def setup(self):
         self.indexer = es_sink.BulkIndexer(es_cluster.connect(self.settings), self.settings)
 
-    def _emit(self, outcome: es_sink.BulkOutcome):
-        write_index_dead_letters(outcome, self.out_dir,
-                                 f"index-{self.kind}-{self.last_name}-{next(self.sequence):04d}")
-        return list(outcome.counts.items())
+    def _settle(self, outcome: es_sink.BulkOutcome):
+        """Count an outcome; its dead letters as a tagged (name, table), if any."""
+        for (family, counter), n in outcome.counts.items():
+            count("index", family, counter, n=n)
+        if outcome.dead:
+            table = es_sink.dead_letter_table(outcome.dead)
+            yield pvalue.TaggedOutput(DEAD_LETTERS, named_by_ids(table, f"index-{self.kind}", "id"))
 
     def process(self, element):
-        name, table = element
-        self.last_name = name
-        self.indexer.add(es_sink.documents(table, self.kind))
-        yield from self._emit(self.indexer.take_done())
+        _, payload = element  # an event or signal table, or a list of incident records
+        self.indexer.add(es_sink.incident_documents(payload) if self.kind == es_sink.INCIDENTS
+                         else es_sink.documents(payload, self.kind))
+        yield from self._settle(self.indexer.take_done())
 
     def finish_bundle(self):
-        for pair in self._emit(self.indexer.flush()):
-            yield GlobalWindows.windowed_value(pair)
+        for output in self._settle(self.indexer.flush()):
+            yield pvalue.TaggedOutput(output.tag, GlobalWindows.windowed_value(output.value))
 
     def teardown(self):
         if self.indexer is not None:
@@ -66,13 +60,15 @@ class IndexDocumentsFn(beam.DoFn):
 
 
 class IndexDocuments(beam.PTransform):
-    """Named event or signal tables -> Elasticsearch; output: count pairs for CountLines."""
+    """Named event or signal tables -> Elasticsearch; output tagged DEAD_LETTERS."""
 
-    def __init__(self, settings: es_cluster.EsSettings, kind: str, out_dir: str):
+    def __init__(self, settings: es_cluster.EsSettings, kind: str):
         super().__init__()
         self.settings = settings
         self.kind = kind
-        self.out_dir = out_dir
 
     def expand(self, tables):
-        return tables | "Bulk" >> beam.ParDo(IndexDocumentsFn(self.settings, self.kind, self.out_dir))
+        outputs = tables | "Bulk" >> beam.ParDo(IndexDocumentsFn(self.settings, self.kind)).with_outputs(
+            DEAD_LETTERS, main=DONE)
+        typed_as_named_tables(outputs[DEAD_LETTERS])
+        return outputs

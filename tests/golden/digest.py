@@ -64,8 +64,8 @@ def replay_digest(out: Path, root: str, columns: dict[str, list[str]] | None = N
 if __name__ == "__main__":
     reference = Path(__file__).with_name("chu-20000-seed7.json")
     if sys.argv[1:] == ["write"]:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from tests.test_golden_replay import replay_scenario  # noqa: E402
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/
+        from test_golden_replay import replay_scenario  # noqa: E402
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:
             digest = replay_digest(*replay_scenario(Path(tmp)))

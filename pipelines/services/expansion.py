@@ -1,0 +1,63 @@
+"""Beam's Java expansion service for Kafka IO on 127.0.0.1, configured so that the transforms it
+expands run in the project's Java worker pool (EXTERNAL environment at 127.0.0.1:WORKERS_PORT)
+instead of a Docker container.
+
+    start_expansion_service(port, workers_port) -> pid     stop_expansion_service(port) -> bool
+    default_port() -> $VIGIE_EXPANSION_PORT or 8097
+    address(port) -> "127.0.0.1:PORT", what `ReadFromKafka(expansion_service=...)` takes
+
+Command line: python -m pipelines.services.expansion start|stop|status [--port P]
+"""
+from __future__ import annotations
+
+import sys
+
+from pipelines.services import java_workers, process
+from pipelines.services.beam_java import (java_service_running, service_main, start_java_service,
+                                          stop_java_service)
+
+DEFAULT_PORT = 8097
+MODE = "expansion"
+
+
+def default_port() -> int:
+    """The expansion service's port: $VIGIE_EXPANSION_PORT or 8097."""
+    return process.env_port("VIGIE_EXPANSION_PORT", DEFAULT_PORT)
+
+
+def address(port: int | None = None) -> str:
+    """The `host:port` to pass as `expansion_service=` to Beam's cross-language transforms."""
+    return f"127.0.0.1:{port or default_port()}"
+
+
+def expansion_options(workers_port: int) -> list[str]:
+    """Beam options of the expansion service: expanded Java transforms use the worker pool."""
+    return ["--defaultEnvironmentType=EXTERNAL",
+            f"--defaultEnvironmentConfig=127.0.0.1:{workers_port}"]
+
+
+def start_expansion_service(port: int | None = None, workers_port: int | None = None) -> int:
+    """Start the expansion service (or find it running) on 127.0.0.1:`port`; return its pid.
+
+    An already running service keeps the worker-pool address it was started with."""
+    options = expansion_options(workers_port or java_workers.default_port())
+    return start_java_service(MODE, port or default_port(), options, "Beam Java expansion service")
+
+
+def stop_expansion_service(port: int | None = None) -> bool:
+    """Stop the expansion service; False if none of ours was running."""
+    return stop_java_service(MODE, port or default_port())
+
+
+def is_running(port: int | None = None) -> bool:
+    """Whether our expansion service on `port` is up."""
+    return java_service_running(MODE, port or default_port())
+
+
+def main(argv: list[str] | None = None) -> int:
+    return service_main(argv, "python -m pipelines.services.expansion", "Beam Java expansion service",
+                        default_port, start_expansion_service, MODE)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

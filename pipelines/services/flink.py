@@ -1,0 +1,329 @@
+"""A real Flink session cluster (one JobManager, one TaskManager) on 127.0.0.1, and Beam's Flink
+job server as a "pathing jar" for `--flink_job_server_jar`, both from Maven artefacts.
+
+The Maven registry serves neither a Flink distribution (flink-dist) nor Beam's Flink job server
+jar; it serves Beam's Flink runner `beam-runners-flink-1.19`, which brings Flink 1.19's runtime.
+That one classpath runs all three programs:
+
+    job_server_jar() -> Path      a jar holding only a manifest (Main-Class: the project's
+                                  launcher of FlinkJobServerDriver that binds 127.0.0.1, Class-Path:
+                                  the resolved jars); Beam's Python FlinkRunner runs it
+                                  with `java -jar` (JDK_JAVA_OPTIONS carries the Java 17 flags:
+                                  see runner_env())
+    start_cluster(ClusterSpec()) -> Cluster   StandaloneSessionClusterEntrypoint + TaskManagerRunner
+                                  with a flink-conf.yaml that sets what Flink's shell scripts would
+                                  compute (cores, every memory component, bind hosts); waits until
+                                  the TaskManager is registered (REST /taskmanagers)
+    stop_cluster(8081) -> bool    TaskManager, then JobManager, by pid
+    runner_options(cluster) -> the Beam flags for a job on that cluster
+
+Folder: /tmp/vigie-flink-<uid>/<rest port> ($VIGIE_FLINK_DIR), with conf/, logs, pids, tmp/,
+checkpoints/. Command line (`make flink-start` / `make flink-stop`):
+    python -m pipelines.services.flink start|stop|status|jar [--port P]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.errors import VigieError
+from pipelines.services import process
+from pipelines.services.classpath import (ClasspathSpec, cache_root, classpath_string,
+                                          resolve_classpath)
+from pipelines.services.jvm import OPENS, java_binary, launcher_jar, pathing_jar
+
+# Beam's Flink runner: the newest version whose modules the Maven registry serves together
+# (2.70.0's runner jar is served but its beam-runners-java-job-service is not). Flink 1.19.0.
+BEAM_FLINK_VERSION = "2.62.0"
+FLINK_MAJOR = "1.19"
+CLASSPATH = ClasspathSpec("beam-flink", (
+    f"org.apache.beam:beam-runners-flink-{FLINK_MAJOR}:{BEAM_FLINK_VERSION}",
+    "org.slf4j:jcl-over-slf4j:1.7.36",
+    "org.slf4j:slf4j-simple:1.7.36",
+), exclusions=("commons-logging:commons-logging",))
+# Beam's FlinkJobServerDriver, started through the project's launcher so that its gRPC endpoints
+# (job service, artifact staging, expansion) bind 127.0.0.1 (pipelines/services/java).
+JOB_SERVER_LAUNCHER = "VigieFlinkJobServer"
+JOBMANAGER_MAIN = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
+TASKMANAGER_MAIN = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
+DEFAULT_PORT = 8081
+# The JobManager's REST endpoint can take a minute and more to open on a busy 2-core machine.
+START_TIMEOUT_S = 240
+
+
+def default_port() -> int:
+    """The JobManager's REST port: $VIGIE_FLINK_PORT or 8081."""
+    return process.env_port("VIGIE_FLINK_PORT", DEFAULT_PORT)
+
+
+def state_dir() -> Path:
+    """Where clusters keep their folders: $VIGIE_FLINK_DIR or /tmp/vigie-flink-<uid>."""
+    return Path(os.environ.get("VIGIE_FLINK_DIR") or f"/tmp/vigie-flink-{os.getuid()}")
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """One session cluster. Other ports are derived from the REST port: RPC +42 (6123 for 8081),
+    blob +43, TaskManager RPC +41, data +44. Memory in MiB."""
+    rest_port: int = DEFAULT_PORT
+    slots: int = 2
+    cpu_cores: int = 2
+    jm_heap_mb: int = 512
+    tm_task_heap_mb: int = 768
+    tm_managed_mb: int = 256
+    tm_network_mb: int = 128
+
+    @property
+    def folder(self) -> Path:
+        return state_dir() / str(self.rest_port)
+
+    @property
+    def rpc_port(self) -> int:
+        return self.rest_port - 1958  # 6123 for 8081
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {"rest": self.rest_port, "jobmanager rpc": self.rpc_port,
+                "taskmanager rpc": self.rpc_port - 1, "blob": self.rpc_port + 1,
+                "taskmanager data": self.rpc_port + 2}
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A running session cluster: `master` is what --flink_master takes."""
+    master: str
+    rest_url: str
+    folder: Path
+    pids: tuple[int, int]
+
+
+# Fixed sizes Flink's scripts would otherwise derive (MiB).
+FRAMEWORK_HEAP, FRAMEWORK_OFF_HEAP, METASPACE, OVERHEAD = 128, 128, 256, 192
+JM_OFF_HEAP, JM_METASPACE, JM_OVERHEAD = 128, 256, 192
+
+
+def flink_conf(spec: ClusterSpec) -> dict[str, object]:
+    """The flink-conf.yaml settings of a loopback session cluster (pure)."""
+    folder = spec.folder
+    ports = spec.ports
+    return {
+        "jobmanager.rpc.address": "127.0.0.1",
+        "jobmanager.rpc.port": ports["jobmanager rpc"],
+        "jobmanager.bind-host": "127.0.0.1",
+        "rest.address": "127.0.0.1",
+        "rest.bind-address": "127.0.0.1",
+        "rest.port": ports["rest"],
+        "blob.server.port": ports["blob"],
+        "taskmanager.host": "127.0.0.1",
+        "taskmanager.bind-host": "127.0.0.1",
+        "taskmanager.rpc.port": ports["taskmanager rpc"],
+        "taskmanager.data.port": ports["taskmanager data"],
+        "metrics.internal.query-service.port": "0",
+        "taskmanager.numberOfTaskSlots": spec.slots,
+        "taskmanager.cpu.cores": spec.cpu_cores,
+        "parallelism.default": 1,
+        "jobmanager.memory.heap.size": f"{spec.jm_heap_mb}m",
+        "jobmanager.memory.off-heap.size": f"{JM_OFF_HEAP}m",
+        "jobmanager.memory.jvm-metaspace.size": f"{JM_METASPACE}m",
+        "jobmanager.memory.jvm-overhead.min": f"{JM_OVERHEAD}m",
+        "jobmanager.memory.jvm-overhead.max": f"{JM_OVERHEAD}m",
+        "taskmanager.memory.framework.heap.size": f"{FRAMEWORK_HEAP}m",
+        "taskmanager.memory.task.heap.size": f"{spec.tm_task_heap_mb}m",
+        "taskmanager.memory.managed.size": f"{spec.tm_managed_mb}m",
+        "taskmanager.memory.framework.off-heap.size": f"{FRAMEWORK_OFF_HEAP}m",
+        "taskmanager.memory.task.off-heap.size": "0m",
+        "taskmanager.memory.network.min": f"{spec.tm_network_mb}m",
+        "taskmanager.memory.network.max": f"{spec.tm_network_mb}m",
+        "taskmanager.memory.jvm-metaspace.size": f"{METASPACE}m",
+        "taskmanager.memory.jvm-overhead.min": f"{OVERHEAD}m",
+        "taskmanager.memory.jvm-overhead.max": f"{OVERHEAD}m",
+        "io.tmp.dirs": str(folder / "tmp"),
+        "web.tmpdir": str(folder / "tmp"),
+        "blob.storage.directory": str(folder / "tmp"),
+        "state.checkpoints.dir": (folder / "checkpoints").as_uri(),
+        "state.savepoints.dir": (folder / "savepoints").as_uri(),
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        # The cluster's classpath already holds Beam's runner (it is the runner's classpath), and
+        # the job server stages that same classpath with each job: load those classes once, from
+        # the cluster's classpath, or a restarted job meets two copies of Beam's vendored gRPC.
+        "classloader.resolve-order": "parent-first",
+        "classloader.check-leaked-classloader": "false",
+        "heartbeat.timeout": 120000,
+        "akka.ask.timeout": "60 s",
+        "web.submit.enable": "false",
+        "web.cancel.enable": "true",
+    }
+
+
+def jvm_memory_flags(spec: ClusterSpec, role: str) -> list[str]:
+    """The JVM sizes Flink's scripts would compute for the JobManager or TaskManager (pure)."""
+    if role == "jobmanager":
+        return [f"-Xms{spec.jm_heap_mb}m", f"-Xmx{spec.jm_heap_mb}m",
+                f"-XX:MaxDirectMemorySize={JM_OFF_HEAP}m", f"-XX:MaxMetaspaceSize={JM_METASPACE}m"]
+    heap = FRAMEWORK_HEAP + spec.tm_task_heap_mb
+    direct = FRAMEWORK_OFF_HEAP + spec.tm_network_mb
+    return [f"-Xms{heap}m", f"-Xmx{heap}m", f"-XX:MaxDirectMemorySize={direct}m",
+            f"-XX:MaxMetaspaceSize={METASPACE}m"]
+
+
+def job_server_jar() -> Path:
+    """The pathing jar that runs Beam's Flink job server on 127.0.0.1 (built once per resolved
+    classpath): Main-Class is the project's launcher, Class-Path its classes + the runner's jars."""
+    jars = resolve_classpath(CLASSPATH)
+    launcher = launcher_jar(jars, JOB_SERVER_LAUNCHER)
+    target = (cache_root() / "jars" /
+              f"beam-runners-flink-{FLINK_MAJOR}-job-server-{BEAM_FLINK_VERSION}-pathing.jar")
+    return pathing_jar(jars, f"vigie.{JOB_SERVER_LAUNCHER}", target, extra=[launcher])
+
+
+def runner_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for a process that starts the job server jar: JDK_JAVA_OPTIONS gets the
+    --add-opens flags (Beam's FlinkRunner runs `java -jar` without JVM flags)."""
+    env = dict(os.environ if base is None else base)
+    extra = " ".join(OPENS)
+    env["JDK_JAVA_OPTIONS"] = f"{env.get('JDK_JAVA_OPTIONS', '')} {extra}".strip()
+    return env
+
+
+def runner_options(cluster: Cluster | None = None, streaming: bool = True) -> list[str]:
+    """Beam flags that submit to `cluster` (or the default local one) through the job server."""
+    master = cluster.master if cluster else f"127.0.0.1:{default_port()}"
+    flags = ["--runner=FlinkRunner", f"--flink_master={master}",
+             f"--flink_job_server_jar={job_server_jar()}", "--environment_type=LOOPBACK"]
+    return flags + (["--streaming"] if streaming else [])
+
+
+def _rest(url: str, timeout_s: float = 3) -> object | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return json.load(response)
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+
+
+def registered_taskmanagers(rest_url: str) -> int:
+    """How many TaskManagers the JobManager lists (0 when its REST endpoint does not answer)."""
+    answer = _rest(f"{rest_url}/taskmanagers")
+    return len(answer.get("taskmanagers", [])) if isinstance(answer, dict) else 0
+
+
+def finished_jobs(cluster: Cluster) -> list[str]:
+    """Ids of the jobs the cluster has finished (from its REST /jobs/overview)."""
+    answer = _rest(f"{cluster.rest_url}/jobs/overview")
+    jobs = answer.get("jobs", []) if isinstance(answer, dict) else []
+    return [job["jid"] for job in jobs if job.get("state") == "FINISHED"]
+
+
+def _command(spec: ClusterSpec, role: str, main: str, classpath: str) -> list[str]:
+    return [str(java_binary()), *jvm_memory_flags(spec, role), *OPENS,
+            f"-Dlog.file={spec.folder / (role + '.log')}",
+            "-Dorg.slf4j.simpleLogger.showDateTime=true",
+            "-cp", classpath, main, "--configDir", str(spec.folder / "conf"),
+            "-D", f"vigie.role={role}-{spec.rest_port}"]
+
+
+def start_cluster(spec: ClusterSpec | None = None, fresh: bool = False,
+                  timeout_s: float = START_TIMEOUT_S) -> Cluster:
+    """Start the cluster (or find it running); return once a TaskManager is registered."""
+    spec = spec or ClusterSpec(rest_port=default_port())
+    folder = spec.folder
+    rest_url = f"http://127.0.0.1:{spec.rest_port}"
+    running = [process.running_pid(folder, role) for role in ("jobmanager", "taskmanager")]
+    if all(running):
+        _wait_registered(spec, rest_url, timeout_s)
+        return Cluster(f"127.0.0.1:{spec.rest_port}", rest_url, folder, tuple(running))  # type: ignore[arg-type]
+    if any(running):
+        stop_cluster(spec.rest_port)  # half a cluster: start again cleanly
+    for name, port in spec.ports.items():
+        if process.port_in_use(port):
+            raise VigieError(f"port {port} (Flink {name}) is taken by another program; stop it or "
+                             "set VIGIE_FLINK_PORT to another REST port (the others follow it)")
+    if fresh:
+        shutil.rmtree(folder, ignore_errors=True)
+    for sub in ("conf", "tmp", "checkpoints", "savepoints"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    (folder / "conf" / "flink-conf.yaml").write_text(
+        "# Written by pipelines/services/flink.py for one local Vigie session cluster.\n"
+        + "".join(f"{key}: {value}\n" for key, value in flink_conf(spec).items()))
+    classpath = classpath_string(resolve_classpath(CLASSPATH))
+    pids = []
+    for role, main in (("jobmanager", JOBMANAGER_MAIN), ("taskmanager", TASKMANAGER_MAIN)):
+        pids.append(process.spawn(_command(spec, role, main, classpath), folder, role,
+                                  marker=f"vigie.role={role}-{spec.rest_port}"))
+    try:
+        _wait_registered(spec, rest_url, timeout_s)
+    except VigieError:
+        stop_cluster(spec.rest_port)
+        raise
+    return Cluster(f"127.0.0.1:{spec.rest_port}", rest_url, folder, (pids[0], pids[1]))
+
+
+def _wait_registered(spec: ClusterSpec, rest_url: str, timeout_s: float) -> None:
+    folder = spec.folder
+
+    def alive() -> bool:
+        return all(process.running_pid(folder, role) for role in ("jobmanager", "taskmanager"))
+
+    process.wait_for(lambda: registered_taskmanagers(rest_url) > 0, timeout_s,
+                     f"Flink session cluster at {rest_url} (JobManager REST + a registered "
+                     "TaskManager)", folder / "jobmanager.log", alive=alive, interval_s=1)
+
+
+def stop_cluster(rest_port: int | None = None, grace_s: float = 30) -> bool:
+    """Stop the TaskManager then the JobManager; False if neither was running."""
+    folder = ClusterSpec(rest_port=rest_port or default_port()).folder
+    stopped = [process.stop(folder, role, grace_s) for role in ("taskmanager", "jobmanager")]
+    return any(stopped)
+
+
+def is_running(rest_port: int | None = None) -> bool:
+    """Whether both processes of our cluster on `rest_port` are alive."""
+    folder = ClusterSpec(rest_port=rest_port or default_port()).folder
+    return all(process.running_pid(folder, role) for role in ("jobmanager", "taskmanager"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.services.flink",
+                                     description="Start, stop or inspect the local Flink cluster; "
+                                                 "`jar` prints the job server jar's path.")
+    parser.add_argument("action", choices=("start", "stop", "status", "jar"))
+    parser.add_argument("--port", type=int, default=None,
+                        help="REST port (default $VIGIE_FLINK_PORT or 8081)")
+    parser.add_argument("--fresh", action="store_true", help="wipe the cluster's folder first")
+    args = parser.parse_args(argv)
+    try:
+        port = args.port or default_port()
+        if args.action == "start":
+            started = time.monotonic()
+            print(f"starting Flink {FLINK_MAJOR} on 127.0.0.1:{port}; the JobManager's REST endpoint "
+                  f"can take a minute or two to open on a busy machine (waiting up to "
+                  f"{START_TIMEOUT_S} s)", flush=True)
+            cluster = start_cluster(ClusterSpec(rest_port=port), fresh=args.fresh)
+            print(f"Flink session cluster ready at {cluster.rest_url} "
+                  f"({time.monotonic() - started:.1f} s, pids {cluster.pids[0]} {cluster.pids[1]}); "
+                  f"folder {cluster.folder}")
+        elif args.action == "stop":
+            print(f"Flink cluster on port {port} stopped" if stop_cluster(port)
+                  else f"no Vigie Flink cluster was running on port {port}")
+        elif args.action == "jar":
+            print(job_server_jar())
+        else:
+            running = is_running(port) and registered_taskmanagers(f"http://127.0.0.1:{port}") > 0
+            print(f"Flink cluster on port {port}: {'running' if running else 'not running'}")
+            return 0 if running else 1
+    except VigieError as error:
+        print(f"vigie: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
