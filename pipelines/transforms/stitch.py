@@ -95,6 +95,8 @@ class StitchShardFn(beam.DoFn):
                  next_close=beam.DoFn.StateParam(NEXT_CLOSE),
                  closed_until=beam.DoFn.StateParam(CLOSED_UNTIL),
                  close=beam.DoFn.TimerParam(CLOSE)):
+        """Streaming: the watermark passed `fired` -> (name, events) of the messages closed by
+        then; the open ones stay in state and the timer moves to the next closing time."""
         tables = list(fragments.read())
         next_close.clear()
         if not tables:  # the end-of-input timer came first (a stream that ends)
@@ -113,6 +115,7 @@ class StitchShardFn(beam.DoFn):
     @userstate.on_timer(END_OF_INPUT)
     def on_end_of_input(self, fragments=beam.DoFn.StateParam(FRAGMENTS),
                         next_close=beam.DoFn.StateParam(NEXT_CLOSE)):
+        """End of input -> (name, events) of every message still in the shard's state."""
         tables = list(fragments.read())
         fragments.clear()
         next_close.clear()

@@ -55,10 +55,12 @@ class Ordered:
 
     @property
     def count(self) -> int:
+        """How many messages."""
         return len(self.starts)
 
     @property
     def size(self) -> int:
+        """How many fragments, over all messages."""
         return len(self.order)
 
     def type_of(self, name: str) -> pa.DataType:

@@ -44,6 +44,7 @@ class Sessions:
 
     @property
     def count(self) -> int:
+        """How many sessions (messages)."""
         return len(self.closes)
 
 
