@@ -108,14 +108,23 @@ def test_streaming_mode_gives_the_same_ids_as_the_batch_runner(scenario, tmp_pat
     stream = EventStream()
     for k, piece in enumerate(slices):  # the slices arrive one by one, in processing time
         stream = stream.add_elements([window.TimestampedValue(piece, 0)]).advance_processing_time(1 + k)
-    # Past the scenario's evening first: every window and timer of the evening fires in order
-    # (a direct jump to infinity fires every stage's end-of-time timers at once).
+    # Through the scenario's evening five minutes at a time, as a stream's watermark moves, then
+    # past it: the stitching shards release each message when the watermark passes its close,
+    # and correlation judges (and forgets) its windows as the watermark passes them. A jump over
+    # the whole evening at once would let correlation forget a window between two of the
+    # stitched messages it needs (this runner holds no watermark behind pending timers).
+    evening = int(dt.datetime(2026, 11, 27, 15, tzinfo=dt.timezone.utc).timestamp())
+    for moment in range(evening, evening + 9 * 3600, 300):
+        stream = stream.advance_watermark_to(moment)
     stream = stream.advance_watermark_to(1_796_000_000).advance_watermark_to_infinity()
     streamed = tmp_path / "stream"
     streamed.mkdir()
-    # As a stream runs: incidents released a minute at a time, held back by the stitching gap
-    # (and a margin) so that the signals of stitched messages are not late.
-    live = dataclasses.replace(settings, incidents=IncidentSettings(release_seconds=60, hold_seconds=3900))
+    # As a stream runs: the signals of a stitched message reach correlation and incident
+    # assembly a session gap (and the message's own duration) after their time, so both judge
+    # that far behind the watermark (two gaps; assembly a margin more, after correlation);
+    # incidents are released a minute at a time.
+    live = dataclasses.replace(settings, allowed_lateness_seconds=7200,
+                               incidents=IncidentSettings(release_seconds=60, hold_seconds=7500))
     with beam.Pipeline(options=options) as pipeline:
         names = _collect(pipeline, stream, live, streamed)
     got = _read_ids(streamed, names)

@@ -196,33 +196,29 @@ def _sessions_one_by_one(times: list[float], gap: float) -> list[list[float]]:
     return groups
 
 
-def test_session_runs_group_like_one_session_window_per_row():
+def test_sessions_group_like_one_session_window_per_row():
     import datetime as dt
     import random
 
-    from pipelines.parsing.stitch import session_runs
+    from pipelines.parsing.stitch import concat_fragments, cut_sessions
 
     rng = random.Random(5)
     gap = 100.0
     for _ in range(300):
         times = [float(rng.choice([rng.randint(0, 1000), rng.randint(0, 60)])) for _ in range(rng.randint(1, 12))]
-        rows = [("k", {"@timestamp": dt.datetime.fromtimestamp(t, dt.timezone.utc), "n": i})
+        rows = [fragment(i, 0, **{"@timestamp": dt.datetime.fromtimestamp(t, dt.timezone.utc), STITCH_KEY: "k"})
                 for i, t in enumerate(times)]
-        # Split the rows between two batches, as a slice boundary would, then merge every
-        # marker's window like Beam: the groups must equal the one-window-per-row groups.
+        # Split the rows between two tables, as a slice boundary would: the shard stitches
+        # their concatenation, whose sessions must equal the one-window-per-row groups.
         cut = rng.randint(0, len(rows))
-        windows = []
-        for part in (rows[:cut], rows[cut:]):
-            for _, markers, run in session_runs(part, gap):
-                assert all(b - a < gap for a, b in zip(markers, markers[1:]))
-                assert markers[0] == min(r["@timestamp"].timestamp() for r in run)
-                assert markers[-1] == max(r["@timestamp"].timestamp() for r in run)
-                windows.append((markers, [r["@timestamp"].timestamp() for r in run]))
-        merged: list[tuple[float, float, list[float]]] = []
-        for markers, run_times in sorted(windows):
-            start, end = markers[0], markers[-1] + gap
-            if merged and start < merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(end, merged[-1][1]), merged[-1][2] + run_times)
-            else:
-                merged.append((start, end, list(run_times)))
-        assert [sorted(g) for _, _, g in merged] == _sessions_one_by_one(times, gap)
+        parts = [rows_to_table(part).append_column(STITCH_KEY, pa.array(["k"] * len(part)))
+                 for part in (rows[:cut], rows[cut:])]
+        table = concat_fragments(parts)
+        sessions = cut_sessions(table, gap)
+        stamps = [t.timestamp() for t in table.column("@timestamp").to_pylist()]
+        groups: dict[int, list[float]] = {}
+        for session, t in zip(sessions.ids.tolist(), stamps):
+            groups.setdefault(session, []).append(t)
+        assert sorted(sorted(g) for g in groups.values()) == _sessions_one_by_one(times, gap)
+        for session, members in groups.items():
+            assert sessions.closes[session] == (max(members) + gap) * 1000

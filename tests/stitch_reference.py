@@ -1,6 +1,11 @@
-"""Stitching: the fragments of one message (event rows sharing a STITCH_KEY) -> one event.
+"""Reference for the tests: the per-row stitching that Vigie ran before the column-wise one.
 
-The pipeline runs: fragments table -> `fragments_to_rows` -> GroupByKey(key) ->
+This is pipelines/parsing/stitch.py as it was at commit 705513f (one dict per fragment, merged
+message by message in Python), kept unchanged apart from this paragraph so that the tests can
+check that the column-wise stitching (pipelines/parsing/stitch/) gives the same events. It
+predates the vigie.line.raw rule (it keeps the first non-null raw value).
+
+Then, the pipeline ran: fragments table -> `fragments_to_rows` -> GroupByKey(key) ->
 `stitch_message(rows, key)` -> `rows_to_table`. Everything here is pure.
 
 Generic merge rules (`merge_fragments`, any family):
