@@ -80,16 +80,19 @@ class RunCounts:
             getattr(self, section)[SEPARATOR.join(key)] += n
 
     @classmethod
-    def from_metrics(cls, result: Any) -> "RunCounts":
-        """The committed counters of a finished Beam pipeline result."""
+    def from_metrics(cls, result: Any, attempted: bool = False) -> "RunCounts":
+        """The committed counters of a finished Beam pipeline result (`attempted`: the values
+        so far, for a job still running; `result` may also be a MetricResults)."""
         counts = cls()
-        for metric in result.metrics().query(MetricsFilter())["counters"]:
+        metrics = result.metrics() if hasattr(result, "metrics") else result
+        for metric in metrics.query(MetricsFilter())["counters"]:
             namespace = metric.key.metric.namespace
             if not namespace.startswith("vigie."):
                 continue
             section = namespace[len("vigie."):]
             if section in SECTIONS:
-                value = metric.committed if metric.committed is not None else metric.attempted
+                first, second = (metric.attempted, metric.committed) if attempted else (metric.committed, metric.attempted)
+                value = first if first is not None else second
                 counts.add(section, tuple(metric.key.metric.name.split(SEPARATOR, 1)), value or 0)
         return counts
 
