@@ -22,9 +22,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -52,6 +54,21 @@ from pipelines.summary import RunCounts
 from pipelines.transforms.analyse import AnalysisSettings, IncidentSettings, TravelSettings
 
 STATE_DIR = "stream"
+# Prism 2.75 splits slow bundles; a split hands a stateful step's remaining elements of a key
+# back to the queue while the bundle still runs that key's timers, so two bundles of one key run
+# at once (apache/beam#35771 is the same fault for timers) and the single-key incident assembly
+# reads state a concurrent bundle is rewriting. This experiment turns Prism's splitting off.
+PRISM_NO_SPLIT = "prism_disable_sdf_split"
+
+
+def prism_safe(flags: list[str]) -> list[str]:
+    """Beam flags with Prism's bundle splitting turned off when the runner is Prism."""
+    runner = next((f.split("=", 1)[1] for f in flags if f.startswith("--runner=")), None)
+    if runner is None:
+        runner = next((flags[i + 1] for i, f in enumerate(flags[:-1]) if f == "--runner"), "")
+    if runner.removesuffix("Runner") == "Prism" and f"--experiments={PRISM_NO_SPLIT}" not in flags:
+        return flags + [f"--experiments={PRISM_NO_SPLIT}"]
+    return flags
 TERMINAL = {PipelineState.DONE, PipelineState.FAILED, PipelineState.CANCELLED,
             PipelineState.DRAINED, PipelineState.STOPPED}
 
@@ -311,7 +328,7 @@ class Monitor:
 def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
     """Check everything, start the job, watch it until it ends or is stopped; exit status."""
     values = vigie_options(argv, "stream")
-    flags = with_stream_runner(argv, lambda: prism.prism_options(streaming=True) + ["--prism_log_level=warn"])
+    flags = prism_safe(with_stream_runner(argv, lambda: prism.prism_options(streaming=True) + ["--prism_log_level=warn"]))
     if not values.out:
         raise VigieError("stream needs --out DIR (where events/, signals/, incidents/ and deadletter/ go)")
     where = parse_source(values)
@@ -406,6 +423,7 @@ def watch(result, out: Path, source, values: argparse.Namespace, destinations: l
             time.sleep(0.5)
         state = result.state
         if state not in TERMINAL:
+            quiet_shutdown()
             try:
                 result.cancel()
             except Exception as error:  # noqa: BLE001 - cancelling a job that just ended
@@ -420,6 +438,16 @@ def watch(result, out: Path, source, values: argparse.Namespace, destinations: l
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def quiet_shutdown() -> None:
+    """From here on, the job's in-process workers fail their last bundles as it is cancelled:
+    Beam's and Prism's reports of it are noise, not news (the command's own lines are printed,
+    not logged)."""
+    logging.getLogger().setLevel(logging.CRITICAL)
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.CRITICAL)
+    threading.excepthook = lambda args: None
 
 
 def _wait_terminal(result, timeout_s: float) -> None:

@@ -164,31 +164,33 @@ class RecordSet:
         return (self.formats[i], origin, self.file_keys[i] if origin else None,
                 (self.paths[i] or "") if origin else None)
 
-    def runs(self) -> Iterator[tuple[int, int]]:
-        """[start, end) index ranges of consecutive records of one format and one file."""
-        start = 0
-        for i in range(1, len(self) + 1):
-            if i == len(self) or self._run_key(i) != self._run_key(start):
-                yield start, i
-                start = i
+    def groups(self) -> list[np.ndarray]:
+        """Record indices per format and file (records without file origin: per format), each
+        in offset order; groups in the order of their first record."""
+        found: dict[tuple, list[int]] = {}
+        for i in range(len(self)):
+            found.setdefault(self._run_key(i), []).append(i)
+        return [np.array(rows, dtype=np.int64) for rows in found.values()]
 
     def batches(self, settings=None) -> Iterator[UnitBatch]:
-        """One UnitBatch per run of records of one format and one file (see runs())."""
-        for start, end in self.runs():
-            yield self._batch(start, end)
+        """One UnitBatch per format and file (see groups()): a file's lines are parsed together
+        and in order, whatever other files share the partition."""
+        for rows in self.groups():
+            yield self._batch(rows)
 
-    def _batch(self, start: int, end: int) -> UnitBatch:
-        fmt = self.formats[start]
-        rows = slice(start, end)
-        lines = _without_line_ends(self.values.slice(start, end - start))
+    def _batch(self, rows: np.ndarray) -> UnitBatch:
+        first = int(rows[0])
+        fmt = self.formats[first]
+        picked = pa.array(rows)
+        lines = _without_line_ends(self.values.take(picked))
         record_offsets = self.offsets[rows]
         reference = dt.datetime.fromtimestamp(int(self.timestamps[rows].max()) / 1000, dt.timezone.utc)
-        fields = tuple(self.w3c_fields[start].split()) if self.w3c_fields[start] else None
-        if self._has_origin(start):
-            origin = LineOrigin(self.paths[start] or partition_path(self.topic, self.partition),
-                                self.file_keys[start], fmt, family_of(fmt), fields, reference,
+        fields = tuple(self.w3c_fields[first].split()) if self.w3c_fields[first] else None
+        if self._has_origin(first):
+            origin = LineOrigin(self.paths[first] or partition_path(self.topic, self.partition),
+                                self.file_keys[first], fmt, family_of(fmt), fields, reference,
                                 self.topic, self.partition)
-            return UnitBatch(lines, self.file_offsets[rows].copy(), origin, record_offsets=record_offsets)
+            return UnitBatch(lines, self.file_offsets[rows], origin, record_offsets=record_offsets)
         origin = LineOrigin(partition_path(self.topic, self.partition),
                             partition_key(self.topic, self.partition), fmt, family_of(fmt), fields,
                             reference, self.topic, self.partition)
