@@ -56,10 +56,12 @@ class SignalWindows:
 
 def settle_ms(analysis: AnalysisSettings, windows: SignalWindows) -> int:
     """The longest an event-time step waits after a line's time before its outputs are out: the
-    incident hold (stitching gap + out-of-orderness), a signal window, a stitching gap."""
+    incident hold (stitching gap + out-of-orderness), a signal window, a stitching gap, the
+    lateness a correlation window waits for."""
     hold = analysis.incidents.hold_seconds if analysis.incidents else 0
     release = (analysis.incidents.release_seconds or 0) if analysis.incidents else 0
-    return 1000 * (max(hold + release, analysis.stitch_gap_seconds, windows.seconds) + 1)
+    return 1000 * (max(hold + release, analysis.stitch_gap_seconds, windows.seconds,
+                       analysis.allowed_lateness_seconds) + 1)
 
 
 def read_units(source: KafkaSource | FolderSource) -> beam.PTransform:

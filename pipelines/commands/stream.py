@@ -130,10 +130,11 @@ def check_expansion(address: str) -> None:
 
 def analysis_settings(values: argparse.Namespace, timezone: str) -> AnalysisSettings:
     """The analysis of `vigie replay`, with the stream's event-time delays: impossible travel
-    judged the out-of-orderness after a login; incidents released on a grid and held a
-    stitching gap + the out-of-orderness behind the watermark (signals of stitched mail come a
-    session gap after their time)."""
-    ruleset = None if values.no_detect else compile_rules(values.rules)
+    judged the out-of-orderness after a login; incidents released on a grid, and correlation
+    windows judged, a stitching gap + the out-of-orderness behind the watermark (signals of
+    stitched mail come a session gap after their time)."""
+    detections = None if values.no_detect else compile_rules(values.rules)
+    ruleset = detections.ruleset if detections else None
     enricher = None if values.no_enrich else build_enricher(
         values.geoip_city_db, values.geoip_asn_db, values.threat_lists, values.inventory)
     delay = values.out_of_order_seconds
@@ -146,7 +147,9 @@ def analysis_settings(values: argparse.Namespace, timezone: str) -> AnalysisSett
         read=ReadSettings(batch_bytes=values.batch_bytes, max_line_bytes=values.max_line_bytes,
                           timezone=timezone),
         stitch_gap_seconds=values.stitch_gap_seconds, ruleset=ruleset, enricher=enricher,
-        travel=travel, incidents=incidents)
+        travel=travel, incidents=incidents,
+        correlations=detections.correlations if detections else None,
+        allowed_lateness_seconds=values.stitch_gap_seconds + delay)
 
 
 def rewind_ms(values: argparse.Namespace) -> int:
@@ -230,6 +233,7 @@ def status_fields(counts: RunCounts | None, source_values: dict) -> dict:
                "dead_letters", "signals")}
     fields["late_signals"] = int(counts.incidents.get("late_signals", 0))
     fields["late_logins"] = int(counts.correlation.get("late_logins", 0))
+    fields["late_correlation_signals"] = int(counts.correlation.get("late_signals", 0))
     if counts.index:
         fields.update({name: total.get(name, 0) for name in
                        ("documents_sent", "documents_indexed", "documents_dead_lettered", "index_retries")})
