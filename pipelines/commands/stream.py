@@ -69,6 +69,8 @@ def prism_safe(flags: list[str]) -> list[str]:
     if runner.removesuffix("Runner") == "Prism" and f"--experiments={PRISM_NO_SPLIT}" not in flags:
         return flags + [f"--experiments={PRISM_NO_SPLIT}"]
     return flags
+
+JOB = {"started": False}  # whether this process started a job (see exit_now)
 TERMINAL = {PipelineState.DONE, PipelineState.FAILED, PipelineState.CANCELLED,
             PipelineState.DRAINED, PipelineState.STOPPED}
 
@@ -237,7 +239,7 @@ def status_fields(counts: RunCounts | None, source_values: dict) -> dict:
     if counts.index:
         fields.update({name: total.get(name, 0) for name in
                        ("documents_sent", "documents_indexed", "documents_dead_lettered", "index_retries")})
-    for name in ("records", "heartbeats"):
+    for name in ("records", "heartbeats", "rows_already_written"):
         fields[name] = int(source_values.get(name, 0))
     for name in ("latest_ms", "settled_ms"):
         if name in source_values:
@@ -360,19 +362,25 @@ def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
     lock.take()
     try:
         earlier = resume.earlier_revisions(_all_revisions(out))
+        written = None
         if isinstance(source, KafkaSource):
             report = resume.rewind_group(where.bootstrap, values.group, list(where.topics), rewind_ms(values))
+            written = resume.written_ids(out, where.topics, resume.start_offsets(report))
             if report.committed:
                 log("resume", group=values.group, records_read_again=report.records,
                     since=_iso(report.since_ms), partitions={f"{t}/{p}": [o, n] for (t, p), (o, n) in report.moved.items()})
+            if written:
+                log("already_written", events=len(written.events), dead_letters=len(written.dead_letters),
+                    note="rows earlier runs wrote from the records read again: left out of the Parquet files")
         runner = options.get_all_options()["runner"]
         log("start", source=values.source, out=str(out), runner=runner, group=values.group
             if isinstance(source, KafkaSource) else None, partitions=partitions,
             out_of_order_seconds=values.out_of_order_seconds, es=es.public() if es else None,
             es_notes=es_notes, earlier_incidents=len(earlier))
+        JOB["started"] = True
         result = start_stream(options, source, analysis, str(out), es,
                               SignalWindows(values.window_seconds, int(values.late_signal_hours * 3600)),
-                              earlier)
+                              earlier, written)
         return watch(result, out, source, values, destinations, es.url if es else None, say)
     finally:
         lock.release()
@@ -468,4 +476,24 @@ def main(argv: list[str]) -> int:
     inputs, flags = split_argv(argv, "stream")
     if inputs:
         raise VigieError(f"stream takes no input files ({inputs[0]}): name the source with --source")
-    return run_stream(flags, say=lambda m: print(m, file=sys.stderr))
+    try:
+        code = run_stream(flags, say=lambda m: print(m, file=sys.stderr))
+    except VigieError as error:
+        if not JOB["started"]:
+            raise
+        print(f"vigie: {error}", file=sys.stderr)
+        code = error.exit_code
+    if JOB["started"]:
+        exit_now(code)
+    return code
+
+
+def exit_now(code: int) -> None:
+    """End the process once a job ran in it: the job is cancelled and every output it wrote is
+    whole (files are replaced atomically, incident lines appended whole), but the gRPC servers
+    and threads Beam leaves behind (LOOPBACK worker pool, Prism's channels) can make the
+    interpreter's own shutdown abort ("terminate called without an active exception", status
+    -6), which would turn a clean stop into a crash."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
