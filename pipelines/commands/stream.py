@@ -50,7 +50,7 @@ from pipelines.sources import kafka as ks
 from pipelines.sources import resume
 from pipelines.sources.ingest import ReadSettings
 from pipelines.stream import FolderSource, KafkaSource, SignalWindows, start_stream
-from pipelines.summary import RunCounts
+from pipelines.summary import RunCounts, metric_value
 from pipelines.transforms.analyse import AnalysisSettings, IncidentSettings, TravelSettings
 
 STATE_DIR = "stream"
@@ -205,13 +205,13 @@ def stream_values(metrics) -> dict:
     found: dict = {}
     results = metrics.query(MetricsFilter().with_namespace("vigie.stream"))
     for metric in results["counters"]:
-        value = metric.attempted if metric.attempted is not None else metric.committed
-        found[metric.key.metric.name] = found.get(metric.key.metric.name, 0) + (value or 0)
+        value = metric_value(metric.committed, metric.attempted, live=True)
+        found[metric.key.metric.name] = found.get(metric.key.metric.name, 0) + value
     for metric in results["gauges"]:
-        value = metric.attempted if metric.attempted is not None else metric.committed
-        if value is not None:
-            name = metric.key.metric.name
-            found[name] = max(found.get(name, 0), int(value.value))
+        for value in (metric.attempted, metric.committed):
+            if value is not None and value.value is not None:
+                name = metric.key.metric.name
+                found[name] = max(found.get(name, 0), int(value.value))
     return found
 
 
