@@ -9,6 +9,8 @@ second half is shipped while it is down; a second `vigie stream` (same consumer 
 output folder) runs until it is idle. Then:
 - events, signals (with the Sigma correlation results) and incidents (highest revision per id,
   with the signals that make them up) are the replay's, none missing, none stored twice;
+- the same in Elasticsearch: every event, signal and incident of the output folder is indexed
+  under its id, each incident at its highest revision (the document's version);
 - every garbage record is one dead letter carrying its topic, partition and offset, once (an
   empty record is a blank line: skipped, not a dead letter);
 - a broker that does not answer is one line on stderr and exit status 2.
@@ -30,10 +32,15 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
+from elasticsearch import Elasticsearch
+
+from pipelines.commands.es import verify
 from pipelines.scenario.chu import generate_chu
 from pipelines.services import kafka
 from pipelines.services.kafka_topics import Record, create_topics, produce
+from pipelines.sinks.es_cluster import settings_from
 from pipelines.sinks.incidents import incidents_path, read_incidents
+from pipelines.indices import INCIDENTS_INDEX
 from pipelines.sources.shipper import ship
 from streaming_services import expansion_address, kafka_broker, prism_binary  # noqa: F401
 
@@ -103,7 +110,7 @@ def wait_for_outputs(job: subprocess.Popen, out: Path, timeout_s: float) -> None
 
 
 def test_stream_matches_replay_across_a_restart(scenario, kafka_broker, expansion_address,  # noqa: F811
-                                                prism_binary, tmp_path):
+                                                prism_binary, es_node, tmp_path):
     replay, flags = scenario["replay"], scenario["flags"]
     times = column(replay, "events", "@timestamp")
     middle = int((min(times).timestamp() + max(times).timestamp()) / 2 * 1000)
@@ -120,7 +127,7 @@ def test_stream_matches_replay_across_a_restart(scenario, kafka_broker, expansio
     coordinates = {(topic, p, o) for (p, o), r in zip(produce(kafka_broker.bootstrap, topic, garbage), garbage)
                    if r.value}
 
-    command = stream_command(kafka_broker, topic, out, flags, expansion_address, group)
+    command = stream_command(kafka_broker, topic, out, flags, expansion_address, group, "--es-url", es_node.url)
     job = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_outputs(job, out, JOB_TIMEOUT_S)
@@ -162,6 +169,18 @@ def test_stream_matches_replay_across_a_restart(scenario, kafka_broker, expansio
     assert {r["origin.kind"] for r in letters} == {"kafka"}
     status = json.loads((out / "stream" / "status.json").read_text())
     assert status["lag"] == 0
+
+    # Elasticsearch: every event, signal and incident of the archive under its id (documents
+    # are upserted by _id, so none is there twice), and each incident at its highest revision.
+    for index, found in verify(out, settings_from(es_node.url)).items():
+        assert found["exists"] and found["missing"] == 0, (index, found["missing_ids"][:5])
+    client = Elasticsearch(es_node.url)
+    try:
+        for incident_id, record in live.items():
+            document = client.get(index=INCIDENTS_INDEX, id=incident_id)
+            assert document["_version"] == record["incident.revision"]
+    finally:
+        client.close()
 
 
 def test_kafka_unreachable_is_one_line_and_exit_2(tmp_path):
