@@ -32,7 +32,6 @@ import os
 import re
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field

@@ -20,7 +20,6 @@ Run alone with:  .venv/bin/python -m pytest -q tests/test_stream_prism.py   (or 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
