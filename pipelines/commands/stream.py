@@ -20,6 +20,7 @@ Exit 1 when the job fails.
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import json
 import logging
@@ -493,7 +494,11 @@ def exit_now(code: int) -> None:
     whole (files are replaced atomically, incident lines appended whole), but the gRPC servers
     and threads Beam leaves behind (LOOPBACK worker pool, Prism's channels) can make the
     interpreter's own shutdown abort ("terminate called without an active exception", status
-    -6), which would turn a clean stop into a crash."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    -6), which would turn a clean stop into a crash. The exit handlers still run first: Beam's
+    stops the Prism process it started (skipping them left Prism running)."""
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
