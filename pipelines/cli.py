@@ -20,6 +20,8 @@ from pipelines.errors import VigieError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "generate": ("pipelines.commands.generate", "main", "write a labelled scenario of mail, web and VPN logs"),
     "replay": ("pipelines.commands.replay", "main", "replay archived logs: vigie replay INPUT... --out DIR [flags]"),
+    "stream": ("pipelines.commands.stream", "main", "live detection from Kafka or a folder: vigie stream --source kafka://HOST:PORT/TOPIC --out DIR"),
+    "ship": ("pipelines.commands.ship", "main", "send log files to Kafka, one record per line: vigie ship FILES... --to kafka://HOST:PORT"),
     "demo": ("pipelines.commands.demo", "main", "generate the hospital scenario, replay it, summarise"),
     "rules": ("pipelines.commands.rules", "rules_main", "detection engineering: vigie rules check|test|new|convert|backtest ..."),
     "hunt": ("pipelines.commands.hunt", "hunt_main", "run Sigma rules against Elasticsearch: vigie hunt RULES... --es-url URL"),

@@ -16,7 +16,7 @@ from pipelines.errors import VigieError
 
 
 class VigieOptions(PipelineOptions):
-    """Flags of `vigie replay` (and later `vigie stream`)."""
+    """Flags of `vigie replay` and `vigie stream`."""
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
@@ -72,6 +72,47 @@ class VigieOptions(PipelineOptions):
         # Incident handoff (pipelines/sinks/handoff/; the same flags as `vigie incidents send`).
         from pipelines.sinks.handoff.settings import add_arguments as add_handoff_flags
         add_handoff_flags(parser)
+        add_stream_flags(parser)
+
+
+def add_stream_flags(parser) -> None:
+    """`vigie stream`'s own flags (docs/live-detection.md)."""
+    g = parser.add_argument_group("live detection (vigie stream)")
+    g.add_argument("--source", default=None,
+                   help="kafka://HOST:PORT/TOPIC[,TOPIC] (one topic per log format, or the record "
+                        "header vigie.format) or dir:PATH (a folder watched for new files).")
+    g.add_argument("--group", default="vigie-stream",
+                   help="Kafka consumer group: its committed offsets are where a restarted job "
+                        "resumes (after rewinding --rewind-minutes).")
+    g.add_argument("--topic-format", dest="topic_formats", action="append", default=None,
+                   help="TOPIC=FORMAT: the format of a topic's lines when neither the topic's "
+                        "name nor a vigie.format header says it (repeatable).")
+    g.add_argument("--expansion-service", dest="expansion_service", default=None,
+                   help="HOST:PORT of Beam's Java expansion service for Kafka IO. Default: "
+                        "127.0.0.1:$VIGIE_EXPANSION_PORT (8097), started by make beam-java-start.")
+    g.add_argument("--out-of-order-seconds", dest="out_of_order_seconds", type=float, default=30.0,
+                   help="Bounded out-of-orderness: how far (event time) a line may come behind "
+                        "the latest line of its partition and still count as on time; every "
+                        "stateful step waits this much more before it settles.")
+    g.add_argument("--window-seconds", dest="window_seconds", type=int, default=300,
+                   help="Signals are written to Parquet per event-time window of this length.")
+    g.add_argument("--late-signal-hours", dest="late_signal_hours", type=float, default=24.0,
+                   help="How long after its window closed a late signal is still merged into "
+                        "the window's Parquet file (signals of stitched mail come a session gap "
+                        "late).")
+    g.add_argument("--release-seconds", dest="release_seconds", type=int, default=60,
+                   help="Incidents: signals are released to assembly on this event-time grid.")
+    g.add_argument("--rewind-minutes", dest="rewind_minutes", type=float, default=None,
+                   help="On restart, read again this much event time before where the last run "
+                        "stopped, to rebuild the state it held (default: the stitching gap + the "
+                        "impossible-travel gap + the out-of-orderness).")
+    g.add_argument("--status-seconds", dest="status_seconds", type=float, default=30.0,
+                   help="Write the live counters (log line and OUT/stream/status.json) this often.")
+    g.add_argument("--stop-when-idle", dest="stop_when_idle", type=float, default=None,
+                   help="Stop (exit 0) once everything in Kafka was read and no counter moved "
+                        "for this many seconds (catch-up runs, tests).")
+    g.add_argument("--watch-seconds", dest="watch_seconds", type=float, default=5.0,
+                   help="dir: sources: how often the folder is listed.")
 
 
 def add_elasticsearch_flags(parser) -> None:
@@ -117,7 +158,12 @@ KNOWN_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "Swit
                  "InteractiveRunner")
 POSITIVE = ("split_bytes", "batch_bytes", "max_line_bytes", "stitch_gap_seconds",
             "travel_max_speed_kmh", "travel_gap_hours", "es_bulk_docs", "es_bulk_bytes",
-            "es_concurrency", "es_retry_seconds", "handoff_timeout")
+            "es_concurrency", "es_retry_seconds", "handoff_timeout", "window_seconds",
+            "late_signal_hours", "release_seconds", "status_seconds", "stop_when_idle",
+            "watch_seconds")
+NOT_NEGATIVE = ("out_of_order_seconds", "rewind_minutes")
+# Runners that can run a live (unbounded) job; `vigie stream` uses Prism when none is named.
+STREAM_RUNNERS = ("PrismRunner", "FlinkRunner", "PortableRunner", "DataflowRunner", "SparkRunner")
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -180,7 +226,35 @@ def vigie_options(flags: list[str], command: str) -> argparse.Namespace:
         if getattr(values, name) is not None and getattr(values, name) <= 0:
             raise VigieError(f"--{name.replace('_', '-')} must be a positive number, "
                              f"not {getattr(values, name):g}")
+    for name in NOT_NEGATIVE:
+        if getattr(values, name) is not None and getattr(values, name) < 0:
+            raise VigieError(f"--{name.replace('_', '-')} cannot be negative, not {getattr(values, name):g}")
     return values
+
+
+def _flag_values(flags: list[str]) -> dict[str, str]:
+    """`--name=value` and `--name value` Beam flags -> {"--name": "value"}."""
+    values = {}
+    for i, arg in enumerate(flags):
+        if arg.startswith("--"):
+            name, _, value = arg.partition("=")
+            values[name] = value if "=" in arg else (flags[i + 1] if i + 1 < len(flags) else "")
+    return values
+
+
+def with_stream_runner(argv: list[str], default_runner_flags) -> list[str]:
+    """Beam flags for a live job: --streaming, and a runner that runs unbounded sources (the
+    batch runners cannot). `default_runner_flags()` gives Prism's flags when none is named."""
+    flags = list(argv)
+    runner = _flag_values(flags).get("--runner")
+    if runner is None:
+        flags += [f for f in default_runner_flags() if f != "--streaming"]
+    elif runner.removesuffix("Runner") + "Runner" not in STREAM_RUNNERS:
+        raise VigieError(f"--runner {runner} cannot run a live job (it reads unbounded sources in "
+                         f"batch); use one of {', '.join(STREAM_RUNNERS[:2])} (default PrismRunner)")
+    if "--streaming" not in flags:
+        flags.append("--streaming")
+    return flags
 
 
 # Inputs at least this large are replayed on every core by default (see with_default_runner).
@@ -198,11 +272,7 @@ def with_default_runner(argv: list[str], input_bytes: int = 0) -> list[str]:
     promise that no line is lost.
     """
     flags = list(argv)
-    values = {}
-    for i, arg in enumerate(flags):
-        if arg.startswith("--"):
-            name, _, value = arg.partition("=")
-            values[name] = value if "=" in arg else (flags[i + 1] if i + 1 < len(flags) else "")
+    values = _flag_values(flags)
     if values.get("--direct_running_mode") == "multi_threading":
         raise VigieError("--direct_running_mode=multi_threading is refused: Beam's FnApiRunner "
                          "loses grouped data in that mode; use in_memory or multi_processing")

@@ -286,7 +286,8 @@ def test_logins_from_events_keep_public_successful_logins():
 def test_travel_transform_ignores_arrival_order():
     later = ("later", _vpn_events([("b", 50, "tlemoine", "45.137.21.9"), ("d", 70, "other", "90.118.42.8")]))
     earlier = ("earlier", _vpn_events([("a", 0, "tlemoine", "90.118.42.7"), ("c", 65, "other", "45.137.21.9")]))
-    with BeamPipeline(runner="BundleBasedDirectRunner") as p:
+    # FnApiRunner: the judging timer's output (a stateful DoFn) is what the replay gets
+    with BeamPipeline(runner="FnApiRunner") as p:
         signals = (p | beam.Create([later, earlier]) | DetectImpossibleTravel()
                    | beam.FlatMap(lambda named: [tuple(e) for e in named[1]["vigie.evidence.event_ids"].to_pylist()]))
         assert_that(signals, equal_to([("a", "b"), ("c", "d")]))

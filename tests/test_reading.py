@@ -9,6 +9,7 @@ from pipelines.errors import VigieError
 from pipelines.sources.files import FileSlice, lines_of, read_slice
 from pipelines.sources.plan import expand_inputs, plan_inputs
 from pipelines.sources.screening import screen_lines
+from pipelines.sources.units import UnitBatch
 
 
 def _slice(path, start=0, end=None, compressed=False):
@@ -50,7 +51,7 @@ def test_gzip_is_read_transparently(tmp_path):
 def test_screening_skips_blank_dead_letters_long_and_decodes_invalid_utf8_lines(tmp_path):
     raw = lines_of(b"good line\n   \n\xff\xfe bad bytes\n" + b"y" * 200 + b"\nfin\n", 0)
     piece = _slice(tmp_path / "x.log", 0, 1)
-    screened = screen_lines(raw, piece, max_line_bytes=100)
+    screened = screen_lines(UnitBatch(raw.lines, raw.offsets, piece.origin()), max_line_bytes=100)
     assert screened.batch.lines.to_pylist() == ["good line", "\\xff\\xfe bad bytes", "fin"]
     assert screened.batch.raw.to_pylist() == [None, b"\xff\xfe bad bytes", None]
     assert screened.skipped == {"blank line": 1}

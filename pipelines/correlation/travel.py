@@ -160,3 +160,28 @@ def travel_signals(pairs: list[TravelPair]) -> pa.Table:
     columns["@timestamp"] = pa.array(columns["@timestamp"], pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
     return pa.Table.from_arrays([pa.array(columns[f.name], f.type) if f.name != "@timestamp"
                                  else columns[f.name].cast(f.type) for f in schema], schema=schema)
+
+
+def settle_logins(history: list[Login], due: Iterable[Login], gap_ms: int,
+                  max_speed_kmh: float = DEFAULT_MAX_SPEED_KMH,
+                  min_distance_km: float = DEFAULT_MIN_DISTANCE_KM) -> tuple[list[TravelPair], list[Login]]:
+    """Judge logins whose time has come (a stream's watermark passed them) against the account's
+    recent settled logins -> (impossible pairs, the history to keep).
+
+    Consecutive located logins (event time, then id) less than `gap_ms` apart are compared, as
+    event-time sessions of that gap would group them; only pairs involving a due login are
+    judged (the others were judged before). The history kept is the settled located logins
+    within `gap_ms` of the latest one. Given every login of an account at once (history
+    empty), the pairs are exactly those `impossible_travel` finds in each session."""
+    due = [login for login in due if login.location() is not None]
+    fresh = {(login.timestamp, login.event_id) for login in due}
+    merged = sorted({(l.timestamp, l.event_id): l for l in [*history, *due]}.values(),
+                    key=lambda l: (l.timestamp, l.event_id))
+    pairs = []
+    for a, b in zip(merged, merged[1:]):
+        if b.timestamp - a.timestamp >= gap_ms:
+            continue
+        if (a.timestamp, a.event_id) in fresh or (b.timestamp, b.event_id) in fresh:
+            pairs += impossible_travel([a, b], max_speed_kmh, min_distance_km)
+    latest = merged[-1].timestamp if merged else 0
+    return pairs, [l for l in merged if latest - l.timestamp < gap_ms]

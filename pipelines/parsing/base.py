@@ -21,10 +21,24 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.model import FILE, dead_letters
+from pipelines.model import FILE, KAFKA, dead_letters
 from pipelines.schema import dead_letter_schema, event_schema
 
 STITCH_KEY = "vigie.stitch_key"
+STREAM_FIELDS = ("vigie.stream.topic", "vigie.stream.partition", "vigie.stream.offset")
+
+
+@dataclass(frozen=True)
+class StreamOrigin:
+    """Stream coordinates of a batch's lines: the Kafka topic and partition they were read from,
+    and each line's record offset."""
+
+    topic: str
+    partition: int
+    offsets: np.ndarray  # int64, one per line
+
+    def take(self, rows: np.ndarray) -> "StreamOrigin":
+        return replace(self, offsets=self.offsets[rows])
 
 
 @dataclass(frozen=True)
@@ -37,8 +51,10 @@ class LineBatch:
     exact bytes (null for the others; None when every line was valid): such lines reach the
     parser decoded with backslash escapes (b"\\xe9" -> "\\\\xe9"). `ids` are the event ids when
     the source computed them (stream records, see pipelines.model); else they are derived from
-    the key and the offsets. Parsers read `lines`, take sub-batches with `take`, and leave ids
-    and origins to build_events / build_dead_letters.
+    the key and the offsets. `stream` holds the Kafka coordinates of lines read from a stream
+    (None for files): events carry them (vigie.stream.*) and dead letters name them as origin.
+    Parsers read `lines`, take sub-batches with `take`, and leave ids and origins to
+    build_events / build_dead_letters.
     """
 
     path: str
@@ -47,6 +63,7 @@ class LineBatch:
     offsets: np.ndarray  # int64, byte offset of each line in the (decompressed) file
     raw: pa.BinaryArray | None = None
     ids: pa.StringArray | None = None
+    stream: StreamOrigin | None = None
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -57,11 +74,22 @@ class LineBatch:
         picked = pa.array(idx)
         return replace(self, lines=self.lines.take(picked), offsets=self.offsets[idx],
                        raw=self.raw.take(picked) if self.raw is not None else None,
-                       ids=self.ids.take(picked) if self.ids is not None else None)
+                       ids=self.ids.take(picked) if self.ids is not None else None,
+                       stream=self.stream.take(idx) if self.stream is not None else None)
 
     def event_ids(self) -> pa.StringArray:
         """The event id of every line (see pipelines.model for the contract)."""
         return self.ids if self.ids is not None else event_ids(self.file_key, self.offsets)
+
+    def origin_columns(self) -> dict[str, Any]:
+        """The origin_* arguments of `dead_letters` for every line: the file and byte offset,
+        or for stream lines the topic, partition and record offset (and the shipper's path)."""
+        if self.stream is None:
+            return {"origin_kind": FILE, "origin_path": self.path,
+                    "origin_offset": pa.array(self.offsets, pa.int64())}
+        return {"origin_kind": KAFKA, "origin_path": self.path,
+                "origin_offset": pa.array(self.stream.offsets, pa.int64()),
+                "origin_topic": self.stream.topic, "origin_partition": self.stream.partition}
 
 
 @dataclass(frozen=True)
@@ -170,7 +198,7 @@ def build_events(batch: LineBatch, rows: np.ndarray | pa.Array | None, fmt: LogF
     `timestamp` and every array in `columns` have one value per selected row; scalars are
     broadcast. Adds the columns every event has (@timestamp, event.id, event.dataset,
     event.module, event.original, log.file.path, log.offset, vigie.lines, vigie.format,
-    observer.*) and conforms to `event_schema()`. `extra` columns (e.g. STITCH_KEY) are appended.
+    observer.*; vigie.stream.* for stream lines) and conforms to `event_schema()`. `extra` columns (e.g. STITCH_KEY) are appended.
     """
     if rows is not None:
         batch = batch.take(rows)
@@ -192,6 +220,9 @@ def build_events(batch: LineBatch, rows: np.ndarray | pa.Array | None, fmt: LogF
     if batch.raw is not None:
         given["vigie.line.raw"] = batch.raw
         given["vigie.line.invalid_utf8"] = pc.if_else(pc.is_valid(batch.raw), True, None)
+    if batch.stream is not None:
+        given.update(zip(STREAM_FIELDS, (batch.stream.topic, batch.stream.partition,
+                                         pa.array(batch.stream.offsets, pa.int64()))))
     schema = event_schema()
     unknown = set(given) - set(schema.names)
     if unknown:
@@ -221,8 +252,7 @@ def build_dead_letters(batch: LineBatch, rows: np.ndarray | pa.Array, reason: st
         raw = pc.coalesce(part.raw, raw)
     return dead_letters(len(idx), stage=stage, reason=reason, detail=detail,
                         family=fmt.family if fmt else family, format=fmt.name if fmt else None,
-                        id=part.event_ids(), raw=raw, raw_text=part.lines, origin_kind=FILE,
-                        origin_path=part.path, origin_offset=pa.array(part.offsets, pa.int64()))
+                        id=part.event_ids(), raw=raw, raw_text=part.lines, **part.origin_columns())
 
 
 def no_dead_letters() -> pa.Table:

@@ -30,10 +30,20 @@ def address(port: int | None = None) -> str:
     return f"127.0.0.1:{port or default_port()}"
 
 
+# KafkaIO's splittable read commits offsets through a step that requires stable input, which
+# Prism refuses ("beam:requirement:pardo:stable_input:v1"); with this experiment KafkaIO reads
+# through its unbounded source (run as a splittable DoFn), which commits offsets when the runner
+# finalises a checkpoint. The expansion service ignores experiments sent by the Python pipeline,
+# so it is set here.
+KAFKA_READ_EXPERIMENT = "use_unbounded_sdf_wrapper"
+
+
 def expansion_options(workers_port: int) -> list[str]:
-    """Beam options of the expansion service: expanded Java transforms use the worker pool."""
+    """Beam options of the expansion service: expanded Java transforms use the worker pool;
+    KafkaIO reads through its unbounded source (KAFKA_READ_EXPERIMENT)."""
     return ["--defaultEnvironmentType=EXTERNAL",
-            f"--defaultEnvironmentConfig=127.0.0.1:{workers_port}"]
+            f"--defaultEnvironmentConfig=127.0.0.1:{workers_port}",
+            f"--experiments={KAFKA_READ_EXPERIMENT}"]
 
 
 def start_expansion_service(port: int | None = None, workers_port: int | None = None) -> int:

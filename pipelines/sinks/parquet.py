@@ -8,6 +8,8 @@ pipelines/summary.py (e.g. ("datasets", "web", "events")).
 """
 from __future__ import annotations
 
+import fcntl
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -21,8 +23,12 @@ SIGNALS_DIR = "signals"
 DEAD_LETTER_DIR = "deadletter"
 
 def _write(table: pa.Table, folder: Path, name: str) -> None:
+    """Write folder/NAME.parquet whole or not at all (a job cancelled mid-write, as a stopped
+    stream is, leaves no truncated file: readers skip the dot-file)."""
     folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / f"{name}.parquet", row_group_size=256 * 1024)
+    partial = folder / f".{name}.{os.getpid()}.tmp"
+    pq.write_table(table, partial, row_group_size=256 * 1024)
+    os.replace(partial, folder / f"{name}.parquet")
 
 
 def write_events(table: pa.Table, out_dir: str, name: str) -> Counter:
@@ -42,6 +48,41 @@ def write_events(table: pa.Table, out_dir: str, name: str) -> Counter:
                                      per_family["event.id_count"].to_pylist()):
         counts[("datasets", family, "events")] += events
         counts[("datasets", family, "lines_in_events")] += lines or 0
+    return counts
+
+
+def upsert_signals(table: pa.Table, out_dir: str, name: str) -> Counter:
+    """Streaming: merge signals into DIR/signals/<name>.parquet by signal.id (a window's file
+    takes its late signals, and a signal derived again after a restart is not stored twice);
+    the file is replaced atomically, under a lock; only signals new to it are counted."""
+    if table.num_rows == 0:
+        return Counter()
+    folder = Path(out_dir) / SIGNALS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.parquet"
+    with open(folder / ".signals.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = pq.read_table(path) if path.exists() else None
+        fresh = table
+        if old is not None:
+            fresh = table.filter(pc.invert(pc.is_in(table["signal.id"], value_set=old["signal.id"])))
+            if fresh.num_rows == 0:
+                return Counter()
+            table = pa.concat_tables([old, fresh.cast(old.schema)])
+        table = table.sort_by("signal.id")
+        pq.write_table(table, folder / f".{name}.tmp", row_group_size=256 * 1024)
+        os.replace(folder / f".{name}.tmp", path)
+    return _signal_counts(fresh)
+
+
+def _signal_counts(table: pa.Table) -> Counter:
+    counts: Counter = Counter()
+    per_rule = table.group_by(["event.dataset", "rule.id"]).aggregate([("signal.id", "count")])
+    for dataset, rule_id, n in zip(per_rule["event.dataset"].to_pylist(), per_rule["rule.id"].to_pylist(),
+                                   per_rule["signal.id_count"].to_pylist()):
+        family = (dataset or "unknown").split(".", 1)[0]
+        counts[("datasets", family, "signals")] += n
+        counts[("rules", rule_id)] += n
     return counts
 
 

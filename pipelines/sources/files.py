@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.errors import VigieError
+from pipelines.sources.units import LineOrigin, UnitBatch
 
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 64 * 1024  # read for the file key and format detection
@@ -46,6 +47,27 @@ class FileSlice:
     def slice_id(self) -> str:
         """Deterministic name of this slice (used in output file names)."""
         return f"{self.file_key}-{max(self.start, 0):012x}"
+
+    @property
+    def unit_id(self) -> str:
+        """The slice as a unit of lines (sources/units.py): its slice id."""
+        return self.slice_id
+
+    def origin(self, first_offset: int = 0) -> LineOrigin:
+        """How to read this slice's lines from byte `first_offset` on (W3C fields in force there)."""
+        return LineOrigin(self.path, self.file_key, self.format_name, self.family,
+                          fields_in_force(self.w3c_directives, first_offset), self.reference_time)
+
+    def batches(self, settings) -> Iterator[UnitBatch]:
+        """The slice's lines, about settings.batch_bytes at a time; a damaged compressed file
+        ends them with a batch that says where it broke off (and carries no line)."""
+        try:
+            for raw in read_slice(self, settings.batch_bytes):
+                first = int(raw.offsets[0]) if len(raw.offsets) else 0
+                yield UnitBatch(raw.lines, raw.offsets, self.origin(first))
+        except DamagedInput as exc:
+            yield UnitBatch(pa.array([], pa.binary()), np.zeros(0, np.int64), self.origin(),
+                            damaged=(exc.detail, exc.offset))
 
 
 class DamagedInput(Exception):

@@ -14,23 +14,32 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.model import FILE, dead_letters
-from pipelines.parsing.base import LineBatch, no_dead_letters
-from pipelines.sources.files import FileSlice, RawBatch
+from pipelines.model import dead_letters
+from pipelines.parsing.base import LineBatch, StreamOrigin, no_dead_letters
+from pipelines.sources.units import UnitBatch
 
 TOO_LONG = "line exceeds --max-line-bytes"
 
 
 @dataclass
 class ScreenedBatch:
-    """What screening made of a RawBatch."""
+    """What screening made of a UnitBatch."""
 
     batch: LineBatch  # decodable, non-blank lines within the length limit
     dead_letters: pa.Table
     skipped: dict[str, int]
 
 
-def screen_lines(raw: RawBatch, piece: FileSlice, max_line_bytes: int) -> ScreenedBatch:
+def line_batch(unit: UnitBatch, text: pa.StringArray, invalid_raw: pa.BinaryArray | None) -> LineBatch:
+    """The decoded lines of a unit batch as the parsers' LineBatch (every line)."""
+    origin = unit.origin
+    stream = (StreamOrigin(origin.topic, origin.partition, unit.record_offsets)
+              if origin.topic is not None else None)
+    return LineBatch(path=origin.path, file_key=origin.file_key, lines=text, offsets=unit.offsets,
+                     raw=invalid_raw, ids=unit.ids, stream=stream)
+
+
+def screen_lines(raw: UnitBatch, max_line_bytes: int) -> ScreenedBatch:
     """Skip blank lines, dead-letter over-long ones, decode the rest (see module docstring)."""
     n = len(raw.lines)
     lengths = np.asarray(pc.binary_length(raw.lines), dtype=np.int64) if n else np.zeros(0, np.int64)
@@ -43,22 +52,16 @@ def screen_lines(raw: RawBatch, piece: FileSlice, max_line_bytes: int) -> Screen
         blank = ~too_long & ((lengths == 0) | all_space)
     keep_idx = np.flatnonzero(~too_long & ~blank)
     long_idx = np.flatnonzero(too_long)
-    whole = len(keep_idx) == n
-    batch = LineBatch(path=piece.path, file_key=piece.file_key,
-                      lines=text if whole else text.take(pa.array(keep_idx)),
-                      offsets=raw.offsets[keep_idx],
-                      raw=None if invalid_raw is None else
-                      (invalid_raw if whole else invalid_raw.take(pa.array(keep_idx))))
+    every = line_batch(raw, text, invalid_raw)
+    batch = every if len(keep_idx) == n else every.take(keep_idx)
     dead = no_dead_letters()
     if len(long_idx):
-        picked = pa.array(long_idx)
+        part = every.take(long_idx)
         dead = dead_letters(
             len(long_idx), stage="read", reason=f"{TOO_LONG} {max_line_bytes}",
-            detail=[f"{lengths[i]:,} bytes" for i in long_idx], family=piece.family,
-            format=piece.format_name, id=LineBatch(piece.path, piece.file_key, text.take(picked),
-                                                   raw.offsets[long_idx]).event_ids(),
-            raw=raw.lines.take(picked), raw_text=text.take(picked), origin_kind=FILE,
-            origin_path=piece.path, origin_offset=pa.array(raw.offsets[long_idx], pa.int64()))
+            detail=[f"{lengths[i]:,} bytes" for i in long_idx], family=raw.origin.family,
+            format=raw.origin.format_name, id=part.event_ids(),
+            raw=raw.lines.take(pa.array(long_idx)), raw_text=part.lines, **part.origin_columns())
     n_blank = int(blank.sum())
     return ScreenedBatch(batch, dead, {"blank line": n_blank} if n_blank else {})
 

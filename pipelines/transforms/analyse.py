@@ -45,11 +45,13 @@ from pipelines.transforms.stitch import StitchMessages
 
 @dataclass(frozen=True)
 class TravelSettings:
-    """Impossible travel: the speed no journey reaches, and the gap beyond which logins are not
-    compared (event time)."""
+    """Impossible travel: the speed no journey reaches, the gap beyond which logins are not
+    compared (event time), and in streaming how long after a login's time it is judged (the
+    stream's bounded out-of-orderness)."""
 
     max_speed_kmh: float = 900.0
     gap_hours: float = 24.0
+    delay_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,8 @@ class AnalyseEvents(beam.PTransform):
                              | "DetectInDeadLetters" >> DetectInDeadLetters(s.ruleset)}
             if s.enricher is not None and s.travel is not None:  # VPN logins are never stitched
                 signal_tables["ImpossibleTravel"] = events | "DetectImpossibleTravel" >> DetectImpossibleTravel(
-                    s.travel.max_speed_kmh, gap_hours=s.travel.gap_hours)
+                    s.travel.max_speed_kmh, gap_hours=s.travel.gap_hours,
+                    delay_seconds=s.travel.delay_seconds)
         rows = [tables | f"{source}SignalRows" >> SignalRows() for source, tables in signal_tables.items()]
         signals = (rows | "AllSignals" >> beam.Flatten() if rows
                    else units.pipeline | "NoSignals" >> beam.Create([]))

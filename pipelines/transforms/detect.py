@@ -9,25 +9,36 @@ read nothing but the raw line) on lines that could not become events: a line who
 cannot be read still raises the signals its text calls for.
 
 DetectImpossibleTravel: enriched (name, events) -> (name, signals). Successful VPN logins are
-keyed by account and grouped in event-time session windows (gap `gap_hours`), then sorted by
-event time inside the group, so batch replay and streaming compare the same consecutive
-pairs whatever the arrival order. Two consecutive logins further apart than the gap are never
-compared; with the default of 24 hours that loses nothing, since at 900 km/h any two places on
-Earth are less than 23 hours apart. In streaming, an account's window closes (and its pairs
-are judged) when the watermark passes its last login plus the gap.
+keyed by account; a stateful DoFn judges each login when the watermark passes its event time
+plus `delay_seconds` (the stream's bounded out-of-orderness; 0 in replay) against the account's
+previous logins in event-time order (correlation/travel.py: settle_logins), so an operator gets
+the signal as soon as the second login is settled, not a session gap later. Consecutive logins
+further apart than `gap_hours` are never compared (event-time sessions of that gap); with the
+default of 24 hours that loses nothing, since at 900 km/h any two places on Earth are less than
+23 hours apart. Batch replay (every login of an account arrives before its timer fires) and
+streaming compare the same consecutive pairs whatever the arrival order. State per account: the
+logins not yet settled and the settled ones within the gap, cleared one gap after the last. A
+login older than one already settled came later than the delay allows: it is still judged
+against its settled neighbours, and counted (vigie.correlation/late_logins).
 
 SignalRows: (name, signals table) -> one dict per signal, timestamped with its event time: the
 form in which every signal source meets (correlation attaches there).
 """
 from __future__ import annotations
 
+import pickle
+
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
-from apache_beam.transforms import window
+from apache_beam.coders import BytesCoder, VarIntCoder
+from apache_beam.transforms import userstate, window
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.utils.timestamp import Timestamp
 
 from pipelines.correlation.travel import (DEFAULT_MAX_SPEED_KMH, DEFAULT_MIN_DISTANCE_KM,
-                                          impossible_travel, logins_from_events, travel_signals)
+                                          logins_from_events, settle_logins, travel_signals)
+from pipelines.summary import count
 from pipelines.detection.engine import RuleSet, detect
 from pipelines.schema import event_schema
 from pipelines.transforms.coders import typed_as_named_tables
@@ -107,33 +118,115 @@ class DetectInDeadLetters(beam.PTransform):
 
 
 def _keyed_logins(element):
-    """(name, events) -> (account, Login) stamped with the login's event time (seconds)."""
+    """(name, events) -> (account, Login)."""
     _, events = element
     for login in logins_from_events(events):
-        yield window.TimestampedValue((login.user.lower(), login), login.timestamp / 1000)
+        yield login.user.lower(), login
+
+
+class JudgeTravelFn(beam.DoFn):
+    """(account, Login) -> travel signal tables (see the module docstring). `early` (unbounded
+    input): each login is judged when the watermark passes its time + delay; otherwise (replay)
+    every login of the account is judged at once, by one timer at its latest login."""
+
+    PENDING = userstate.BagStateSpec("pending", BytesCoder())          # pickled Logins not settled
+    HISTORY = userstate.ReadModifyWriteStateSpec("history", BytesCoder())  # pickled settled Logins
+    SETTLED = userstate.ReadModifyWriteStateSpec("settled_ms", VarIntCoder())
+    JUDGE_AT = userstate.ReadModifyWriteStateSpec("judge_at_ms", VarIntCoder())
+    JUDGE = userstate.TimerSpec("judge", TimeDomain.WATERMARK)
+    EXPIRE = userstate.TimerSpec("expire", TimeDomain.WATERMARK)
+
+    def __init__(self, max_speed_kmh: float, min_distance_km: float, gap_ms: int, delay_ms: int,
+                 early: bool):
+        self.max_speed_kmh = max_speed_kmh
+        self.min_distance_km = min_distance_km
+        self.gap_ms = gap_ms
+        self.delay_ms = delay_ms
+        self.early = early
+
+    def _judge(self, history_state, due):
+        blob = history_state.read()
+        pairs, history = settle_logins(pickle.loads(blob) if blob else [], due, self.gap_ms,
+                                       self.max_speed_kmh, self.min_distance_km)
+        history_state.write(pickle.dumps(history, protocol=pickle.HIGHEST_PROTOCOL))
+        table = travel_signals(pairs)
+        if table.num_rows:
+            yield named_by_ids(table, "travel", "signal.id")
+        return history
+
+    @staticmethod
+    def _set(timer, at_state, at_ms: int) -> None:
+        timer.set(Timestamp(micros=at_ms * 1000))
+        at_state.write(at_ms)
+
+    def process(self, element, pending=beam.DoFn.StateParam(PENDING),
+                history=beam.DoFn.StateParam(HISTORY), settled=beam.DoFn.StateParam(SETTLED),
+                judge_at=beam.DoFn.StateParam(JUDGE_AT), judge=beam.DoFn.TimerParam(JUDGE),
+                expire=beam.DoFn.TimerParam(EXPIRE)):
+        _, login = element
+        done = settled.read()
+        if done is not None and login.timestamp <= done:
+            count("correlation", "late_logins")
+            kept = yield from self._judge(history, [login])
+            self._expire_after(expire, kept)
+            return
+        pending.add(pickle.dumps(login, protocol=pickle.HIGHEST_PROTOCOL))
+        at, current = login.timestamp + self.delay_ms, judge_at.read()
+        # early: the earliest pending login sets the timer; bounded: the latest (every login of
+        # the account has arrived before any timer fires, so one firing judges them all)
+        if current is None or (at < current if self.early else at > current):
+            self._set(judge, judge_at, at)
+
+    @userstate.on_timer(JUDGE)
+    def on_judge(self, fired=beam.DoFn.TimestampParam, pending=beam.DoFn.StateParam(PENDING),
+                 history=beam.DoFn.StateParam(HISTORY), settled=beam.DoFn.StateParam(SETTLED),
+                 judge_at=beam.DoFn.StateParam(JUDGE_AT), judge=beam.DoFn.TimerParam(JUDGE),
+                 expire=beam.DoFn.TimerParam(EXPIRE)):
+        logins = [pickle.loads(blob) for blob in pending.read()]
+        pending.clear()
+        judge_at.clear()
+        now = fired.micros // 1000 - self.delay_ms
+        due = [l for l in logins if l.timestamp <= now]
+        later = [l for l in logins if l.timestamp > now]
+        for login in later:
+            pending.add(pickle.dumps(login, protocol=pickle.HIGHEST_PROTOCOL))
+        if later:
+            self._set(judge, judge_at, min(l.timestamp for l in later) + self.delay_ms)
+        settled.write(max(now, settled.read() or now))
+        kept = yield from self._judge(history, due)
+        self._expire_after(expire, kept)
+
+    def _expire_after(self, expire, kept) -> None:
+        if kept and self.early:
+            expire.set(Timestamp(micros=(max(l.timestamp for l in kept) + self.gap_ms + self.delay_ms) * 1000))
+
+    @userstate.on_timer(EXPIRE)
+    def on_expire(self, history=beam.DoFn.StateParam(HISTORY), settled=beam.DoFn.StateParam(SETTLED),
+                  judge_at=beam.DoFn.StateParam(JUDGE_AT)):
+        if judge_at.read() is None:  # nothing pending: the next login is more than a gap away
+            history.clear()
+            settled.clear()
 
 
 class DetectImpossibleTravel(beam.PTransform):
     """Enriched (name, events) -> (name, signals) of impossible travel (see the module doc)."""
 
     def __init__(self, max_speed_kmh: float = DEFAULT_MAX_SPEED_KMH,
-                 min_distance_km: float = DEFAULT_MIN_DISTANCE_KM, gap_hours: float = 24.0):
+                 min_distance_km: float = DEFAULT_MIN_DISTANCE_KM, gap_hours: float = 24.0,
+                 delay_seconds: float = 0):
         super().__init__()
         self.max_speed_kmh = max_speed_kmh
         self.min_distance_km = min_distance_km
-        self.gap_seconds = int(gap_hours * 3600)
+        self.gap_ms = int(gap_hours * 3_600_000)
+        self.delay_ms = int(delay_seconds * 1000)
 
     def expand(self, events):
-        max_speed, min_km = self.max_speed_kmh, self.min_distance_km
         signals = (events
                    | "KeyLoginsByAccount" >> beam.FlatMap(_keyed_logins)
-                   | "LoginSessions" >> beam.WindowInto(window.Sessions(self.gap_seconds))
-                   | "GroupLoginsByAccount" >> beam.GroupByKey()
-                   | "JudgeTravel" >> beam.MapTuple(
-                       lambda _, logins: travel_signals(impossible_travel(logins, max_speed, min_km)))
-                   | "KeepSignals" >> beam.Filter(lambda table: table.num_rows > 0)
-                   | "TravelToGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
-                   | "NameTravelSignals" >> beam.Map(named_by_ids, "travel", "signal.id"))
+                   | "LoginsInGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
+                   | "JudgeTravel" >> beam.ParDo(JudgeTravelFn(self.max_speed_kmh, self.min_distance_km,
+                                                               self.gap_ms, self.delay_ms,
+                                                               early=not events.is_bounded)))
         return typed_as_named_tables(signals)
 
 

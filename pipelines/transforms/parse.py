@@ -1,4 +1,5 @@
-"""ParseLines: units of lines (planned file slices; later Kafka record sets) -> parsed tables.
+"""ParseLines: units of lines (planned file slices, Kafka record sets: sources/units.py) -> parsed
+tables.
 
 A unit is read and parsed batch by batch in one DoFn call (sources/ingest.py), so that what a
 file carries from line to line (W3C field lists, the daylight-saving clock) follows it in order.
@@ -16,8 +17,8 @@ import apache_beam as beam
 import pyarrow.compute as pc
 from apache_beam import pvalue
 
-from pipelines.sources.files import FileSlice
-from pipelines.sources.ingest import ReadSettings, SliceOutput, parse_slice
+from pipelines.sources.ingest import ReadSettings, SliceOutput, parse_unit
+from pipelines.sources.units import LineUnit
 from pipelines.summary import count
 from pipelines.transforms.coders import typed_as_named_tables
 
@@ -51,19 +52,20 @@ class ParseLinesFn(beam.DoFn):
         self.settings = settings
         self.total_units = total_units
 
-    def process(self, piece: FileSlice):
-        for number, out in enumerate(parse_slice(piece, self.settings)):
-            name = f"{piece.slice_id}-{number:05d}"
-            count_batch(out, piece.path)
+    def process(self, piece: LineUnit):
+        for number, out in enumerate(parse_unit(piece, self.settings)):
+            name = f"{piece.unit_id}-{number:05d}"
+            count_batch(out, out.path)
             if out.events is not None:
                 yield pvalue.TaggedOutput(EVENTS, (name, out.events))
             if out.fragments is not None:
                 yield pvalue.TaggedOutput(FRAGMENTS, out.fragments)
             if out.dead_letters is not None:
                 yield pvalue.TaggedOutput(DEAD_LETTERS, (name, out.dead_letters))
-        end = "end" if piece.end < 0 else f"{piece.end:,}"
-        LOG.info("  [%d/%d] parsed %s bytes %s..%s", next(_SLICES_DONE), self.total_units,
-                 piece.path, f"{piece.start:,}", end)
+        if self.total_units:  # a planned replay: one progress line per slice
+            end = "end" if piece.end < 0 else f"{piece.end:,}"
+            LOG.info("  [%d/%d] parsed %s bytes %s..%s", next(_SLICES_DONE), self.total_units,
+                     piece.path, f"{piece.start:,}", end)
 
 
 class ParseLines(beam.PTransform):

@@ -14,13 +14,15 @@ import datetime as dt
 from typing import Callable
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 import pyarrow as pa
-from apache_beam.transforms import window
+from apache_beam.transforms import trigger, window
 
 from pipelines.schema import signal_schema
 from pipelines.sinks import elasticsearch as es_sink
 from pipelines.sinks import es_cluster
-from pipelines.sinks.parquet import write_dead_letters, write_events, write_signals
+from pipelines.sinks.parquet import upsert_signals, write_dead_letters, write_events, write_signals
+from pipelines.sources.resume import without_written
 from pipelines.summary import count
 from pipelines.transforms.coders import typed_as_named_tables
 from pipelines.incidents.assembly import latest_revisions
@@ -78,15 +80,24 @@ def _named_group(element, window_=beam.DoFn.WindowParam):
 
 class SignalTables(beam.PTransform):
     """Signal rows -> (name, signal table) per dataset and UTC day; in streaming, per fixed
-    event-time window of `window_seconds` too (the table is written when the window closes)."""
+    event-time window of `window_seconds` too (the table is written when the window closes).
+    Signals that come after their window closed (those of stitched messages come a session gap
+    after their time) make late panes of that window, under the same name, for
+    `allowed_lateness_s` after it closed: the streaming writer (sinks/parquet.py:
+    upsert_signals) merges them into the window's file by signal id."""
 
-    def __init__(self, window_seconds: int | None = None):
+    def __init__(self, window_seconds: int | None = None, allowed_lateness_s: int = 0):
         super().__init__()
         self.window_seconds = window_seconds
+        self.allowed_lateness_s = allowed_lateness_s
 
     def expand(self, rows):
         if self.window_seconds:
-            rows = rows | "SignalWindows" >> beam.WindowInto(window.FixedWindows(self.window_seconds))
+            rows = rows | "SignalWindows" >> beam.WindowInto(
+                window.FixedWindows(self.window_seconds),
+                trigger=trigger.AfterWatermark(late=trigger.AfterCount(1)),
+                accumulation_mode=trigger.AccumulationMode.DISCARDING,
+                allowed_lateness=self.allowed_lateness_s)
         tables = (rows
                   | "KeyByDatasetDay" >> beam.Map(_day_key)
                   | "GroupByDatasetDay" >> beam.GroupByKey()
@@ -139,18 +150,47 @@ class IndexIncidents(beam.PTransform):
                 | "Index" >> IndexDocuments(self.es, es_sink.INCIDENTS))
 
 
+class SkipWrittenFn(beam.DoFn):
+    """(name, table) -> the same without rows an earlier run already wrote (a restarted stream,
+    sources/resume.py: without_written); the rows left out are counted in
+    vigie.stream/rows_already_written."""
+
+    def __init__(self, ids: frozenset, column: str):
+        self.ids = ids
+        self.column = column
+        self.skipped = Metrics.counter("vigie.stream", "rows_already_written")
+
+    def process(self, element):
+        name, table = element
+        kept = without_written(element, self.ids, self.column)
+        self.skipped.inc(table.num_rows - kept[1].num_rows)
+        if kept[1].num_rows:
+            yield kept
+
+
+def skip_written(tables, label: str, ids: frozenset, column: str):
+    """`tables` (name, table) without the rows whose `column` is in `ids` (nothing when `ids`
+    is empty)."""
+    if not ids:
+        return tables
+    return typed_as_named_tables(tables | label >> beam.ParDo(SkipWrittenFn(ids, column)))
+
+
 class WriteOutputs(beam.PTransform):
     """What AnalyseEvents produced -> DIR/events, DIR/signals, DIR/incidents, DIR/deadletter (and
     Elasticsearch with `es`). Input: the dict of AnalyseEvents. `streaming`: signals written per
-    event-time window of `window_seconds`, incidents appended revision by revision."""
+    event-time window of `window_seconds` (rewritten by late signals for `allowed_lateness_s`),
+    incidents appended revision by revision."""
 
     def __init__(self, out_dir: str, es: es_cluster.EsSettings | None = None,
-                 window_seconds: int | None = None, streaming: bool = False):
+                 window_seconds: int | None = None, streaming: bool = False,
+                 allowed_lateness_s: int = 0):
         super().__init__()
         self.out_dir = out_dir
         self.es = es
         self.window_seconds = window_seconds
         self.streaming = streaming
+        self.allowed_lateness_s = allowed_lateness_s
 
     def expand(self, analysed):
         out, es = self.out_dir, self.es
@@ -163,7 +203,8 @@ class WriteOutputs(beam.PTransform):
                 indexed = events | f"Index{tag}" >> IndexDocuments(es, es_sink.EVENTS)
                 dead_letters.append(indexed[DEAD_LETTERS])
         signals = analysed["signals"]
-        signals | "SignalTables" >> SignalTables(self.window_seconds) | "WriteSignals" >> WriteTables(write_signals, out)
+        (signals | "SignalTables" >> SignalTables(self.window_seconds, self.allowed_lateness_s)
+         | "WriteSignals" >> WriteTables(upsert_signals if self.streaming else write_signals, out))
         if es is not None:
             indexed = (signals | "BatchSignals" >> BatchSignals()
                        | "IndexSignals" >> IndexDocuments(es, es_sink.SIGNALS))
