@@ -101,6 +101,7 @@ bench: venv
 	$(BIN)/python bench/bench_detection.py
 	$(BIN)/python bench/bench_es.py
 	$(BIN)/python bench/bench_enrichment.py
+	$(BIN)/python bench/bench_correlation.py
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache build *.egg-info

@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "replay": ("pipelines.commands.replay", "main", "replay archived logs: vigie replay INPUT... --out DIR [flags]"),
     "demo": ("pipelines.commands.demo", "main", "generate the hospital scenario, replay it, summarise"),
     "rules": ("pipelines.commands.rules", "rules_main", "detection engineering: vigie rules check|test|new|convert|backtest ..."),
-    "hunt": ("pipelines.authoring.hunt", "hunt_main", "run Sigma rules against Elasticsearch: vigie hunt RULES... --es-url URL"),
+    "hunt": ("pipelines.commands.hunt", "hunt_main", "run Sigma rules against Elasticsearch: vigie hunt RULES... --es-url URL"),
     "es": ("pipelines.commands.es", "es_main", "Elasticsearch: vigie es check|templates|backfill DIR|verify DIR --es-url URL"),
     "incidents": ("pipelines.commands.incidents", "main", "incident reports and handoff: vigie incidents render|send DIR ..."),
     "schema": ("pipelines.commands.schema", "main", "render or check the files generated from schemas/"),

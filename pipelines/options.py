@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -182,8 +183,14 @@ def vigie_options(flags: list[str], command: str) -> argparse.Namespace:
     return values
 
 
-def with_default_runner(argv: list[str]) -> list[str]:
-    """Beam flags with an explicit runner (FnApiRunner, see RUNNING_MODE) unless one is given.
+# Inputs at least this large are replayed on every core by default (see with_default_runner).
+PARALLEL_FROM_BYTES = 256 * 1024 * 1024
+
+
+def with_default_runner(argv: list[str], input_bytes: int = 0) -> list[str]:
+    """Beam flags with an explicit runner unless one is given: Beam's FnApiRunner, `in_memory`
+    for inputs under PARALLEL_FROM_BYTES (starting worker processes costs seconds), else
+    `multi_processing` with one worker per core (README, "Runner", has the figures).
 
     Refuses a runner Beam does not know, and `--direct_running_mode=multi_threading`: with it,
     Beam 2.75's FnApiRunner corrupts the data of grouping steps when bundles run in parallel
@@ -205,5 +212,8 @@ def with_default_runner(argv: list[str]) -> list[str]:
     if runner is None:
         flags.append("--runner=FnApiRunner")
         if "--direct_running_mode" not in values:
-            flags.append(f"--direct_running_mode={RUNNING_MODE}")
+            parallel = input_bytes >= PARALLEL_FROM_BYTES and (os.cpu_count() or 1) > 1
+            flags.append(f"--direct_running_mode={'multi_processing' if parallel else RUNNING_MODE}")
+            if parallel and "--direct_num_workers" not in values:
+                flags.append(f"--direct_num_workers={os.cpu_count()}")
     return flags

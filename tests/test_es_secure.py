@@ -4,6 +4,8 @@ and the secrets never in stdout, stderr or summary.json."""
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -107,9 +109,55 @@ def test_an_unknown_ca_is_one_line_naming_the_flag(secure_node, scenario, tmp_pa
     monkeypatch.setenv("VIGIE_ES_PASSWORD", secure_node.password)
     code, stdout, stderr = run(capfd, "es", "check", "--es-url", secure_node.url, "--es-user", "elastic")
     assert code == 2
-    assert len(stderr.strip().splitlines()) == 1
-    assert "TLS failed" in stderr and "--es-ca-file" in stderr
+    assert stderr.strip().splitlines() == [stderr.strip()]
+    assert stderr.startswith(f"vigie: Elasticsearch at {secure_node.url}: its certificate is not signed by a "
+                             "CA this machine trusts (")
+    assert stderr.strip().endswith("; pass the cluster's CA with --es-ca-file")
     assert secure_node.password not in stdout + stderr
     code, stdout, _ = run(capfd, "es", "check", "--es-url", secure_node.url, "--es-user", "elastic",
                           "--es-ca-file", str(secure_node.ca_file))
-    assert code == 0 and "answers (basic)" in stdout
+    assert code == 0 and "answers (basic, authenticated as elastic" in stdout
+
+
+def other_ca(folder: Path) -> Path:
+    """A CA of its own that did not sign the node's certificate."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=Another CA", "-keyout", str(folder / "other.key"), "-out", str(folder / "other.pem")],
+                   check=True, capture_output=True)
+    return folder / "other.pem"
+
+
+def test_what_the_tls_and_credential_messages_say_is_true(secure_node, tmp_path, capfd, monkeypatch):
+    monkeypatch.setenv("VIGIE_ES_PASSWORD", secure_node.password)
+    url, ca = secure_node.url, str(secure_node.ca_file)
+    port = url.rsplit(":", 1)[1]
+    cases = [
+        # A CA that did not sign the certificate: the CA given is named, not "pass a CA".
+        (["--es-url", url, "--es-user", "elastic", "--es-ca-file", str(other_ca(tmp_path))],
+         f"vigie: Elasticsearch at {url}: its certificate is not signed by the CA in --es-ca-file "
+         f"{tmp_path / 'other.pem'} (", "; pass the CA that signed the cluster's certificate"),
+        # A file that is no certificate at all.
+        (["--es-url", url, "--es-user", "elastic", "--es-ca-file", str(tmp_path / "not-a-ca.pem")],
+         f"vigie: --es-ca-file {tmp_path / 'not-a-ca.pem'} holds no PEM certificate", "signed the cluster's certificate"),
+        # http:// to the HTTPS port: not "unreachable".
+        (["--es-url", f"http://127.0.0.1:{port}", "--es-user", "elastic"],
+         f"vigie: Elasticsearch at http://127.0.0.1:{port}: the server speaks HTTPS, not plain HTTP; use "
+         f"--es-url https://127.0.0.1:{port}", "(with --es-ca-file if a private CA signed its certificate)"),
+        # No credentials at all: not "refused the credentials (none)".
+        (["--es-url", url, "--es-ca-file", ca],
+         f"vigie: Elasticsearch at {url} requires authentication and no credentials were given; ",
+         "--es-password-file"),
+    ]
+    (tmp_path / "not-a-ca.pem").write_text("hello\n")
+    for args, start, end in cases:
+        code, stdout, stderr = run(capfd, "es", "check", *args)
+        assert code == 2 and stdout == "", (args, stdout)
+        assert stderr.strip().splitlines() == [stderr.strip()], stderr
+        assert stderr.startswith(start) and stderr.strip().endswith(end), stderr
+        assert secure_node.password not in stdout + stderr
+    alias = socket.gethostname()
+    if alias != "localhost" and socket.gethostbyname(alias) == "127.0.0.1":  # a name not on the certificate
+        code, stdout, stderr = run(capfd, "es", "check", "--es-url", f"https://{alias}:{port}", "--es-user",
+                                   "elastic", "--es-ca-file", ca)
+        assert code == 2 and stderr.startswith(f"vigie: Elasticsearch at https://{alias}:{port}: its "
+                                               f"certificate does not name {alias} (")

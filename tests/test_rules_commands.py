@@ -109,7 +109,8 @@ def run(capsys, *argv: str) -> tuple[int, list[str], list[str]]:
 def test_check_passes_on_good_rules(good: Path, capsys):
     code, out, err = run(capsys, "check", str(good))
     assert code == 0, out + err
-    assert out == ["vigie rules check: 2 rule file(s), 0 finding(s)"]
+    assert out == ["vigie rules check: 2 rule file(s): 0 error(s) (will not load or not written yet), "
+                   "0 warning(s) (style)"]
 
 
 def test_check_reports_every_problem_one_line_each_with_the_file(good: Path, capsys):
@@ -128,23 +129,42 @@ def test_check_reports_every_problem_one_line_each_with_the_file(good: Path, cap
     code, out, err = run(capsys, "check", str(good))
     assert code == 1
     findings = out[:-1]
-    assert out[-1].startswith("vigie rules check: 7 rule file(s),")
-    expected = {"broken_yaml.yml": "invalid YAML", "unknown_field.yml": "'cs-uri-querry' is not in the web schema",
-                "title_dot.yml": "sigmahq_title_end", "no_attack.yml": "no ATT&CK tag",
-                "bad_tests.tests.yml": "needs exactly one of"}
-    for name, fragment in expected.items():
-        assert any(name in line and fragment in line for line in findings), (name, findings)
-    assert all(line.startswith(str(good)) for line in findings)
+    assert out[-1].startswith("vigie rules check: 7 rule file(s): 3 error(s) (will not load or not written yet), ")
+    errors = {"broken_yaml.yml": "will not load: invalid YAML",
+              "unknown_field.yml": "will not load: rule 'SQL Injection Union Select': field 'cs-uri-querry' "
+                                   "is not in the web schema",
+              "bad_tests.tests.yml": "test file will not run: match case 1 needs exactly one of"}
+    warnings = {"title_dot.yml": "[sigmahq_title_end, pySigma severity ", "no_attack.yml": "has no ATT&CK tag"}
+    for severity, expected in (("error  ", errors), ("warning", warnings)):
+        for name, fragment in expected.items():
+            assert any(line.startswith(f"{severity} {good}") and name in line and fragment in line
+                       for line in findings), (name, findings)
+    severities = [line.split()[0] for line in findings]
+    assert severities == ["error"] * 3 + ["warning"] * (len(findings) - 3)  # errors first
     assert "Traceback" not in "\n".join(out + err)
 
 
-def test_check_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys):
-    code, out, err = run(capsys, "check", str(tmp_path / "absent"))
+def test_style_warnings_alone_pass_unless_strict(good: Path, capsys):
+    write(good, {"rules/web/title_dot.yml": WEB_RULE.replace("Union Select", "Union Select.")
+                                                    .replace("0b7f5d0e", "2b7f5d0e")})
+    code, out, err = run(capsys, "check", str(good))
+    assert code == 0 and out[0].startswith("warning ") and "sigmahq_title_end" in out[0]
+    assert out[-1].endswith("0 error(s) (will not load or not written yet), 1 warning(s) (style)")
+    code, out, err = run(capsys, "check", "--strict", str(good))
+    assert code == 1 and out[-1].endswith("1 warning(s) (style), --strict")
+
+
+@pytest.mark.parametrize("command", ["check", "test"])
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys, good: Path, command: str):
+    code, out, err = run(capsys, command, str(tmp_path / "absent"))
     assert (code, out) == (2, [])
-    assert err == [f"vigie: no such file or folder: {tmp_path / 'absent'}"]
-    (tmp_path / "empty").mkdir()
-    code, out, err = run(capsys, "check", str(tmp_path / "empty"))
-    assert code == 2 and len(err) == 1 and "no Sigma rule files" in err[0]
+    assert err == [f"vigie: rules {command}: no such rule file or folder: {tmp_path / 'absent'}"]
+    write(tmp_path / "empty", {"only.tests.yml": WEB_TESTS, "pipelines/vigie_ecs.yml": "name: x\n"})
+    for paths in ([tmp_path / "empty"], [good, tmp_path / "empty"]):
+        code, out, err = run(capsys, command, *map(str, paths))
+        assert (code, out) == (2, [])
+        assert len(err) == 1 and err[0].startswith(f"vigie: rules {command}: no Sigma rule file in "
+                                                   f"{tmp_path / 'empty'}"), err
 
 
 def test_disabled_validators_say_why():
@@ -188,6 +208,16 @@ def test_test_reports_bad_cases_and_broken_rules(good: Path, capsys):
     assert any("unknown format 'apache_bogus'" in line for line in fails)
 
 
+def test_test_without_any_test_case_is_not_a_pass(good: Path, capsys):
+    for tests in (good / "rules").rglob("*.tests.yml"):
+        tests.unlink()
+    code, out, err = run(capsys, "test", str(good))
+    assert code == 3
+    assert out == ["vigie rules test: 0 passed, 0 failed, 2 rule(s) without a test file"]
+    assert err == ["vigie: rules test: no test case ran: none of the 2 loaded rule(s) has a .tests.yml "
+                   "file beside it (`vigie rules new` scaffolds one)"]
+
+
 def test_test_reports_an_unreadable_test_file(good: Path, capsys):
     write(good, {"rules/web/web_sqli_union_select.tests.yml": "match: [oops\n"})
     code, out, err = run(capsys, "test", str(good))
@@ -199,16 +229,41 @@ def test_test_reports_an_unreadable_test_file(good: Path, capsys):
 # new
 # ---------------------------------------------------------------------------------------------
 
+FILLED_IN = {"web": ("union%20select", "id=1 union%20select 2"), "mail": ("Votre salaire", "RE: Votre salaire"),
+             "vpn": ("svc-", "svc-backup")}
+
+
 @pytest.mark.parametrize("family", ["web", "mail", "vpn"])
-def test_new_scaffolds_a_rule_that_checks_and_tests(tmp_path: Path, capsys, family: str):
+def test_new_scaffold_fails_check_and_test_until_it_is_filled_in(tmp_path: Path, capsys, family: str):
     code, out, err = run(capsys, "new", family, f"{family}_first_rule", "--detections", str(tmp_path))
     assert code == 0, err
     rule = tmp_path / "rules" / family / f"{family}_first_rule.yml"
-    assert rule.is_file() and rule.with_name(f"{family}_first_rule.tests.yml").is_file()
+    tests = rule.with_name(f"{family}_first_rule.tests.yml")
+    assert rule.is_file() and tests.is_file()
     text = rule.read_text(encoding="utf-8")
     assert "status: experimental" in text and "attack." in text and "author:" in text
-    assert run(capsys, "check", str(tmp_path))[0] == 0
-    assert run(capsys, "test", str(tmp_path))[0] == 0
+    # As scaffolded: both fail, and say what is not written yet.
+    code, out, err = run(capsys, "check", str(tmp_path))
+    assert code == 1
+    assert any(line.startswith(f"error   {rule}: not written yet: the rule still holds CHANGE-ME in ")
+               and "description" in line and "detection.selection" in line for line in out), out
+    assert any(line.startswith(f"error   {tests}: not written yet: the test file still holds CHANGE-ME")
+               for line in out), out
+    code, out, err = run(capsys, "test", str(tmp_path))
+    assert code == 1
+    fails = [line for line in out if line.startswith("FAIL")]
+    assert len(fails) == 2 and all("not written yet: replace CHANGE-ME" in line for line in fails), out
+    # Filled in: both pass.
+    value, event_value = FILLED_IN[family]
+    rule.write_text(text.replace("CHANGE-ME - what", "What").replace("https://CHANGE-ME.example/", "https://vigie.example/")
+                    .replace("CHANGE-ME (your name)", "Vigie tests").replace("'CHANGE-ME'", repr(value)),
+                    encoding="utf-8")
+    tests.write_text(tests.read_text(encoding="utf-8").replace("holds CHANGE-ME", "holds a placeholder")
+                     .replace("CHANGE-ME an", "an").replace('"CHANGE-ME"', f'"{event_value}"'), encoding="utf-8")
+    code, out, err = run(capsys, "check", str(tmp_path))
+    assert code == 0, out + err
+    code, out, err = run(capsys, "test", str(tmp_path))
+    assert code == 0 and out[-1] == "vigie rules test: 2 passed, 0 failed, 0 rule(s) without a test file", out
 
 
 def test_new_refuses_to_overwrite_and_bad_names(tmp_path: Path, capsys):

@@ -60,6 +60,7 @@ VPN_RULE = WEB_RULE.replace("0b8f0d4e-6c7e-4b7a-9d0e-3f5c2a1b9e01",
     condition: selection and not filter""", """    selection:
         event.outcome: failure
     condition: selection""")
+VPN_TITLE = "Test SQL injection from a scripted client"
 UNKNOWN_MODIFIER_RULE = WEB_RULE.replace("cs-uri-query|contains:", "cs-uri-query|containz:").replace(
     "0b8f0d4e-6c7e-4b7a-9d0e-3f5c2a1b9e01", "0b8f0d4e-6c7e-4b7a-9d0e-3f5c2a1b9e04")
 
@@ -112,6 +113,55 @@ def test_a_broken_rule_is_one_line_naming_its_file_and_the_others_still_convert(
     assert sum(str(bad_yaml) in line for line in failures) == 1
     assert sum(str(bad_modifier) in line and "containz" in line for line in failures) == 1
     assert "1 rule(s) converted to lucene, 2 failed" in captured.err
+
+
+BASE_RULE = VPN_RULE.replace("title: ", "name: test_vpn_failure\ntitle: ", 1)
+CORRELATION_RULE = """\
+title: Test Burst Of VPN Failures
+id: 0b8f0d4e-6c7e-4b7a-9d0e-3f5c2a1b9e09
+name: test_vpn_failure_burst
+status: test
+correlation:
+    type: event_count
+    rules:
+        - test_vpn_failure
+    group-by:
+        - user.name
+    timespan: 10m
+    condition:
+        gte: 5
+level: low
+"""
+
+
+@pytest.mark.parametrize("target", ["lucene", "esql", "eql"])
+def test_a_rule_a_correlation_references_converts_like_any_other(tmp_path, capsys, target):
+    """pySigma's `generate: false` (the default) silences the rules a correlation references;
+    convert prints them as if they were alone."""
+    alone = write(tmp_path / "alone", "base.yml", BASE_RULE)
+    assert rules_main(["convert", "--target", target, str(alone)]) == 0
+    expected = capsys.readouterr().out.strip()
+    assert expected
+    folder = tmp_path / "with-correlation"
+    write(folder, "base.yml", BASE_RULE)
+    write(folder, "correlation_burst.yml", CORRELATION_RULE)
+    code = rules_main(["convert", "--target", target, str(folder)])
+    out, err = capsys.readouterr()
+    assert expected in out
+    if target == "lucene":  # the Lucene backend has no correlations: a note, not a failure
+        assert code == 0 and out.strip() == expected
+        assert "note: " in err and "does not apply to lucene" in err and "1 do not apply to lucene" in err
+    else:
+        assert code == 0 and len(out.strip()) > len(expected) and "2 rule(s) converted" in err
+
+
+def test_convert_without_rules_or_references_is_not_a_success(tmp_path, capsys):
+    only = write(tmp_path / "rules", "correlation_burst.yml", CORRELATION_RULE)
+    assert rules_main(["convert", "--target", "lucene", str(only)]) == 1  # its base rule is not given
+    capsys.readouterr()
+    (tmp_path / "empty").mkdir()
+    assert rules_main(["convert", "--target", "lucene", str(tmp_path / "empty")]) == 2
+    assert capsys.readouterr().err.startswith(f"vigie: rules convert: no Sigma rule file in {tmp_path / 'empty'}")
 
 
 def test_convert_writes_the_output_file(tmp_path, capsys):
@@ -219,11 +269,26 @@ def test_backtest_reads_the_events_folder_too_and_only_routed_datasets(archive, 
     web = write(tmp_path, "sqli.yml", WEB_RULE)
     assert rules_main(["backtest", str(web), "--archive", str(archive / "events")]) == 0
     assert "hits   4" in capsys.readouterr().out
+
+
+
+def test_backtest_over_an_archive_without_the_rules_datasets_is_not_0_hits(archive, tmp_path, capsys):
     vpn = write(tmp_path, "vpn.yml", VPN_RULE)
     report = tmp_path / "vpn.json"
-    assert rules_main(["backtest", str(vpn), "--archive", str(archive), "--json", str(report)]) == 0
+    assert rules_main(["backtest", str(vpn), "--archive", str(archive), "--json", str(report)]) == 3
+    out, err = capsys.readouterr()
+    why = ("the archive holds none of the datasets the rule applies to (vpn.*); it holds "
+           "web.apache_combined")
+    assert err.splitlines() == [f"vigie: rules backtest: nothing scanned for {VPN_TITLE!r}: {why}"]
+    assert "nothing scanned: it holds none of the datasets the rule applies to (vpn.*)" in out
+    assert "hits   0 (nothing was scanned)" in out
     doc = json.loads(report.read_text())
-    assert (doc["events_scanned"], doc["hits"], doc["datasets"]) == (0, 0, [])
+    assert (doc["events_scanned"], doc["hits"], doc["datasets"], doc["nothing_scanned"]) == (0, 0, [], why)
+
+
+def test_backtest_takes_one_rule_file_not_a_folder(archive, tmp_path, capsys):
+    assert rules_main(["backtest", str(tmp_path), "--archive", str(archive)]) == 2
+    assert capsys.readouterr().err == f"vigie: rules backtest: {tmp_path} is a folder; backtest takes one rule file\n"
 
 
 def test_backtest_of_a_broken_rule_names_the_file(archive, tmp_path, capsys):

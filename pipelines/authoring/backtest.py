@@ -5,7 +5,12 @@ dataset=<event.dataset>/date=<day>). The rule is compiled by the project's loade
 by the project's engine batch by batch: the scanner reads only the partitions of the datasets
 the rule is routed to and only the columns the rule and the report need.
 Out: hits, first and last hit time, top entities, hits per day (a text bar chart), and with
---json the same as a JSON document.
+--json the same as a JSON document. A rule that scanned no event says why (the archive holds
+none of the datasets it applies to: both are named), so its "0 hits" is never silent.
+
+Exit status: 0 the rule scanned the archive's events of its datasets (0 hits means none
+matched); 1 the rule could not be loaded; 2 bad input (no such rule file, a folder, no archive);
+3 nothing was scanned: the archive holds none of the rule's datasets, or no event in them.
 """
 from __future__ import annotations
 
@@ -149,10 +154,12 @@ def bar_chart(per_day: dict[str, int], width: int = BAR_WIDTH) -> list[str]:
 def render(result: Backtest, archive: Path) -> str:
     """The human-readable report of one rule's backtest."""
     rule, hits = result.rule, result.hits
+    scanned = (f"{result.events_scanned:,} events scanned in {', '.join(result.datasets)}"
+               if result.datasets else "nothing scanned: it holds none of the datasets the rule "
+                                       f"applies to ({', '.join(rule_datasets(rule))})")
     lines = [f"rule   {rule.title} ({rule.id}), level {rule.level}, by {rule.author}",
-             f"archive {archive}: {result.events_scanned:,} events scanned in "
-             f"{', '.join(result.datasets) or 'no routed dataset'} ({result.seconds:.1f} s)",
-             f"hits   {hits.count:,}"]
+             f"archive {archive}: {scanned} ({result.seconds:.1f} s)",
+             f"hits   {hits.count:,}" + ("" if result.events_scanned else " (nothing was scanned)")]
     if hits.count:
         lines += [f"first  {hits.first}", f"last   {hits.last}", "top entities"]
         lines += [f"    {name}: " + ", ".join(f"{value} ({n:,})" for value, n in values)
@@ -184,13 +191,32 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=int, default=10, help="entities listed per field (default 10)")
 
 
+def rule_datasets(rule: CompiledRule) -> list[str]:
+    """The datasets a rule applies to, as text: `web.apache_combined`, or `vpn.*` for a family."""
+    return [entry if "." in entry else f"{entry}.*" for entry in rule.datasets]
+
+
+def why_nothing_scanned(result: Backtest, archived: list[str]) -> str | None:
+    """Why a backtest scanned no event (None when it scanned some)."""
+    if result.events_scanned:
+        return None
+    applies = ", ".join(rule_datasets(result.rule))
+    if not result.datasets:
+        return (f"the archive holds none of the datasets the rule applies to ({applies}); it holds "
+                f"{', '.join(archived) or 'no dataset'}")
+    return f"the archive's {', '.join(result.datasets)} partitions hold no event"
+
+
 def run_backtest(args: argparse.Namespace) -> int:
     """Load the rule, backtest it over the archive, print (and write) the report; the exit
-    code (1 when the rule could not be loaded). A missing rule or archive is a VigieError."""
+    status (module docstring). A missing rule or archive is a VigieError."""
+    if args.rule.is_dir():
+        raise VigieError(f"rules backtest: {args.rule} is a folder; backtest takes one rule file")
     if not args.rule.is_file():
         raise VigieError(f"rules backtest: no such rule file: {args.rule}")
     folder = events_folder(args.archive)
-    if not archived_datasets(folder):
+    archived = archived_datasets(folder)
+    if not archived:
         raise VigieError(f"rules backtest: {args.archive} holds no archived events (expected "
                          f"{DATASET_PARTITION}=<name>/ folders, as `vigie replay --out` writes)")
     ruleset = load_rules([args.rule])
@@ -200,7 +226,15 @@ def run_backtest(args: argparse.Namespace) -> int:
     if results:
         print("\n\n".join(render(result, args.archive) for result in results))
     if args.json is not None and results:
-        documents = [as_json(result, args.archive) for result in results]
+        documents = [{**as_json(result, args.archive), "nothing_scanned": why_nothing_scanned(result, archived)}
+                     for result in results]
         args.json.write_text(json.dumps(documents[0] if len(documents) == 1 else documents,
                                         indent=2, default=str) + "\n", encoding="utf-8")
-    return 1 if ruleset.skipped or not results else 0
+    if ruleset.skipped or not results:
+        if not results and not ruleset.skipped:
+            print(f"vigie: rules backtest: no rule could be read from {args.rule}", file=sys.stderr)
+        return 1
+    unscanned = [(r, why) for r in results if (why := why_nothing_scanned(r, archived))]
+    for result, why in unscanned:
+        print(f"vigie: rules backtest: nothing scanned for {result.rule.title!r}: {why}", file=sys.stderr)
+    return 3 if unscanned else 0

@@ -16,8 +16,9 @@ one-element list; event.dataset defaults to the first dataset the rule routes to
 route meaning its first format). `line:` (or `lines:`, a list) is parsed by the project's
 parser of `format` with ParseContext(timezone="Europe/Paris"); the fragments of a stitched
 format (postfix, exim) are stitched into messages first. A match case passes when at least one
-of its events matches; a no_match case when none does. When a rule file holds several rules,
-its test file's cases run against each of them.
+of its events matches; a no_match case when none does. A case that still holds the scaffold's
+CHANGE-ME placeholder fails without running: it is not written yet. When a rule file holds
+several rules, its test file's cases run against each of them.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import yaml
 
+from pipelines.authoring.scaffold import PLACEHOLDER, placeholders
 from pipelines.detection.engine import CompiledRule, RuleSet, match_rule
 from pipelines.errors import VigieError
 from pipelines.parsing import ALL_FORMATS, format_by_name, stitch
@@ -65,6 +67,16 @@ class CaseResult:
 def tests_path_for(rule_path: Path) -> Path:
     """`x.yml` -> `x.tests.yml` (and `x.yaml` -> `x.tests.yaml`)."""
     return rule_path.with_name(f"{rule_path.stem}.tests{rule_path.suffix}")
+
+
+def is_correlation_tests(path: Path) -> bool:
+    """True for a correlation test file (a mapping with `cases:`), which sits beside a file
+    holding correlation rules and is run by pipelines/correlation/rule_tests.py."""
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(content, dict) and "cases" in content
 
 
 def read_cases(path: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -187,6 +199,11 @@ def run_case(rule: CompiledRule, tests_path: Path, expect: str, case: dict[str, 
              case_id: str) -> CaseResult:
     """Run one case of one rule."""
     name = str(case.get("name") or case_id)
+    unwritten = placeholders(case)
+    if unwritten:
+        return CaseResult(tests_path, expect, name, False,
+                          f"not written yet: replace {PLACEHOLDER} in {', '.join(unwritten)} with a "
+                          "real log line or event")
     try:
         events = case_events(case, rule, case_id)
     except CaseError as exc:
@@ -205,6 +222,8 @@ def run_rule_tests(ruleset: RuleSet) -> list[CaseResult]:
         tests_path = tests_path_for(Path(rule.path))
         if not tests_path.is_file():
             continue
+        if is_correlation_tests(tests_path):
+            continue  # a correlation timeline file (pipelines/correlation/rule_tests.py)
         try:
             cases = read_cases(tests_path)
         except VigieError as exc:

@@ -3,57 +3,34 @@
 In: the words after `vigie rules`. Out: an exit code; findings and results on stdout, one per
 line, naming the file; user errors as one line `vigie: ...` on stderr, never a traceback.
 
-- `check [PATH...]` (default: the shipped detections/): every rule loads (YAML, pySigma
-  parsing, the Vigie pipeline, a routed log source, every field in the schema of the routed
-  family, RE2-compatible regexes, a unique id), passes pySigma's validators (core and SigmaHQ,
-  minus DISABLED_VALIDATORS), carries an ATT&CK tag, and its test file (if any) is readable.
-  Exit 1 on any finding.
-- `test [PATH...]`: runs the `<rule>.tests.yml` files (rule_tests.py); `ok`/`FAIL` per case;
-  exit 1 on any FAIL (a rule that does not load is a FAIL).
-- `new DATASET NAME`: scaffolds detections/rules/DATASET/NAME.yml and its test file.
-- `convert`, `backtest`: provided by pipelines/detection/convert.py and backtest.py.
+- `check [PATH...] [--strict]` (default: the shipped detections/; pipelines/authoring/rule_check.py):
+  `error` lines for rules that will not load or still hold CHANGE-ME placeholders and for test
+  files that cannot be read; `warning` lines for style (pySigma's validators, a missing ATT&CK
+  tag). Exit 0 without errors (warnings allowed), 1 with errors (or warnings under --strict).
+- `test [PATH...]`: runs the `<rule>.tests.yml` files (rule_tests.py) and the timelines beside
+  correlation rules (pipelines/correlation/rule_tests.py); `ok`/`FAIL` per case. Exit 0 every
+  case passed, 1 a case failed or a rule does not load, 3 no case ran (no rule has a test file).
+- `new DATASET NAME`: scaffolds detections/rules/DATASET/NAME.yml and its test file
+  (pipelines/authoring/scaffold.py); both fail check and test until the CHANGE-ME are written.
+- `convert`, `backtest`: pipelines/authoring/convert.py and backtest.py.
+
+Every command: 2 for bad input (a missing path, a path without rule files, a bad flag).
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
-import re
 import sys
 import uuid
 from pathlib import Path
-from typing import Callable
 
+from pipelines.authoring.rule_check import DISABLED_VALIDATORS, check
+from pipelines.authoring.scaffold import FAMILY_TEMPLATES, NAME_RE, rule_template
 from pipelines.errors import VigieError
 from pipelines.resources import data_dir
 
-# pySigma validators `check` does not run, and why.
-DISABLED_VALIDATORS: dict[str, str] = {
-    "attacktag": "downloads the MITRE ATT&CK catalogue at run time (checks must work offline); "
-                 "tag_format and namespace_tag still check the tags' form",
-    "d3_fendtag": "downloads the MITRE D3FEND catalogue at run time",
-    "sigmahq_tags_techniques_without_tactics": "downloads the MITRE ATT&CK catalogue at run time",
-    "sigmahq_fieldname_cast": "downloads SigmaHQ's taxonomy; Vigie checks fields against schemas/",
-    "sigmahq_invalid_fieldname": "downloads SigmaHQ's taxonomy; Vigie checks fields against schemas/",
-    "sigmahq_redundant_field": "downloads SigmaHQ's taxonomy",
-    "sigmahq_logsource_unknown": "downloads SigmaHQ's taxonomy, which does not know Vigie's own "
-                                 "log sources (mail, vpn); Vigie checks that the log source routes",
-    "sigmahq_filename_convention": "downloads SigmaHQ's file-name patterns; Vigie's folders name "
-                                   "the family",
-    "sigmahq_filename_prefix": "downloads SigmaHQ's file-name patterns",
-}
-FAMILY_TEMPLATES = {
-    "web": {"logsource": "category: webserver", "field": "cs-uri-query|contains",
-            "event_field": "url.query", "tactic": "initial-access", "technique": "t1190",
-            "no_match": "q=hello"},
-    "mail": {"logsource": "category: mail", "field": "email.subject|contains",
-             "event_field": "email.subject", "tactic": "initial-access", "technique": "t1566.001",
-             "no_match": "Ordre du jour"},
-    "vpn": {"logsource": "category: vpn", "field": "user.name|startswith",
-            "event_field": "user.name", "tactic": "initial-access", "technique": "t1133",
-            "no_match": "jdupont"},
-}
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+__all__ = ["DISABLED_VALIDATORS", "rules_main", "build_parser"]
+NOTHING_TESTED = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,9 +54,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     command is the one being run (`command`)."""
     parser = _Parser(prog="vigie rules", description="Write, check and test Sigma rules.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    check = sub.add_parser("check", help="validate rules: pySigma validators, fields vs schemas/")
-    check.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                       help="rule files or folders (default: the shipped detections/)")
+    check_cmd = sub.add_parser("check", help="validate rules: errors (will not load, not written yet) "
+                                             "and style warnings")
+    check_cmd.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                           help="rule files or folders (default: the shipped detections/)")
+    check_cmd.add_argument("--strict", action="store_true", help="style warnings fail the check too (exit 1)")
     test = sub.add_parser("test", help="run the rules' .tests.yml files")
     test.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                       help="rule files or folders (default: the shipped detections/)")
@@ -113,69 +92,19 @@ def _default_paths(paths: list[Path]) -> list[Path]:
 # check
 # ---------------------------------------------------------------------------------------------
 
-def _issue_text(issue: object) -> str:
-    """A pySigma validation issue -> 'description (details) [severity]'."""
-    details = ", ".join(f"{f.name}={getattr(issue, f.name)}" for f in dataclasses.fields(issue)
-                        if f.name not in ("rules", "severity", "description"))
-    severity = getattr(issue, "severity", None)
-    return (f"{issue.description}" + (f" ({details})" if details else "")
-            + (f" [{severity.name.lower()}]" if severity is not None else ""))
-
-
-def validator_findings(rules: list, path_of: Callable[[object], Path]) -> list[str]:
-    """pySigma validators (minus DISABLED_VALIDATORS) over parsed rules -> 'FILE: issue' lines."""
-    from sigma.plugins import InstalledSigmaPlugins
-    plugins = InstalledSigmaPlugins.autodiscover(include_backends=False, include_pipelines=False)
-    findings: list[str] = []
-    for name, validator_class in sorted(plugins.validators.items()):
-        if name in DISABLED_VALIDATORS:
-            continue
-        validator = validator_class()
-        try:
-            issues = [i for rule in rules for i in validator.validate(rule)] + validator.finalize()
-        except Exception as exc:  # noqa: BLE001 - a validator's own failure is not a finding
-            print(f"vigie rules check: validator {name} could not run: {exc}", file=sys.stderr)
-            continue
-        for issue in issues:
-            for rule in issue.rules:
-                findings.append(f"{path_of(rule)}: {_issue_text(issue)} [{name}]")
-    return findings
-
-
-def check_findings(paths: list[Path]) -> tuple[int, list[str]]:
-    """Rule files and folders -> (number of rule files, findings 'FILE: problem')."""
-    from sigma.rule import SigmaRule
-    from pipelines.detection.loader import build_ruleset, parse_rule_file, rule_files
-    from pipelines.authoring.rule_tests import read_cases, tests_path_for
-    files = rule_files(paths)
-    if not files:
-        raise VigieError(f"no Sigma rule files in {', '.join(map(str, paths))}")
-    parsed = [parse_rule_file(path) for path in files]
-    ruleset = build_ruleset(parsed)
-    findings = [str(s) for s in ruleset.skipped if not s.deferred]
-    path_of = {id(rule): p.path for p in parsed for rule in p.rules}
-    rules = [rule for p in parsed for rule in p.rules]
-    findings += validator_findings(rules, lambda rule: path_of.get(id(rule), "?"))
-    findings += [f"{path_of[id(rule)]} (rule {rule.title!r}): no ATT&CK tag (attack.*)"
-                 for rule in rules if isinstance(rule, SigmaRule)
-                 and not any(str(tag).startswith("attack.") for tag in rule.tags or ())]
-    for path in files:
-        tests = tests_path_for(path)
-        if tests.is_file():
-            try:
-                read_cases(tests)
-            except VigieError as exc:
-                findings.append(f"{tests}: {exc}")
-    return len(files), findings
-
-
-def run_check(paths: list[Path]) -> int:
-    """`vigie rules check`: print the findings; 1 when there are any."""
-    count, findings = check_findings(_default_paths(paths))
-    for finding in findings:
-        print(finding)
-    print(f"vigie rules check: {count} rule file(s), {len(findings)} finding(s)")
-    return 1 if findings else 0
+def run_check(paths: list[Path], strict: bool = False) -> int:
+    """`vigie rules check`: print the findings, errors first; 1 with errors (or, with --strict,
+    warnings), else 0."""
+    try:
+        report = check(_default_paths(paths), warn=lambda m: print(f"vigie rules check: {m}", file=sys.stderr))
+    except VigieError as exc:
+        raise VigieError(f"rules check: {exc}") from None
+    for finding in report.findings:
+        print(finding.line())
+    errors, warnings = len(report.errors), len(report.warnings)
+    print(f"vigie rules check: {report.files} rule file(s): {errors} error(s) (will not load or not "
+          f"written yet), {warnings} warning(s) (style)" + (", --strict" if strict else ""))
+    return 1 if errors or (strict and warnings) else 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,66 +112,43 @@ def run_check(paths: list[Path]) -> int:
 # ---------------------------------------------------------------------------------------------
 
 def run_test(paths: list[Path]) -> int:
-    """`vigie rules test`: print ok/FAIL per case; 1 when any case fails or a rule does not load."""
-    from pipelines.detection.loader import load_rules
+    """`vigie rules test`: print ok/FAIL per case; 1 when any case fails or a rule does not
+    load, 3 when no case ran at all (no loaded rule has a test file), else 0."""
+    from pipelines.authoring.convert import require_rule_files
     from pipelines.authoring.rule_tests import run_rule_tests, tests_path_for
-    ruleset = load_rules(_default_paths(paths))
+    from pipelines.correlation.loader import load_detections
+    from pipelines.correlation.rule_tests import run_correlation_tests
+    paths = _default_paths(paths)
+    try:
+        require_rule_files(paths)
+    except VigieError as exc:
+        raise VigieError(f"rules test: {exc}") from None
+    detections = load_detections(paths)
+    ruleset = detections.ruleset
     failures = 0
-    for skipped in ruleset.skipped:
-        if not skipped.deferred:
+    for skipped in ruleset.skipped + detections.correlations.skipped:
+        if not getattr(skipped, "deferred", False):
             print(f"FAIL {skipped}: the rule does not load")
             failures += 1
-    results = run_rule_tests(ruleset)
+    results = run_rule_tests(ruleset) + run_correlation_tests(detections)
     for result in results:
         print(result.line())
     failures += sum(not r.ok for r in results)
     untested = sum(not tests_path_for(Path(rule.path)).is_file() for rule in ruleset.rules)
     print(f"vigie rules test: {sum(r.ok for r in results)} passed, {failures} failed, "
           f"{untested} rule(s) without a test file")
-    return 1 if failures else 0
+    if failures:
+        return 1
+    if not results:
+        print(f"vigie: rules test: no test case ran: none of the {len(ruleset.rules)} loaded rule(s) "
+              "has a .tests.yml file beside it (`vigie rules new` scaffolds one)", file=sys.stderr)
+        return NOTHING_TESTED
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
 # new
 # ---------------------------------------------------------------------------------------------
-
-def rule_template(family: str, name: str, today: dt.date, rule_id: str) -> tuple[str, str]:
-    """The YAML of a new rule of `family` and of its test file."""
-    t = FAMILY_TEMPLATES[family]
-    title = " ".join(word.capitalize() for word in name.split("_") if word)
-    dataset = {"web": "web.apache_combined", "mail": "mail.postfix", "vpn": "vpn.openvpn"}[family]
-    rule = f"""title: {title}
-id: {rule_id}
-status: experimental
-description: CHANGE-ME - what this rule detects, and why it matters during an attack on the hospital.
-references:
-    - https://CHANGE-ME.example/advisory-or-write-up
-author: CHANGE-ME (your name)
-date: {today.isoformat()}
-tags:
-    - attack.{t['tactic']}  # CHANGE-ME: the ATT&CK tactic
-    - attack.{t['technique']}  # CHANGE-ME: the ATT&CK technique
-logsource:
-    {t['logsource']}
-detection:
-    selection:
-        {t['field']}: 'CHANGE-ME'
-    condition: selection
-falsepositives:
-    - Unknown
-level: medium
-"""
-    tests = f"""# Test cases of {name}.yml, run by `vigie rules test`. Give an ECS event (`event:`) or a raw
-# log line with its format (`line:` + `format:`, e.g. format: apache_combined).
-match:
-  - name: CHANGE-ME an event the rule must flag
-    event: {{{t['event_field']}: "CHANGE-ME", event.dataset: {dataset}}}
-no_match:
-  - name: CHANGE-ME an ordinary event
-    event: {{{t['event_field']}: "{t['no_match']}", event.dataset: {dataset}}}
-"""
-    return rule, tests
-
 
 def run_new(family: str, name: str, detections: Path | None) -> int:
     """`vigie rules new`: write the rule and its test file; refuse to overwrite."""
@@ -274,7 +180,7 @@ def rules_main(argv: list[str]) -> int:
         command = next((word for word in argv if not word.startswith("-")), None)
         args = build_parser(command).parse_args(argv)
         if args.command == "check":
-            return run_check(args.paths)
+            return run_check(args.paths, args.strict)
         if args.command == "test":
             return run_test(args.paths)
         if args.command == "new":

@@ -4,16 +4,23 @@ In: `--es-*` flags (or their values) and the environment. Out: `EsSettings` (whe
 is, how to authenticate, bulk sizes, retry budget; secrets read from $VIGIE_ES_API_KEY /
 $VIGIE_ES_PASSWORD or files, excluded from repr and scrubbed from every message), a client,
 and before a run `prepare_cluster`: one request that checks the cluster is reachable, speaks
-TLS with the given CA and accepts the credentials (else a one-line VigieError saying what to
-do), then the composable templates of pipelines/schema.py installed, adapted to the field
-types the cluster's modules offer.
+TLS with the given CA and accepts the credentials (else a one-line VigieError saying what is
+true and what to do: a plain-HTTP server behind an https:// URL, a certificate the CA does not
+sign or that names another host, credentials refused or missing), then the composable templates
+of pipelines/schema.py installed, adapted to the field types the cluster's modules offer. A
+cluster with security disabled accepts any credentials without checking them: `security_state`
+finds out and `credentials_note` says so, instead of letting "answers" pass for "accepted".
 """
 from __future__ import annotations
 
+import http.client
 import logging
 import os
+import socket
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pipelines.errors import VigieError
@@ -83,8 +90,18 @@ def settings_from(url: str | None, *, api_key_file: str | None = None, user: str
             raise VigieError(f"{name} must be a positive number")
     if retry_seconds < 0:
         raise VigieError("--es-retry-seconds must be 0 or more")
-    if ca_file and not Path(ca_file).is_file():
-        raise VigieError(f"--es-ca-file {ca_file} is not a readable file")
+    if ca_file and parts.scheme == "http":
+        raise VigieError(f"--es-ca-file is for https:// URLs, and --es-url {url} is plain HTTP (no TLS, "
+                         "nothing for a CA to verify): drop --es-ca-file, or use https:// if the "
+                         "cluster serves HTTPS")
+    if ca_file:
+        try:
+            pem = Path(ca_file).read_text(encoding="ascii", errors="replace")
+        except OSError:
+            raise VigieError(f"--es-ca-file {ca_file} is not a readable file") from None
+        if "-----BEGIN CERTIFICATE-----" not in pem:
+            raise VigieError(f"--es-ca-file {ca_file} holds no PEM certificate (-----BEGIN CERTIFICATE-----); "
+                             "pass the PEM file of the CA that signed the cluster's certificate")
     api_key = _read_secret(api_key_file, API_KEY_ENV, "API key", environ)
     password = _read_secret(password_file, PASSWORD_ENV, "password", environ) if user else None
     if user and not password:
@@ -129,10 +146,61 @@ def scrub(text: str, settings: EsSettings) -> str:
     return text
 
 
+def speaks_plain_http(url: str, timeout: float = 5.0) -> bool:
+    """True when the host and port of `url` answer a plain-HTTP request (no credentials sent):
+    what a TLS handshake that fails with "wrong version number" usually means."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port or 443, timeout=timeout)
+    try:
+        connection.request("GET", "/_cluster/health")
+        return connection.getresponse().status > 0
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def speaks_tls(url: str, timeout: float = 5.0) -> bool:
+    """True when the host and port of `url` complete a TLS handshake (certificate not checked,
+    nothing sent): what a plain-HTTP request the server drops without an answer usually means."""
+    parts = urlsplit(url)
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=parts.hostname):
+                return True
+    except (OSError, ssl.SSLError):
+        return False
+
+
+def tls_problem(settings: EsSettings, detail: str) -> str:
+    """What a failed TLS handshake with the cluster means, and what to do, as one line. The
+    certificate's verdicts come first: a TLS server (or a proxy) that answers plain HTTP on its
+    TLS port with an error page still speaks TLS."""
+    url, host = settings.url, urlsplit(settings.url).hostname
+    lowered = detail.lower()
+    if "hostname mismatch" in lowered or "doesn't match" in lowered or "ip address mismatch" in lowered:
+        return (f"Elasticsearch at {url}: its certificate does not name {host} ({detail}); use in --es-url "
+                "a host name the certificate was issued for")
+    if "certificate verify failed" in lowered:
+        if settings.ca_file:
+            return (f"Elasticsearch at {url}: its certificate is not signed by the CA in --es-ca-file "
+                    f"{settings.ca_file} ({detail}); pass the CA that signed the cluster's certificate")
+        return (f"Elasticsearch at {url}: its certificate is not signed by a CA this machine trusts "
+                f"({detail}); pass the cluster's CA with --es-ca-file")
+    if speaks_plain_http(url):
+        plain = "http://" + url.split("://", 1)[1]
+        return (f"Elasticsearch at {url}: the server speaks plain HTTP, not HTTPS; use --es-url {plain}"
+                + (" and drop --es-ca-file" if settings.ca_file else ""))
+    return f"Elasticsearch at {url}: TLS failed ({detail}); check --es-url and --es-ca-file"
+
+
 def check_cluster(settings: EsSettings):
     """One request (cluster health) before anything is written; returns the connected client.
 
-    Unreachable, TLS failure, refused credentials -> VigieError naming the URL and what to do.
+    Unreachable, TLS failure, refused or missing credentials -> VigieError naming the URL and
+    what to do.
     """
     from elastic_transport import ConnectionError as TransportConnectionError
     from elastic_transport import TlsError
@@ -143,12 +211,21 @@ def check_cluster(settings: EsSettings):
     try:
         health = client.cluster.health(timeout="10s")
     except TlsError as exc:
-        raise VigieError(f"Elasticsearch at {url}: TLS failed ({scrub(first_line(exc), settings)}); "
-                         "pass the cluster's CA with --es-ca-file") from None
+        detail = str(getattr(exc, "message", None) or first_line(exc)).splitlines()[0][:200]
+        raise VigieError(tls_problem(settings, scrub(detail, settings))) from None
     except TransportConnectionError:
+        if url.startswith("http://") and speaks_tls(url):
+            secure = "https://" + url.split("://", 1)[1]
+            raise VigieError(f"Elasticsearch at {url}: the server speaks HTTPS, not plain HTTP; use "
+                             f"--es-url {secure} (with --es-ca-file if a private CA signed its "
+                             "certificate)") from None
         raise VigieError(f"Elasticsearch at {url} is unreachable; start it (`make es-start`) or "
                          "fix --es-url") from None
     except AuthenticationException:
+        if settings.auth == "none":
+            raise VigieError(f"Elasticsearch at {url} requires authentication and no credentials were "
+                             f"given; set ${API_KEY_ENV} / --es-api-key-file, or --es-user with "
+                             f"${PASSWORD_ENV} / --es-password-file") from None
         raise VigieError(f"Elasticsearch at {url} refused the credentials ({settings.auth}); check "
                          f"${API_KEY_ENV} / --es-api-key-file or --es-user with ${PASSWORD_ENV} / "
                          "--es-password-file") from None
@@ -163,6 +240,38 @@ def check_cluster(settings: EsSettings):
         raise VigieError(f"Elasticsearch at {url} is red (some primary shards are unassigned); "
                          "fix the cluster before indexing into it")
     return client
+
+
+@dataclass(frozen=True)
+class SecurityState:
+    """Whether the cluster checks credentials, and who it took us for (None when unknown)."""
+
+    enabled: bool
+    principal: str | None = None
+
+
+def security_state(client: Any) -> SecurityState:
+    """Ask the cluster who we are (`_security/_authenticate`, which any principal may call): a
+    cluster without security has no such endpoint (HTTP 400/404/405/410) and checks nothing."""
+    from elasticsearch import ApiError
+    try:
+        answer = client.security.authenticate()
+    except ApiError as exc:
+        if exc.meta.status in (400, 404, 405, 410):
+            return SecurityState(False)
+        return SecurityState(True)
+    kind = (answer.get("authentication_type") or "").replace("_", " ")
+    name = answer.get("username") or (answer.get("api_key") or {}).get("name")
+    return SecurityState(True, f"{name} ({kind})" if name and kind else name)
+
+
+def credentials_note(settings: EsSettings, state: SecurityState) -> str | None:
+    """A note when credentials were given to a cluster that does not check them (None else)."""
+    if settings.auth == "none" or state.enabled:
+        return None
+    return (f"security is disabled on this cluster, so the {settings.auth} credentials were not "
+            "checked (anyone who reaches it may read and write): enable security there, or drop "
+            "the credentials")
 
 
 def first_line(exc: BaseException) -> str:
@@ -221,8 +330,9 @@ def prepare_cluster(settings: EsSettings, say=print) -> list[str]:
     """Before a run: check the cluster (one request), install the templates; returns the notes
     of adapt_templates (also said)."""
     client = check_cluster(settings)
+    credentials = credentials_note(settings, security_state(client)) if settings.auth != "none" else None
     notes = install_templates(client)
     say(f"  Elasticsearch {settings.url} ({settings.auth}): templates installed"
-        + "".join(f"\n  note: {n}" for n in notes))
+        + "".join(f"\n  note: {n}" for n in notes) + (f"\n  note: {credentials}" if credentials else ""))
     client.close()
     return notes
