@@ -107,7 +107,9 @@ class Reassembler:
         start = NEVER if frontier is None else frontier
         self.checkpoints: list[tuple[int, bytes | None]] = [(start, None)]
         self.assembler = self._restore(start, None)
-        self.log: list[tuple[int, int, str, dict]] = []  # (time, kind, signal id, row), sorted
+        # (time, kind, signal id, pickled row), sorted: bytes, so that pickling the
+        # Reassembler between releases (the Beam state) does not walk every row again
+        self.log: list[tuple[int, int, str, bytes]] = []
         self.logged: set[str] = set()
         self.published: dict[str, Published] = {}
         self.latest = start  # the latest time of a logged row
@@ -144,7 +146,8 @@ class Reassembler:
         start = NEVER if self.frontier is None else self.frontier
         now = max(int(now), start)
         floor = self.checkpoints[0][0]
-        entries: list[tuple[int, int, str, dict]] = []
+        entries: list[tuple[int, int, str, bytes]] = []
+        fresh: dict[str, dict] = {}
         rewind_from: int | None = None
         for row in rows:
             signal_id, at = str(row["signal.id"]), to_ms(row["@timestamp"])
@@ -154,13 +157,15 @@ class Reassembler:
                 self.duplicates += 1
                 continue
             self.logged.add(signal_id)
+            fresh[signal_id] = row
+            blob = pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL)
             if at >= start:
-                entries.append((at, IN_TIME, signal_id, row))
+                entries.append((at, IN_TIME, signal_id, blob))
             elif at >= floor:
-                entries.append((at, IN_TIME, signal_id, row))
+                entries.append((at, IN_TIME, signal_id, blob))
                 rewind_from = at if rewind_from is None else min(rewind_from, at)
             else:
-                entries.append((start, AT_FRONTIER, signal_id, row))
+                entries.append((start, AT_FRONTIER, signal_id, blob))
                 self.beyond_horizon += 1
         begin = start
         if rewind_from is not None:
@@ -177,16 +182,17 @@ class Reassembler:
                 self.log += entries
             self.latest = max(self.latest, entries[-1][0])
         first = bisect.bisect_left(self.log, (begin, AT_FRONTIER, ""), key=_entry_order)
-        changes = self._run(self.log[first:], begin, now)
+        changes = self._run(self.log[first:], fresh, begin, now)
         self.frontier = now
         out = self._publish(changes, begin if rewind_from is not None else None)
         self._prune(now)
         return out
 
-    def _run(self, todo: list[tuple[int, int, str, dict]], begin: int,
+    def _run(self, todo: list[tuple[int, int, str, bytes]], fresh: dict[str, dict], begin: int,
              now: int) -> dict[str, tuple[dict, Anchor]]:
-        """Add `todo` (log entries from `begin`, in order) to the Assembler, taking checkpoints on
-        the grid where they will be kept, and advance to `now`; the latest change per id."""
+        """Add `todo` (log entries from `begin`, in order; `fresh` holds the rows of this release
+        by id, the others are unpickled) to the Assembler, taking checkpoints on the grid where
+        they will be kept, and advance to `now`; the latest change per id."""
         changes: dict[str, tuple[dict, Anchor]] = {}
 
         def collect() -> None:
@@ -200,10 +206,11 @@ class Reassembler:
         while True:
             limit = boundary if boundary <= now else None
             while i < len(todo) and (limit is None or todo[i][0] < limit):
-                at, kind, _, row = todo[i]
+                at, kind, signal_id, blob = todo[i]
                 if kind == AT_FRONTIER:
                     self.assembler.advance(at)  # where it was assembled when it arrived
-                self.assembler.add(row)
+                row = fresh.get(signal_id)
+                self.assembler.add(pickle.loads(blob) if row is None else row)
                 i += 1
             collect()
             if limit is None:
@@ -284,7 +291,7 @@ class Reassembler:
         return not (self.assembler.groups or self.log or self.published)
 
 
-def _entry_order(entry: tuple[int, int, str, dict]) -> tuple[int, int, str]:
+def _entry_order(entry: tuple[int, int, str, bytes]) -> tuple[int, int, str]:
     return entry[0], entry[1], entry[2]
 
 
