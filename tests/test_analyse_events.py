@@ -134,12 +134,13 @@ def test_streaming_mode_gives_the_same_ids_as_the_batch_runner(scenario, tmp_pat
     stream = stream.advance_watermark_to(1_797_000_000).advance_watermark_to_infinity()
     streamed = tmp_path / "stream"
     streamed.mkdir()
-    # As a stream runs: incidents released a minute at a time, held back by the stitching gap
-    # (and a margin) so that the signals of stitched messages are seldom late; signals up to
-    # 30 hours late (impossible travel: a day after the account's last login) re-assembled in
-    # their place.
+    # As a stream runs: correlation windows judged, and incidents released a minute at a time,
+    # held back by the stitching gap (and a margin) so that the signals of stitched messages
+    # reach them in time (a correlation judged before them would drop them as late); signals up
+    # to 30 hours late (impossible travel: a day after the account's last login) re-assembled
+    # in their place.
     policy = dataclasses.replace(settings.incidents.policy, late_horizon_seconds=30 * 3600)
-    live = dataclasses.replace(settings, incidents=IncidentSettings(
+    live = dataclasses.replace(settings, allowed_lateness_seconds=3900, incidents=IncidentSettings(
         policy=policy, release_seconds=60, hold_seconds=3900))
     with beam.Pipeline(options=options) as pipeline:
         names = _collect(pipeline, stream, live, streamed)
