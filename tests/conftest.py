@@ -35,7 +35,7 @@ def es_node():
 # Modules whose tests replay whole inputs through Beam (seconds to minutes each).
 SLOW_MODULES = {"test_replay", "test_replay_safety", "test_golden_replay", "test_analyse_events",
                 "test_enrichment_replay", "test_scenario_detection", "test_conformance_sigma",
-                "test_clock", "test_scenario_correlations"}
+                "test_clock", "test_scenario_correlations", "test_scenario_incidents"}
 
 
 # Streaming modules that run when named on the command line.

@@ -17,6 +17,7 @@ from apache_beam.transforms import trigger, window
 from pipelines.commands.replay import compile_rules
 from pipelines.enrichment.enrich import build_enricher
 from pipelines.scenario.chu import generate_chu
+from pipelines.scenario.chu.clock import END_MS, HOUR, MINUTE, START_MS
 from pipelines.sources.ingest import ReadSettings
 from pipelines.sources.plan import plan_inputs
 from pipelines.transforms.analyse import (AnalyseEvents, AnalysisSettings, IncidentSettings,
@@ -81,14 +82,25 @@ def _batch_ids(slices, settings, folder: Path) -> dict[str, list[str]]:
     return _read_ids(folder, names)
 
 
-def final_incidents(revisions: list[str]) -> dict[str, tuple]:
-    """Live incidents (not merged away) at their highest revision: id -> (kind, signal ids)."""
+def latest_records(revisions: list[str]) -> dict[str, dict]:
+    """Every incident id at its highest revision."""
     latest: dict[str, dict] = {}
     for record in map(json.loads, revisions):
         if record["incident.revision"] >= latest.get(record["incident.id"], {}).get("incident.revision", 0):
             latest[record["incident.id"]] = record
-    return {i: (r["incident.kind"], sorted(s["signal.id"] for s in r["incident.signals"]))
-            for i, r in latest.items() if r["incident.status"] != "merged"}
+    return latest
+
+
+def content(record: dict) -> dict:
+    """A record without its delivery bookkeeping (revision; new or updated), merged or not."""
+    out = {k: v for k, v in record.items() if k not in ("incident.revision", "incident.status")}
+    out["merged"] = record["incident.status"] == "merged"
+    return out
+
+
+def final_incidents(revisions: list[str]) -> dict[str, dict]:
+    """Live incidents (not merged away) at their highest revision: id -> content."""
+    return {i: content(r) for i, r in latest_records(revisions).items() if r["incident.status"] != "merged"}
 
 
 def test_batch_runner_analysis_finds_the_attack(scenario, tmp_path):
@@ -108,26 +120,41 @@ def test_streaming_mode_gives_the_same_ids_as_the_batch_runner(scenario, tmp_pat
     stream = EventStream()
     for k, piece in enumerate(slices):  # the slices arrive one by one, in processing time
         stream = stream.add_elements([window.TimestampedValue(piece, 0)]).advance_processing_time(1 + k)
-    # Through the scenario's evening five minutes at a time, as a stream's watermark moves, then
-    # past it: the stitching shards release each message when the watermark passes its close,
-    # and correlation judges (and forgets) its windows as the watermark passes them. A jump over
-    # the whole evening at once would let correlation forget a window between two of the
-    # stitched messages it needs (this runner holds no watermark behind pending timers).
-    evening = int(dt.datetime(2026, 11, 27, 15, tzinfo=dt.timezone.utc).timestamp())
-    for moment in range(evening, evening + 9 * 3600, 300):
-        stream = stream.advance_watermark_to(moment)
-    stream = stream.advance_watermark_to(1_796_000_000).advance_watermark_to_infinity()
+    # The watermark then crosses the evening five minutes at a time, as a live source's does,
+    # and the night and next day an hour at a time (impossible travel closes its login sessions
+    # a day after an account's last login). A direct jump past the data fires the assembly's
+    # timers before the stitching's and the travel's session windows deliver (their signals
+    # would arrive behind a frontier already moved on; docs/incidents-parity.md).
+    marks = list(range(START_MS - HOUR, END_MS + 3 * HOUR, 5 * MINUTE))
+    marks += list(range(marks[-1] + HOUR, END_MS + 30 * HOUR, HOUR))
+    for at in marks:
+        stream = stream.advance_watermark_to(at / 1000)
+    # Past every timer, then infinity (a direct jump to infinity fires every stage's
+    # end-of-time timers at once).
+    stream = stream.advance_watermark_to(1_797_000_000).advance_watermark_to_infinity()
     streamed = tmp_path / "stream"
     streamed.mkdir()
-    # As a stream runs: the signals of a stitched message reach correlation and incident
-    # assembly a session gap (and the message's own duration) after their time, so both judge
-    # that far behind the watermark (two gaps; assembly a margin more, after correlation);
-    # incidents are released a minute at a time.
-    live = dataclasses.replace(settings, allowed_lateness_seconds=7200,
-                               incidents=IncidentSettings(release_seconds=60, hold_seconds=7500))
+    # As a stream runs: correlation windows judged, and incidents released a minute at a time,
+    # held back by two stitching gaps (a stitched message's signals come a gap and the message's
+    # own duration after their time; assembly a margin more, after correlation) so that the
+    # signals of stitched messages reach them in time (a correlation judged before them would
+    # drop them as late); signals up to 30 hours late re-assembled in their place.
+    policy = dataclasses.replace(settings.incidents.policy, late_horizon_seconds=30 * 3600)
+    live = dataclasses.replace(settings, allowed_lateness_seconds=7200, incidents=IncidentSettings(
+        policy=policy, release_seconds=60, hold_seconds=7500))
     with beam.Pipeline(options=options) as pipeline:
         names = _collect(pipeline, stream, live, streamed)
     got = _read_ids(streamed, names)
     for name in ("events", "stitched", "signals"):
         assert got[name] == expected[name], (name, len(got[name]), len(expected[name]))
-    assert final_incidents(got["incidents"]) and final_incidents(expected["incidents"])
+    # The same final incidents, ids and content; the stream published more revisions.
+    assert final_incidents(expected["incidents"])
+    assert final_incidents(got["incidents"]) == final_incidents(expected["incidents"])
+    streamed_latest, batch_latest = latest_records(got["incidents"]), latest_records(expected["incidents"])
+    for incident, record in batch_latest.items():  # incidents merged away too
+        assert content(streamed_latest[incident]) == content(record)
+    # an id the stream published before a late signal changed it is closed into its successor
+    for incident in set(streamed_latest) - set(batch_latest):
+        closed = streamed_latest[incident]
+        assert closed["incident.status"] == "merged" and closed["incident.merged_into"] in batch_latest
+    assert len(got["incidents"]) > len(batch_latest)

@@ -284,6 +284,51 @@ def test_result_row_is_a_full_signal_row_with_a_deterministic_id():
     assert other["signal.id"] != row["signal.id"]
 
 
+def test_a_result_points_at_the_line_of_every_evidence_event():
+    # Base signals give their own line; an impossible-travel member gives both logins' lines
+    # from its parallel lists; a chained result passes its members' lines up.
+    many = rule("event_count", ["fail", "travel"], count=3, rule_id="many", name="many",
+                emission=RESET)
+    seq = rule("temporal_ordered", ["many", "ok"], count=2, rule_id="seq", name="seq",
+               chain_level=2, source_kinds={"many": "correlation"})
+    fails = users("fail", [0, 1_000])
+    travel = sig("travel", 2_000, **{U: "bob", "event.id": "login-b", "log.file.path": "/logs/vpn.log",
+                                      "log.offset": 900, "vigie.evidence.event_ids": ["login-a", "login-b"],
+                                      "vigie.evidence.log_paths": ["/logs/vpn.log", "/logs/vpn.log"],
+                                      "vigie.evidence.log_offsets": [100, 900]})
+    ok = users("ok", [3_000])
+    by_rule = {r["rule.id"]: r for r in correlate(rules_set(many, seq), fails + [travel] + ok)}
+    lower, top = by_rule["many"], by_rule["seq"]
+    assert lower["vigie.evidence.event_ids"] == [fails[0]["event.id"], fails[1]["event.id"], "login-a", "login-b"]
+    assert lower["vigie.evidence.log_paths"] == ["/logs/x.log", "/logs/x.log", "/logs/vpn.log", "/logs/vpn.log"]
+    assert lower["vigie.evidence.log_offsets"] == [0, 1_000, 100, 900]
+    assert top["vigie.evidence.event_ids"] == lower["vigie.evidence.event_ids"] + [ok[0]["event.id"]]
+    assert top["vigie.evidence.log_paths"] == lower["vigie.evidence.log_paths"] + ["/logs/x.log"]
+    assert top["vigie.evidence.log_offsets"] == lower["vigie.evidence.log_offsets"] + [3_000]
+
+
+def test_an_evidence_line_no_member_gives_is_null_and_the_lists_stay_parallel():
+    r = rule("event_count", ["fail", "old"], count=2)
+    # a stored signal written before evidence lines: ids only, its own event is not among them
+    old = sig("old", 0, **{U: "bob", "vigie.evidence.event_ids": ["e1", "e2"]})
+    # lists of another length than the ids are not trusted
+    odd = sig("fail", 1_000, **{U: "bob", "vigie.evidence.event_ids": ["e2", "e3"],
+                                 "vigie.evidence.log_paths": ["/p"], "vigie.evidence.log_offsets": [1]})
+    (row,) = run(r, [old, odd])
+    assert row["vigie.evidence.event_ids"] == ["e1", "e2", "e3"]
+    assert row["vigie.evidence.log_paths"] == [None, None, None]
+    assert row["vigie.evidence.log_offsets"] == [None, None, None]
+
+
+def test_a_member_that_knows_a_line_fills_it_in():
+    r = rule("event_count", ["fail", "old"], count=2)
+    old = sig("old", 0, **{U: "bob", "vigie.evidence.event_ids": ["e1"]})
+    known = sig("fail", 1_000, **{U: "bob", "event.id": "e1", "log.offset": 77})
+    (row,) = run(r, [old, known])
+    assert row["vigie.evidence.event_ids"] == ["e1"]
+    assert (row["vigie.evidence.log_paths"], row["vigie.evidence.log_offsets"]) == (["/logs/x.log"], [77])
+
+
 def test_level_defaults_to_the_highest_source_level():
     r = rule("event_count", ["fail"], count=1)
     assert run(r, users("fail", [0]))[0]["rule.level"] == "low"

@@ -251,13 +251,17 @@ def test_a_late_signal_is_assembled_and_counted(inv):
     assert assembler.late == 1
 
 
-def test_memory_is_one_window(inv):
+def test_memory_is_one_window_of_groups_and_retain_ms_of_ids(inv):
     assembler = Assembler(inv)
     assembler.add_all(campaign() + noise())
     assert assembler.groups
     end = max(to_ms(r["@timestamp"]) for r in campaign() + noise())
     assembler.advance(end + AssemblyPolicy().window_ms + 1)
-    assert not assembler.groups and not assembler.owner and not assembler.partners and not assembler.seen
+    assert not assembler.groups and not assembler.owner and not assembler.partners
+    # what a stream's recomputation needs to follow identities stays a while longer
+    assert assembler.seen and assembler.closed and assembler.retain_ms == 2 * AssemblyPolicy().window_ms
+    assembler.advance(end + assembler.retain_ms + 1)
+    assert not (assembler.seen or assembler.forward or assembler.retired or assembler.closed)
 
 
 def test_arrival_order_does_not_matter(inv):

@@ -14,6 +14,9 @@ a dict with every signals.yml key:
 - vigie.correlation.*: rule id and name, type, chain level, group-by names and values, window
   start and end, the ids of the signals in the window (time order), the aggregated value;
 - vigie.evidence.event_ids: every evidence event of those signals, time order, once each;
+  vigie.evidence.log_paths / log_offsets: where each was read, in the same order (from the
+  member signals: their own log.file.path / log.offset, or their evidence lists; null where
+  a member does not say);
 - vigie.building_block: the rule feeds only correlations with `generate: false`.
 """
 from __future__ import annotations
@@ -89,15 +92,18 @@ def result_row(rule: CorrelationRule, group: tuple[str, ...], fired: Fired,
         if name in text:  # other types keep the completing signal's own (equal) value
             row[name] = [value] if text[name] else value
     row.update(metadata or rule_metadata(rule))
-    events: dict[str, None] = {}
+    events: dict[str, tuple[str | None, int | None]] = {}
     for hit in fired.evidence:
-        for event_id in hit.event_ids:
-            events[event_id] = None
+        for event_id, origin in zip(hit.event_ids, hit.origins):
+            if events.get(event_id, (None, None))[0] is None:
+                events[event_id] = origin
     row.update({
         "signal.id": result_id(rule.id, group, completing.signal_id),
         "@timestamp": to_datetime(fired.time),
         "event.kind": "signal",
         "vigie.evidence.event_ids": list(events),
+        "vigie.evidence.log_paths": [path for path, _ in events.values()],
+        "vigie.evidence.log_offsets": [offset for _, offset in events.values()],
         "vigie.correlation.rule_id": rule.id,
         "vigie.correlation.rule_name": rule.name,
         "vigie.correlation.type": rule.type,

@@ -31,6 +31,8 @@ GROUP_FIELDS = "vigie.correlation.group_by.fields"
 GROUP_VALUES = "vigie.correlation.group_by.values"
 WINDOW_START = "vigie.correlation.window.start"
 EVIDENCE = "vigie.evidence.event_ids"
+EVIDENCE_PATHS = "vigie.evidence.log_paths"
+EVIDENCE_OFFSETS = "vigie.evidence.log_offsets"
 
 
 def timestamp_ms(value: Any) -> int:
@@ -59,24 +61,28 @@ class Hit:
 
     time: event time (ms); pos: the source position in the rule's `rules:`; values: what it
     contributes to a value_* aggregate; start: the earliest event time of its own evidence
-    (its time, or a chained result's window start); event_ids: its evidence events; signal:
-    the signal row (fields copied into a result that this hit completes).
+    (its time, or a chained result's window start); event_ids: its evidence events; origins:
+    where each of them was read, (log.file.path, log.offset) in the order of event_ids, (None,
+    None) when the signal does not say; signal: the signal row (fields copied into a result
+    that this hit completes).
     """
 
-    __slots__ = ("time", "pos", "signal_id", "values", "start", "event_ids", "signal")
+    __slots__ = ("time", "pos", "signal_id", "values", "start", "event_ids", "signal", "origins")
 
     def __init__(self, time: int, pos: int, signal_id: str, values: tuple, start: int,
-                 event_ids: tuple[str, ...], signal: dict):
+                 event_ids: tuple[str, ...], signal: dict,
+                 origins: tuple[tuple[str | None, int | None], ...] | None = None):
         self.time, self.pos, self.signal_id, self.values = time, pos, signal_id, values
         self.start, self.event_ids, self.signal = start, event_ids, signal
+        self.origins = origins if origins is not None else ((None, None),) * len(event_ids)
 
     def __getstate__(self):
         return (self.time, self.pos, self.signal_id, self.values, self.start, self.event_ids,
-                self.signal)
+                self.signal, self.origins)
 
     def __setstate__(self, state):
         (self.time, self.pos, self.signal_id, self.values, self.start, self.event_ids,
-         self.signal) = state
+         self.signal, self.origins) = state
 
     def order(self) -> tuple[int, int, str]:
         """Deterministic order of hits: event time, source position, signal id."""
@@ -163,6 +169,20 @@ def evidence_of(signal: dict) -> tuple[str, ...]:
     return (event_id,) if event_id else ()
 
 
+def origins_of(signal: dict, event_ids: tuple[str, ...]) -> tuple[tuple[str | None, int | None], ...]:
+    """Where each of `event_ids` (evidence_of(signal)) was read: (log.file.path, log.offset)
+    from vigie.evidence.log_paths / log_offsets when they are parallel to the ids, else the
+    signal's own log.file.path / log.offset for its own event.id; (None, None) when unknown."""
+    paths, offsets = signal.get(EVIDENCE_PATHS), signal.get(EVIDENCE_OFFSETS)
+    listed = signal.get(EVIDENCE)
+    if listed and paths is not None and offsets is not None \
+            and len(paths) == len(offsets) == len(listed):
+        return tuple(zip(paths, offsets))
+    own = signal.get("event.id")
+    here = (signal.get("log.file.path"), signal.get("log.offset"))
+    return tuple(here if event_id == own else (None, None) for event_id in event_ids)
+
+
 class Router:
     """Sends signals to the (rule, group) windows of the correlation rules given."""
 
@@ -193,6 +213,7 @@ class Router:
         start = time if start is None else min(time, timestamp_ms(start))
         signal_id = signal.get("signal.id") or ""
         events = evidence_of(signal)
+        origins = origins_of(signal, events)
         out = []
         for k, pos in targets:
             rule = self.rules[k]
@@ -204,7 +225,7 @@ class Router:
                     continue
             keys = group_keys(signal, source.fields)
             if keys:
-                hit = Hit(time, pos, signal_id, values, start, events, signal)
+                hit = Hit(time, pos, signal_id, values, start, events, signal, origins)
                 for key in keys:
                     out.append((k, key, hit))
         return out

@@ -4,11 +4,15 @@ In: signal rows (dicts: signals and correlation results, see `facts`), the inven
 and an AssemblyPolicy. Out: incident records (`record.build_record`), each new revision as the
 incident changes.
 
-The algorithm is sequential over signals in event-time order (time, then signal.id), which
-makes the result a function of the set of signals, whatever order they arrived in: callers
-release signals in order (`Assembler.add_all` sorts a batch; the Beam shell releases every
-signal older than the watermark, in order). Releasing in one batch or in many gives the same
-incidents; only how many revisions were emitted on the way differs.
+The algorithm is sequential over signals in event-time order (time, then signal.id), and
+`assemble(rows)` (sorting them first) is the definition of the incidents a set of signals
+makes: replay and stream must both give it. Adding signals in order in several batches gives
+the same incidents as one batch (`advance` between batches forgets only what no later signal
+can reach); only how many revisions were emitted on the way differs. A signal added after later
+ones (late) is decided on a partial view: the Assembler assembles it and counts it
+(incident.late_signals), but the result may differ from `assemble`. A stream therefore does not
+feed the Assembler directly: reassembly.py re-runs it from a checkpoint when a late signal
+arrives, so that its result is `assemble`'s again.
 
 For each signal:
 1. Duplicates (a signal.id already seen within the window) are ignored.
@@ -26,8 +30,12 @@ For each signal:
 Suppression: the same rule on the same entity within the window joins the open incident (and
 its repeats are counted beyond policy.max_signals_per_rule, not listed).
 
-Memory is one window of signals: groups whose latest signal is older than the window, the
-popularity counts and the seen ids older than it are forgotten (`advance`).
+Memory is one window of signals: groups whose latest signal is older than the window and the
+popularity counts older than it are forgotten (`advance`). What a stream's recomputation needs
+to follow identities (pipelines/incidents/reassembly.py) is kept for `retain_ms` (two windows by
+default) and is a few ids per signal: which group each signal joined (`seen`), which groups were
+absorbed by which (`forward`), which expired (`retired`) and which incident ids closed (`closed`).
+`changes()` gives each changed record with its anchor (the incident's latest signal).
 """
 from __future__ import annotations
 
@@ -91,6 +99,7 @@ class Group:
     uid: int
     first: tuple[int, str]
     last_seen: int
+    last: tuple[int, str] = (0, "")  # the latest signal (time, id): the incident's anchor
     rules: dict[str, RuleStats] = field(default_factory=dict)
     keys: set[str] = field(default_factory=set)
     entities: dict[str, set] = field(default_factory=dict)
@@ -114,6 +123,7 @@ class Group:
     def add(self, facts: SignalFacts, policy: AssemblyPolicy, late: bool) -> None:
         """Count one signal in."""
         self.first = min(self.first, _order(facts))
+        self.last = max(self.last, _order(facts))
         self.last_seen = max(self.last_seen, facts.timestamp)
         self.signal_count += 1
         self.late_signals += int(late)
@@ -165,6 +175,7 @@ class Group:
     def absorb(self, other: "Group", policy: AssemblyPolicy) -> None:
         """Take every signal, entity and key of `other` in."""
         self.first = min(self.first, other.first)
+        self.last = max(self.last, other.last)
         self.last_seen = max(self.last_seen, other.last_seen)
         self.signal_count += other.signal_count
         self.late_signals += other.late_signals
@@ -208,19 +219,34 @@ class Group:
 _HUB_ADDRESS, _HUB_ACCOUNTS = "ip:", ("account:", "target:")
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """Where a record stands in event time: the incident's latest signal (time, id) and, for a
+    record of an incident merged away, when it was merged."""
+
+    last_time: int
+    last_signal: str
+    merged_at: int | None = None
+
+
 class Assembler:
     """The sequential state of assembly (see the module docstring). Picklable; the inventory is
     not pickled with it (`attach` gives it back after unpickling)."""
 
-    def __init__(self, inventory: Inventory | None = None, policy: AssemblyPolicy = AssemblyPolicy()):
+    def __init__(self, inventory: Inventory | None = None, policy: AssemblyPolicy = AssemblyPolicy(),
+                 retain_ms: int | None = None):
         self.inventory = inventory
         self.policy = policy
+        self.retain_ms = 2 * policy.window_ms if retain_ms is None else max(retain_ms, policy.window_ms)
         self.clock: int | None = None
         self.groups: dict[int, Group] = {}
         self.owner: dict[str, int] = {}
         self.partners: dict[str, dict[str, int]] = {}
-        self.seen: dict[str, int] = {}
-        self.outbox: list[dict] = []
+        self.seen: dict[str, tuple[int, int]] = {}  # signal id -> (time, uid of the group it joined)
+        self.forward: dict[int, tuple[int, int]] = {}  # absorbed uid -> (survivor uid, when)
+        self.retired: dict[int, tuple[str, int]] = {}  # expired incident's uid -> (its id, last seen)
+        self.closed: dict[str, int] = {}  # incident id -> when it was merged away or expired
+        self.outbox: list[tuple[dict, Anchor]] = []
         self.next_uid = 0
         self.duplicates = 0
         self.late = 0
@@ -250,13 +276,33 @@ class Assembler:
             for key in group.keys:
                 if self.owner.get(key) == uid:
                     del self.owner[key]
+            if group.incident_id:
+                self.retired[uid] = (group.incident_id, group.last_seen)
+                self.closed[group.incident_id] = group.last_seen
         for key in list(self.partners):
             kept = {p: t for p, t in self.partners[key].items() if t >= cutoff}
             if kept:
                 self.partners[key] = kept
             else:
                 del self.partners[key]
-        self.seen = {s: t for s, t in self.seen.items() if t >= cutoff}
+        kept_from = self.clock - self.retain_ms
+        self.seen = {s: v for s, v in self.seen.items() if v[0] >= kept_from}
+        self.forward = {u: v for u, v in self.forward.items() if v[1] >= kept_from}
+        self.retired = {u: v for u, v in self.retired.items() if v[1] >= kept_from}
+        self.closed = {i: t for i, t in self.closed.items() if t >= kept_from}
+
+    def holder(self, signal_id: str) -> str | None:
+        """The incident id that the signal `signal_id` belongs to now (following merges; None
+        when it is in no incident, or is no longer remembered)."""
+        placed = self.seen.get(signal_id)
+        if placed is None:
+            return None
+        uid = placed[1]
+        while uid in self.forward:
+            uid = self.forward[uid][0]
+        if uid in self.groups:
+            return self.groups[uid].incident_id
+        return self.retired[uid][0] if uid in self.retired else None
 
     # --- popularity -------------------------------------------------------------------------
 
@@ -297,18 +343,18 @@ class Assembler:
         now = facts.timestamp if self.clock is None else max(self.clock, facts.timestamp)
         self.clock = now
         previous = self.seen.get(facts.signal_id)
-        if previous is not None and previous >= now - self.policy.window_ms:
+        if previous is not None and previous[0] >= now - self.policy.window_ms:
             self.duplicates += 1
             return
-        self.seen[facts.signal_id] = facts.timestamp
         self.late += int(late)
         self._note_partners(facts)
         keys = [k for k in facts.keys if not self._is_hub(k, now)]
         probes = [k for k in facts.probes if not self._is_hub(k, now)]
         linked = sorted({uid for uid in (self.owner.get(k) for k in probes)
                          if uid is not None and self._live(self.groups[uid], now)})
-        group = self._merge(linked) if linked else self._new_group(facts)
+        group = self._merge(linked, now) if linked else self._new_group(facts)
         group.add(facts, self.policy, late)
+        self.seen[facts.signal_id] = (facts.timestamp, group.uid)
         group.keys.update(keys)
         for key in keys:
             self.owner[key] = group.uid
@@ -324,12 +370,12 @@ class Assembler:
             self.add(row)
 
     def _new_group(self, facts: SignalFacts) -> Group:
-        group = Group(self.next_uid, _order(facts), facts.timestamp)
+        group = Group(self.next_uid, _order(facts), facts.timestamp, _order(facts))
         self.next_uid += 1
         self.groups[group.uid] = group
         return group
 
-    def _merge(self, uids: list[int]) -> Group:
+    def _merge(self, uids: list[int], now: int) -> Group:
         """Join the groups `uids` into one (see the module docstring, step 3)."""
         groups = [self.groups[u] for u in uids]
         opened = [g for g in groups if g.incident_id]
@@ -339,11 +385,14 @@ class Assembler:
             if group is survivor:
                 continue
             if group.incident_id:
-                self.outbox.append(self._record(group, status="merged", merged_into=survivor.incident_id))
+                self.outbox.append((self._record(group, status="merged", merged_into=survivor.incident_id),
+                                    Anchor(group.last[0], group.last[1], now)))
+                self.closed[group.incident_id] = now
             survivor.absorb(group, self.policy)
             for key in group.keys:
                 self.owner[key] = survivor.uid
             del self.groups[group.uid]
+            self.forward[group.uid] = (survivor.uid, now)
         if len(groups) > 1 and survivor.incident_id:
             survivor.dirty = True
         return survivor
@@ -355,15 +404,26 @@ class Assembler:
         status = status or ("new" if group.revision == 1 else "updated")
         return build_record(group, self.inventory, self.policy, status, merged_into)
 
-    def flush(self) -> list[dict]:
-        """Records of every incident that changed since the last flush (a new revision each),
-        and of the incidents merged away since (status "merged"), ordered by incident id."""
+    def changes(self) -> list[tuple[dict, Anchor]]:
+        """(record, anchor) of every incident that changed since the last call (a new revision
+        each), and of the incidents merged away since (status "merged"), ordered by incident id
+        and revision."""
         out, self.outbox = self.outbox, []
         for group in sorted(self.groups.values(), key=lambda g: g.incident_id or ""):
             if group.incident_id and group.dirty:
                 group.dirty = False
-                out.append(self._record(group))
-        return sorted(out, key=lambda r: (r["incident.id"], r["incident.revision"]))
+                out.append((self._record(group), Anchor(group.last[0], group.last[1])))
+        return sorted(out, key=lambda c: (c[0]["incident.id"], c[0]["incident.revision"]))
+
+    def flush(self) -> list[dict]:
+        """The records of `changes()`."""
+        return [record for record, _ in self.changes()]
+
+    def touch_all(self) -> None:
+        """Mark every open incident as changed (its record comes out of the next `changes()`)."""
+        for group in self.groups.values():
+            if group.incident_id:
+                group.dirty = True
 
     def open_incidents(self) -> list[str]:
         """Ids of the incidents still open (live groups that opened)."""

@@ -44,6 +44,8 @@ from pipelines.incidents.times import to_ms
 CORRELATION_TYPE = "vigie.correlation.type"
 CORRELATION_MEMBERS = "vigie.correlation.signal_ids"
 EVIDENCE_EVENT_IDS = "vigie.evidence.event_ids"
+EVIDENCE_LOG_PATHS = "vigie.evidence.log_paths"      # parallel to EVIDENCE_EVENT_IDS
+EVIDENCE_LOG_OFFSETS = "vigie.evidence.log_offsets"
 KINDS = ("phishing", "vpn-intrusion", "account-takeover", "mass-mailing", "web-attack")
 SERVICE_OF_FAMILY = {"mail": "mail", "web": "web", "vpn": "remote-access"}
 # Techniques that mean an account was used (ATT&CK Valid Accounts, External Remote Services).
@@ -69,6 +71,7 @@ class SignalFacts:
     event_original: str | None
     correlation_type: str | None
     evidence_event_ids: tuple[str, ...]
+    evidence_origins: tuple[tuple[str | None, int | None], ...]  # (log.file.path, log.offset) of each
     accounts: tuple[str, ...]            # display names, every account involved
     user_account: str | None             # the account of user.name (who logged in or tried)
     mailboxes: tuple[str, ...]           # the hospital's mailboxes, and outside senders
@@ -220,6 +223,34 @@ def _kind(family: str | None, attack: AttackTags, rank: int,
     return None
 
 
+def evidence_pointers(row: dict) -> tuple[tuple[str, str | None, int | None], ...]:
+    """The events a multi-event signal rests on, as (event id, log.file.path, log.offset), in
+    the order of vigie.evidence.event_ids, once each. Where the line is read from comes from
+    vigie.evidence.log_paths / log_offsets (parallel lists; ignored unless their lengths match
+    the ids), else, for the signal's own event.id, from its log.file.path / log.offset;
+    (id, None, None) when the row does not say."""
+    ids = row.get(EVIDENCE_EVENT_IDS)
+    if ids is None or isinstance(ids, str):
+        ids = [] if ids is None else [ids]
+    paths, offsets = row.get(EVIDENCE_LOG_PATHS), row.get(EVIDENCE_LOG_OFFSETS)
+    parallel = (paths is not None and offsets is not None and not isinstance(paths, str)
+                and len(paths) == len(offsets) == len(ids))
+    own = _text(row.get("event.id"))
+    out: dict[str, tuple[str | None, int | None]] = {}
+    for n, value in enumerate(ids):
+        event_id = _text(value)
+        if event_id is None:
+            continue
+        path, offset = (paths[n], offsets[n]) if parallel else (None, None)
+        if (path is None or offset is None) and event_id == own:
+            path, offset = row.get("log.file.path"), row.get("log.offset")
+        path = _text(path)
+        origin = (path, int(offset)) if path is not None and offset is not None else (None, None)
+        if out.get(event_id, (None, None))[0] is None:
+            out[event_id] = origin
+    return tuple((event_id, path, offset) for event_id, (path, offset) in out.items())
+
+
 def signal_facts(row: dict, inventory: Inventory | None = None,
                  policy: AssemblyPolicy = AssemblyPolicy()) -> SignalFacts:
     """One signal row -> SignalFacts (see the module docstring)."""
@@ -278,7 +309,8 @@ def signal_facts(row: dict, inventory: Inventory | None = None,
     outcome = (_text(row.get("event.outcome")) or "").lower() or None
     kind = _kind(family, attack, rank, outcome, user, public_source, own_sender)
     event_id = _text(row.get("event.id"))
-    evidence_ids = _unique(_texts(row.get(EVIDENCE_EVENT_IDS)))
+    pointers = evidence_pointers(row)
+    evidence_ids = tuple(event_id for event_id, _, _ in pointers)
     members = _unique(_texts(row.get(CORRELATION_MEMBERS)))
     accounts_u = _unique(accounts)
     shared = ([f"sender:{s}" for s in _unique(senders)] + [f"ip:{a}" for a in public]
@@ -297,6 +329,7 @@ def signal_facts(row: dict, inventory: Inventory | None = None,
         log_path=_text(row.get("log.file.path")), log_offset=int(offset) if offset is not None else None,
         event_original=row.get("event.original") if isinstance(row.get("event.original"), str) else None,
         correlation_type=_text(row.get(CORRELATION_TYPE)), evidence_event_ids=evidence_ids,
+        evidence_origins=tuple((path, offset) for _, path, offset in pointers),
         accounts=accounts_u, user_account=user_account, mailboxes=_unique(mailboxes),
         senders=_unique(senders), external_recipients=_unique(outside), source_ips=addresses,
         public_ips=tuple(public), hosts=_unique(hosts), domains=_unique(d.lower() for d in domains),

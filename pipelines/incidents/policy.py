@@ -51,6 +51,14 @@ class AssemblyPolicy:
       potentially significant incident; the crisis cell decides whether it is one).
     health_sector: add the health sector's serious-incident declaration (without delay).
     evidence_text_limit: event.original is cut to this many characters in evidence.
+    late_horizon_seconds: a stream only (pipelines/incidents/reassembly.py; replay results do
+      not depend on it): a signal that reaches assembly up to this long behind the event time
+      already released is re-assembled in its place, exactly as a replay assembles it; one
+      further behind is assembled where it arrives (counted in incident.late_signals). None: the
+      campaign window. What a stream keeps grows with it (the signals of that span and a few
+      checkpoints): set it to cover the largest event-time delay of the signal sources
+      upstream; impossible travel groups logins in sessions of a day (its gap) and so emits
+      a day after the login.
     """
 
     window_seconds: int = 4 * 3600
@@ -68,7 +76,13 @@ class AssemblyPolicy:
     reporting_min_severity: int = 3
     health_sector: bool = True
     evidence_text_limit: int = 2000
+    late_horizon_seconds: int | None = None
 
     @property
     def window_ms(self) -> int:
         return self.window_seconds * 1000
+
+    @property
+    def late_horizon_ms(self) -> int:
+        seconds = self.window_seconds if self.late_horizon_seconds is None else self.late_horizon_seconds
+        return max(0, int(seconds)) * 1000

@@ -94,8 +94,16 @@ def _signal_entry(facts: SignalFacts) -> dict:
 
 
 def _evidence(listed: list[SignalFacts], limit: int) -> list[dict]:
-    """One pointer per event, first signal wins; the events multi-event signals rest on
-    (vigie.evidence.event_ids) are pointed at by id, placed at the citing signal's time."""
+    """The evidence pointers of the listed signals: one per event, first signal wins.
+
+    In: the listed signals (time order), the cut of event.original. Out: entries with
+    event.id, event.dataset, log.file.path, log.offset (where the raw line is), @timestamp,
+    rule.name and event.original, ordered by the citing signal's time. A signal's own event
+    comes with its time and line; the events a multi-event signal rests on
+    (vigie.evidence.event_ids: impossible travel, correlation results) are placed at the
+    citing signal's time, their line from vigie.evidence.log_paths / log_offsets. An event
+    whose line one signal does not give takes it from another that does; a line stays null
+    only when no listed signal knows it."""
     entries: dict[str, tuple[tuple[int, str, int], dict]] = {}
     for facts in listed:
         if facts.event_id and facts.event_id not in entries:
@@ -106,12 +114,15 @@ def _evidence(listed: list[SignalFacts], limit: int) -> list[dict]:
                 "@timestamp": iso(facts.timestamp), "rule.name": facts.rule_name,
                 "event.original": original})
     for facts in listed:
-        for n, event_id in enumerate(facts.evidence_event_ids, 1):
+        for n, (event_id, (path, offset)) in enumerate(
+                zip(facts.evidence_event_ids, facts.evidence_origins), 1):
             if event_id not in entries:
                 entries[event_id] = ((facts.timestamp, facts.signal_id, n), {
-                    "event.id": event_id, "event.dataset": facts.dataset, "log.file.path": None,
-                    "log.offset": None, "@timestamp": None, "rule.name": facts.rule_name,
+                    "event.id": event_id, "event.dataset": facts.dataset, "log.file.path": path,
+                    "log.offset": offset, "@timestamp": None, "rule.name": facts.rule_name,
                     "event.original": None})
+            elif entries[event_id][1]["log.file.path"] is None and path is not None:
+                entries[event_id][1].update({"log.file.path": path, "log.offset": offset})
     return [entry for _, entry in sorted(entries.values(), key=lambda e: (e[0], e[1]["event.id"]))]
 
 

@@ -3,23 +3,32 @@
 AssembleIncidents: signal rows (dicts: Sigma signals and correlation results, schemas/
 signals.yml names) -> incident records (dicts, INCIDENT_CONTRACT.md), each new revision as it
 happens. Incidents link across any entity, so assembly is one global computation: every row
-goes to one key, and a stateful DoFn releases the buffered rows to the pure Assembler in
-event-time order when the watermark has passed them (an event-time timer on a grid of
-`release_seconds`). The Assembler's result depends only on the set of released rows, so the
-batch runner (every element of the key arrives before any timer fires, in any order) and a
-stream (rows arrive as they come, the watermark advances) give identical final incidents; only
-the number of intermediate revisions differs. `release_seconds=None` releases everything in
-one go at the end of a bounded input (replay: one revision per incident, cheapest: on the batch
-runner each grid step holding signals is one more round of its timer loop, which re-reads the
-buffered rows; measured here, 5,663 signals of the 200,000-line scenario take ~7 s with None).
+goes to one key, and a stateful DoFn buffers the rows and, on an event-time timer grid of
+`release_seconds`, releases those older than the watermark minus `hold_seconds` to the pure
+Reassembler (pipelines/incidents/reassembly.py), which assembles them in event-time order and
+re-assembles exactly when a row arrives behind what was already released. So the final
+incidents (ids and content) are those of `assemble(all rows)` on the batch runner (every element
+of the key arrives before any timer fires, in any order) and in a stream (rows arrive as they
+come, the watermark advances), whatever release_seconds, hold_seconds, arrival order and
+bundling; only the number of intermediate revisions differs (docs/incidents-parity.md).
+`release_seconds=None` releases everything in one go at the end of a bounded input (replay: one
+revision per incident, cheapest: on the batch runner each grid step holding signals is one more
+round of its timer loop, which re-reads the buffered rows; measured here, 5,663 signals of the
+200,000-line scenario take ~7 s with None). hold_seconds costs latency and saves
+recomputations: signals of windowed steps upstream (mail stitching emits a message a session
+gap after its last line) arrive that much after their own time.
 
-Memory: the rows not yet released (up to one grid step behind the watermark) and the
-Assembler's state, which forgets what lies more than the campaign window behind event time; a
-timer one window after the last signal empties it when signals stop.
-Late rows (older than what was already released): assembled at once (never dropped), counted
-in incident.late_signals and sent to the LATE_SIGNALS output. Rows that cannot be assembled
-(no signal.id, no readable @timestamp) go to the INVALID_SIGNALS output as (name, dead-letter
-table) pairs (pipelines.model; stage "assemble"), for the dead-letter writer.
+State (one key): the rows not yet released, the Reassembler pickled as bytes (its rows of one
+campaign window, a few checkpoints, the Assembler, what was published per incident id), the
+frontier released so far, the time the timer is set to. A timer fired when the Reassembler has
+nothing left that a later row could need clears it.
+Late rows (behind the frontier): released at the next grid step and re-assembled in their
+place; a row more than a campaign window behind is assembled where it arrives and counted in
+incident.late_signals (only such rows can make a stream differ from a replay). Every late row
+also goes to the LATE_SIGNALS output (counted as late_signals in summary.json). Rows that cannot
+be assembled (no signal.id, no readable @timestamp) go to the INVALID_SIGNALS output as (name,
+dead-letter table) pairs (pipelines.model; stage "assemble"), for the dead-letter writer.
+Metrics (namespace vigie.incidents): late_rows, recomputations, late_beyond_horizon.
 
 WriteIncidents: records -> DIR/incidents/incidents.jsonl; mode "final" (batch: one line per
 incident, its final revision) or "append" (streaming: every revision appended); see
@@ -34,6 +43,7 @@ import pickle
 import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.coders import BytesCoder, VarIntCoder
+from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (BagStateSpec, ReadModifyWriteStateSpec, TimerSpec,
@@ -42,15 +52,17 @@ from apache_beam.utils.timestamp import Timestamp
 
 from pipelines.enrichment.inventory import Inventory
 from pipelines.model import FILE, dead_letters
-from pipelines.incidents.assembly import Assembler, latest_revisions
+from pipelines.incidents.assembly import latest_revisions
 from pipelines.incidents.facts import row_problem, slim_row
 from pipelines.incidents.policy import AssemblyPolicy
+from pipelines.incidents.reassembly import Reassembler
 from pipelines.incidents.times import to_ms
 from pipelines.sinks.incidents import append_incidents, incident_counts, incidents_path, write_incidents
 
 INCIDENTS, LATE_SIGNALS, INVALID_SIGNALS = "incidents", "late_signals", "invalid_signals"
 ASSEMBLY_KEY = "incidents"
 DEAD_LETTER_STAGE, DEAD_LETTER_REASON = "assemble", "signal row cannot be assembled"
+METRICS = "vigie.incidents"
 # `release_seconds=None`: one grid step of a century, i.e. one release at the end of the input.
 _ONE_RELEASE_MS = 100 * 365 * 86_400_000
 
@@ -59,10 +71,10 @@ class AssembleIncidentsFn(beam.DoFn):
     """("incidents", signal row) -> incident records (see the module docstring)."""
 
     # State values are pickled by hand and kept as bytes: Beam's state cache measures the deep
-    # size of the Python objects it holds, which for an Assembler costs more than assembling.
+    # size of the Python objects it holds, which for a Reassembler costs more than assembling.
     ARRIVED = BagStateSpec("arrived", BytesCoder())              # pickled (ms, row) not yet released
     BACKLOG = ReadModifyWriteStateSpec("backlog", BytesCoder())  # pickled sorted [(ms, row)] kept back
-    ASSEMBLER = ReadModifyWriteStateSpec("assembler", BytesCoder())  # pickled Assembler
+    ENGINE = ReadModifyWriteStateSpec("engine", BytesCoder())    # pickled Reassembler
     RELEASED = ReadModifyWriteStateSpec("released", VarIntCoder())  # rows before it are released
     TIMER_AT = ReadModifyWriteStateSpec("timer_at", VarIntCoder())
     RELEASE = TimerSpec("release", TimeDomain.WATERMARK)
@@ -73,10 +85,15 @@ class AssembleIncidentsFn(beam.DoFn):
         self.policy = policy
         self.step_ms = step_ms
         self.hold_ms = hold_ms
+        self.late_rows = Metrics.counter(METRICS, "late_rows")
+        self.recomputations = Metrics.counter(METRICS, "recomputations")
+        self.beyond_horizon = Metrics.counter(METRICS, "late_beyond_horizon")
 
-    def _load(self, state) -> Assembler:
+    def _load(self, state, frontier: int | None) -> Reassembler:
         blob = state.read()
-        return pickle.loads(blob).attach(self.inventory) if blob else Assembler(self.inventory, self.policy)
+        if blob:
+            return pickle.loads(blob).attach(self.inventory)
+        return Reassembler(self.inventory, self.policy, frontier=frontier)
 
     @staticmethod
     def _save(state, value) -> None:
@@ -93,42 +110,38 @@ class AssembleIncidentsFn(beam.DoFn):
         return (ms // self.step_ms + 1) * self.step_ms
 
     def process(self, element, arrived=beam.DoFn.StateParam(ARRIVED),
-                assembler_state=beam.DoFn.StateParam(ASSEMBLER),
                 released=beam.DoFn.StateParam(RELEASED), timer_at=beam.DoFn.StateParam(TIMER_AT),
                 timer=beam.DoFn.TimerParam(RELEASE)):
         _, row = element
         ms = to_ms(row["@timestamp"])
+        arrived.add(pickle.dumps((ms, row), protocol=pickle.HIGHEST_PROTOCOL))
         done = released.read()
         if done is not None and ms < done:
-            # Late: event time has already been released past it. Assemble it now.
-            assembler = self._load(assembler_state)
-            assembler.add(row)
-            self._save(assembler_state, assembler)
-            # make sure a timer will forget this state one window after event time
-            self._schedule(timer, timer_at, self._boundary(max(done, ms) + self.policy.window_ms))
+            # Late: event time was already released past it; re-assembled at the next step.
+            self.late_rows.inc()
             yield pvalue.TaggedOutput(LATE_SIGNALS, row)
-            yield from assembler.flush()
-            return
-        arrived.add(pickle.dumps((ms, row), protocol=pickle.HIGHEST_PROTOCOL))
-        self._schedule(timer, timer_at, self._boundary(ms + self.hold_ms))
+            self._schedule(timer, timer_at, self._boundary(done + self.hold_ms))
+        else:
+            self._schedule(timer, timer_at, self._boundary(ms + self.hold_ms))
 
     @on_timer(RELEASE)
     def release(self, fired=beam.DoFn.TimestampParam, arrived=beam.DoFn.StateParam(ARRIVED),
-                backlog=beam.DoFn.StateParam(BACKLOG), assembler_state=beam.DoFn.StateParam(ASSEMBLER),
+                backlog=beam.DoFn.StateParam(BACKLOG), engine_state=beam.DoFn.StateParam(ENGINE),
                 released=beam.DoFn.StateParam(RELEASED), timer_at=beam.DoFn.StateParam(TIMER_AT),
                 timer=beam.DoFn.TimerParam(RELEASE)):
-        now = fired.micros // 1000 - self.hold_ms  # rows older than this are settled
+        now = fired.micros // 1000 - self.hold_ms  # rows older than this are released
         kept_back = backlog.read()
         waiting = sorted((pickle.loads(kept_back) if kept_back else [])
                          + [pickle.loads(blob) for blob in arrived.read()],
                          key=lambda item: (item[0], str(item[1].get("signal.id"))))
         due = [row for ms, row in waiting if ms < now]
         kept = [(ms, row) for ms, row in waiting if ms >= now]
-        assembler = self._load(assembler_state)
-        assembler.add_all(due)
-        yield from assembler.flush()
-        assembler.advance(now)
-        released.write(now)
+        engine = self._load(engine_state, released.read())
+        recomputed, beyond = engine.recomputations, engine.beyond_horizon
+        yield from engine.release(due, now)
+        self.recomputations.inc(engine.recomputations - recomputed)
+        self.beyond_horizon.inc(engine.beyond_horizon - beyond)
+        released.write(max(now, released.read() or now))
         arrived.clear()
         timer_at.clear()
         if kept:
@@ -136,12 +149,12 @@ class AssembleIncidentsFn(beam.DoFn):
             self._schedule(timer, timer_at, self._boundary(kept[0][0] + self.hold_ms))
         else:
             backlog.clear()
-        if assembler.groups:
-            self._save(assembler_state, assembler)
-            if not kept:  # forget the state one campaign window after the last signal
-                self._schedule(timer, timer_at, self._boundary(now + self.hold_ms + self.policy.window_ms))
+        if engine.empty:
+            engine_state.clear()
         else:
-            assembler_state.clear()
+            self._save(engine_state, engine)
+            if not kept:  # forget the state when nothing later can need it
+                self._schedule(timer, timer_at, self._boundary(engine.quiet_at() + self.hold_ms))
 
 
 def invalid_signal(row: object, problem: str) -> tuple[str, object]:
@@ -174,16 +187,18 @@ class CheckSignalRowFn(beam.DoFn):
 class AssembleIncidents(beam.PTransform):
     """Signal rows (dicts, any windowing; each is re-stamped with its own @timestamp) -> a dict
     of PCollections: INCIDENTS (incident records, every revision as it is made), LATE_SIGNALS
-    (rows that arrived after their event time was released; assembled all the same) and
-    INVALID_SIGNALS ((name, dead-letter table) of rows without signal.id or a readable
-    @timestamp).
+    (rows that arrived after their event time was released; re-assembled in their place, or,
+    more than a campaign window behind, where they arrive) and INVALID_SIGNALS ((name,
+    dead-letter table) of rows without signal.id or a readable @timestamp).
 
     inventory: links mailboxes to accounts, weighs people and assets (None: names as written).
     release_seconds: grid of the release timer in event time (streaming latency after the
-      watermark); None releases once at the end of a bounded input (replay).
-    hold_seconds: how far behind the watermark rows are settled: signals of windowed steps
+      watermark); None releases once at the end of a bounded input (replay). The final
+      incidents do not depend on it.
+    hold_seconds: how far behind the watermark rows are released: signals of windowed steps
       upstream (mail stitching emits a message a session gap after its last line) reach the
-      assembler that much after their own time, and must not count as late.
+      assembler that much after their own time; holding them back saves recomputations and
+      revisions, at the cost of latency. The final incidents do not depend on it.
     """
 
     def __init__(self, inventory: Inventory | None = None, policy: AssemblyPolicy = AssemblyPolicy(),
