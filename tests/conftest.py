@@ -38,11 +38,15 @@ SLOW_MODULES = {"test_replay", "test_replay_safety", "test_golden_replay", "test
                 "test_clock"}
 
 
+# Naming one of these modules on the command line runs its streaming tests.
+STREAMING_MODULES = ("test_streaming_stack", "test_stream_flink", "test_replay_flink")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the tiers (pytest.ini): `es` for tests that use a real Elasticsearch node, `slow`
     for whole-replay modules, so that `make test-fast` runs the rest in well under a minute.
     Streaming tests (minutes, several servers) run when asked for: `make test` sets
-    VIGIE_STREAMING_TESTS=1, as do `-m streaming` and naming tests/test_streaming_stack.py; a bare
+    VIGIE_STREAMING_TESTS=1, as do `-m streaming` and naming a module of STREAMING_MODULES; a bare
     `pytest tests` skips them and says so."""
     import os
     for item in items:
@@ -51,7 +55,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.module.__name__ in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
     if ("streaming" in (config.getoption("-m") or "") or os.environ.get("VIGIE_STREAMING_TESTS") == "1"
-            or any("test_streaming_stack" in str(arg) for arg in config.args)):
+            or any(name in str(arg) for arg in config.args for name in STREAMING_MODULES)):
         return
     skip = pytest.mark.skip(reason="streaming stack: run `make test-streaming` or set VIGIE_STREAMING_TESTS=1")
     for item in items:
