@@ -237,6 +237,25 @@ def running_job(rest_url: str, beam_job_id: str, states: tuple[str, ...] = ("RUN
     return found[0] if found else None
 
 
+def input_watermarks(rest_url: str, job_id: str) -> dict[str, int | None]:
+    """Per operator of a running job: the lowest input watermark (ms) of its subtasks, None when
+    it has none (a source) or Flink does not say. Flink emits an operator's watermark only
+    after the timers it passed have fired."""
+    answer = _rest(f"{rest_url}/jobs/{job_id}")
+    vertices = answer.get("vertices", []) if isinstance(answer, dict) else []
+    marks: dict[str, int | None] = {}
+    for vertex in vertices:
+        values = []
+        for item in _rest(f"{rest_url}/jobs/{job_id}/vertices/{vertex['id']}/watermarks") or []:
+            try:
+                values.append(int(float(item["value"])))
+            except (KeyError, TypeError, ValueError):
+                continue
+        real = [v for v in values if v > -(1 << 62)]  # Long.MIN_VALUE: no input watermark yet
+        marks[vertex.get("name", vertex["id"])] = min(real) if real and len(real) == len(values) else None
+    return marks
+
+
 def cancel_job(rest_url: str, beam_job_id: str, timeout_s: float = 60) -> bool:
     """Cancel on the cluster the job Beam submitted as `beam_job_id`, and wait until Flink has
     ended it; False when no such job was still going. Beam's Flink job server only stops
