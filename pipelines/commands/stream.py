@@ -52,7 +52,7 @@ from pipelines.sinks.incidents import incidents_path, read_incidents
 from pipelines.sources import kafka as ks
 from pipelines.sources import resume
 from pipelines.sources.ingest import ReadSettings
-from pipelines.stream import FolderSource, KafkaSource, SignalWindows, start_stream
+from pipelines.stream import FolderSource, KafkaSource, SignalWindows, settle_ms, start_stream
 from pipelines.summary import SECTIONS, RunCounts
 from pipelines.transforms.analyse import AnalysisSettings, IncidentSettings, TravelSettings
 
@@ -294,9 +294,10 @@ class Monitor:
     """Watches the running job: status lines, lag, outages, idleness, handoff."""
 
     def __init__(self, result, out: Path, source, values: argparse.Namespace, destinations: list,
-                 es_url: str | None, say: Callable[[str], None], flink_rest: str | None = None):
+                 es_url: str | None, say: Callable[[str], None], flink_rest: str | None = None,
+                 settle_ms: int | None = None):
         self.result, self.out, self.source, self.values = result, out, source, values
-        self.flink_rest = flink_rest
+        self.flink_rest, self.settle_ms = flink_rest, settle_ms
         self.last_live: tuple[RunCounts | None, dict] | None = None
         self.destinations, self.es_url, self.say = destinations, es_url, say
         self.kafka_down_since: float | None = None
@@ -347,6 +348,8 @@ class Monitor:
         records = self.incidents()
         fields.update({"state": str(state), "lag": lag,
                        "incidents": sum(1 for r in records if r.get("incident.status") != "merged"),
+                       # moves with every revision written, so idleness waits for the last one
+                       "incident_revisions": sum(int(r.get("incident.revision") or 0) for r in records),
                        "uptime_s": round(time.monotonic() - self.started)})
         dead = fields.get("documents_dead_lettered", 0)
         if dead > self.index_dead:
@@ -377,7 +380,20 @@ class Monitor:
             return False
         caught_up = fields.get("lag") == 0 or not isinstance(self.source, KafkaSource)
         settled = fields.get("settled_ms", -1) >= fields.get("latest_ms", 0)
+        if caught_up and settled and self.flink_rest:
+            settled = self.flink_settled(fields.get("latest_ms", 0))
         return caught_up and settled and time.monotonic() - self.quiet_since >= wait
+
+    def flink_settled(self, latest_ms: int) -> bool:
+        """On a Flink cluster the settled-time gauge only tells that its own step's watermark
+        passed; every operator's input watermark must be past the latest line's time + the
+        longest wait of a stateful step (`settle_ms`) before every timer has fired."""
+        job_id = getattr(self.result, "_job_id", None)
+        flink_job = flink.running_job(self.flink_rest, job_id) if job_id else None
+        if flink_job is None or self.settle_ms is None:
+            return False
+        marks = [m for m in flink.input_watermarks(self.flink_rest, flink_job).values() if m is not None]
+        return bool(marks) and min(marks) >= latest_ms + self.settle_ms
 
 
 def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
@@ -421,11 +437,10 @@ def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
             if isinstance(source, KafkaSource) else None, partitions=partitions,
             out_of_order_seconds=values.out_of_order_seconds, es=es.public() if es else None,
             es_notes=es_notes, earlier_incidents=len(earlier))
-        result = start_stream(options, source, analysis, str(out), es,
-                              SignalWindows(values.window_seconds, int(values.late_signal_hours * 3600)),
-                              earlier)
+        windows = SignalWindows(values.window_seconds, int(values.late_signal_hours * 3600))
+        result = start_stream(options, source, analysis, str(out), es, windows, earlier)
         return watch(result, out, source, values, destinations, es.url if es else None, say,
-                     flink_rest_url(options))
+                     flink_rest_url(options), settle_ms(analysis, windows))
     finally:
         lock.release()
 
@@ -451,7 +466,8 @@ def _all_revisions(out: Path) -> list[dict]:
 
 
 def watch(result, out: Path, source, values: argparse.Namespace, destinations: list,
-          es_url: str | None, say: Callable[[str], None], flink_rest: str | None = None) -> int:
+          es_url: str | None, say: Callable[[str], None], flink_rest: str | None = None,
+          settle: int | None = None) -> int:
     """Follow the running job (see the module docstring); the exit status."""
     stop = {"signal": None}
 
@@ -459,7 +475,7 @@ def watch(result, out: Path, source, values: argparse.Namespace, destinations: l
         stop["signal"] = signal.Signals(number).name
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    monitor = Monitor(result, out, source, values, destinations, es_url, say, flink_rest)
+    monitor = Monitor(result, out, source, values, destinations, es_url, say, flink_rest, settle)
     try:
         next_status = time.monotonic()
         while True:
