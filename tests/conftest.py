@@ -35,7 +35,7 @@ def es_node():
 # Modules whose tests replay whole inputs through Beam (seconds to minutes each).
 SLOW_MODULES = {"test_replay", "test_replay_safety", "test_golden_replay", "test_analyse_events",
                 "test_enrichment_replay", "test_scenario_detection", "test_conformance_sigma",
-                "test_clock"}
+                "test_clock", "test_setup_package"}
 
 
 # Naming one of these modules on the command line runs its streaming tests.
