@@ -9,7 +9,7 @@ DEMO_EVENTS ?= 200000
 
 .PHONY: demo test test-fast venv bench clean schema es-start es-stop chromium kafka-start kafka-stop \
 	beam-java-start beam-java-stop flink-start flink-stop prism streaming-start streaming-stop \
-	streaming-status test-streaming
+	streaming-status test-streaming bench-stream
 
 venv: $(STAMP)
 
@@ -86,7 +86,7 @@ streaming-status: venv
 
 # The streaming stack's own tests; their fixtures start what is not running and stop it after.
 test-streaming: venv
-	$(BIN)/python -m pytest -q -m streaming tests/test_streaming_stack.py
+	$(BIN)/python -m pytest -q -m streaming tests/test_streaming_stack.py tests/test_stream_prism.py
 # Debian's Chromium for the report browser test (tests/test_reports_browser.py); needs root the
 # first time. Skipped when /usr/bin/chromium is already there.
 chromium:
@@ -101,6 +101,11 @@ bench: venv
 	$(BIN)/python bench/bench_detection.py
 	$(BIN)/python bench/bench_es.py
 	$(BIN)/python bench/bench_enrichment.py
+	$(BIN)/python bench/bench_correlation.py
+
+# Live detection on Prism (starts and stops Kafka and Beam's Java services when not running).
+bench-stream: venv
+	$(BIN)/python bench/bench_stream.py
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache build *.egg-info

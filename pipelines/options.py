@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -269,6 +270,7 @@ def vigie_options(flags: list[str], command: str) -> argparse.Namespace:
 
 
 def _flag_values(flags: list[str]) -> dict[str, str]:
+    """`--name=value` and `--name value` Beam flags -> {"--name": "value"}."""
     values = {}
     for i, arg in enumerate(flags):
         if arg.startswith("--"):
@@ -292,8 +294,14 @@ def with_stream_runner(argv: list[str], default_runner_flags) -> list[str]:
     return flags
 
 
-def with_default_runner(argv: list[str]) -> list[str]:
-    """Beam flags with an explicit runner (FnApiRunner, see RUNNING_MODE) unless one is given.
+# Inputs at least this large are replayed on every core by default (see with_default_runner).
+PARALLEL_FROM_BYTES = 256 * 1024 * 1024
+
+
+def with_default_runner(argv: list[str], input_bytes: int = 0) -> list[str]:
+    """Beam flags with an explicit runner unless one is given: Beam's FnApiRunner, `in_memory`
+    for inputs under PARALLEL_FROM_BYTES (starting worker processes costs seconds), else
+    `multi_processing` with one worker per core (README, "Runner", has the figures).
 
     Refuses a runner Beam does not know, and `--direct_running_mode=multi_threading`: with it,
     Beam 2.75's FnApiRunner corrupts the data of grouping steps when bundles run in parallel
@@ -301,11 +309,7 @@ def with_default_runner(argv: list[str]) -> list[str]:
     promise that no line is lost.
     """
     flags = list(argv)
-    values = {}
-    for i, arg in enumerate(flags):
-        if arg.startswith("--"):
-            name, _, value = arg.partition("=")
-            values[name] = value if "=" in arg else (flags[i + 1] if i + 1 < len(flags) else "")
+    values = _flag_values(flags)
     if values.get("--direct_running_mode") == "multi_threading":
         raise VigieError("--direct_running_mode=multi_threading is refused: Beam's FnApiRunner "
                          "loses grouped data in that mode; use in_memory or multi_processing")
@@ -315,5 +319,8 @@ def with_default_runner(argv: list[str]) -> list[str]:
     if runner is None:
         flags.append("--runner=FnApiRunner")
         if "--direct_running_mode" not in values:
-            flags.append(f"--direct_running_mode={RUNNING_MODE}")
+            parallel = input_bytes >= PARALLEL_FROM_BYTES and (os.cpu_count() or 1) > 1
+            flags.append(f"--direct_running_mode={'multi_processing' if parallel else RUNNING_MODE}")
+            if parallel and "--direct_num_workers" not in values:
+                flags.append(f"--direct_num_workers={os.cpu_count()}")
     return flags

@@ -18,10 +18,10 @@ from apache_beam.runners.runner import PipelineResult
 
 from pipelines.sinks import es_cluster
 from pipelines.sources.kafka import KafkaAddress, TopicFormats
-from pipelines.sources.resume import continued_revision
+from pipelines.sources.resume import WrittenIds, continued_revision
 from pipelines.transforms.analyse import AnalyseEvents, AnalysisSettings
 from pipelines.transforms.read import ReadKafkaUnits, TrackSettled, WatchFolderUnits
-from pipelines.transforms.write import WriteOutputs
+from pipelines.transforms.write import WriteOutputs, skip_written
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,12 @@ class SignalWindows:
 
 def settle_ms(analysis: AnalysisSettings, windows: SignalWindows) -> int:
     """The longest an event-time step waits after a line's time before its outputs are out: the
-    incident hold (stitching gap + out-of-orderness), a signal window, a stitching gap."""
+    incident hold (stitching gap + out-of-orderness), a signal window, a stitching gap, the
+    lateness a correlation window waits for."""
     hold = analysis.incidents.hold_seconds if analysis.incidents else 0
     release = (analysis.incidents.release_seconds or 0) if analysis.incidents else 0
-    return 1000 * (max(hold + release, analysis.stitch_gap_seconds, windows.seconds) + 1)
+    return 1000 * (max(hold + release, analysis.stitch_gap_seconds, windows.seconds,
+                       analysis.allowed_lateness_seconds) + 1)
 
 
 def read_units(source: KafkaSource | FolderSource) -> beam.PTransform:
@@ -73,10 +75,13 @@ def read_units(source: KafkaSource | FolderSource) -> beam.PTransform:
 def build_stream(pipeline: beam.Pipeline, source: KafkaSource | FolderSource, analysis: AnalysisSettings,
                  out_dir: str, es: es_cluster.EsSettings | None = None,
                  windows: SignalWindows = SignalWindows(),
-                 earlier: Mapping[str, tuple[int, int, str]] | None = None) -> None:
-    """Wire the live job onto `pipeline`: units from the source, analysed, written. `earlier`:
+                 earlier: Mapping[str, tuple[int, int, str]] | None = None,
+                 written: WrittenIds | None = None) -> dict:
+    """Wire the live job onto `pipeline`: units from the source, analysed, written; returns
+    the analysed outputs (AnalyseEvents' dict), for taps such as the benchmark's. `earlier`:
     what earlier runs wrote of each incident (sources/resume.py): a restarted job's revisions
-    continue from there."""
+    continue from there; `written`: events and dead letters earlier runs wrote of the records
+    read again, left out of the Parquet files."""
     units = pipeline | "ReadUnits" >> read_units(source)
     units | "TrackSettled" >> TrackSettled(settle_ms(analysis, windows))
     analysed = units | "AnalyseEvents" >> AnalyseEvents(analysis)
@@ -85,15 +90,23 @@ def build_stream(pipeline: beam.Pipeline, source: KafkaSource | FolderSource, an
                                  | "ContinueRevisions" >> beam.FlatMap(
                                      lambda record, known: filter(None, [continued_revision(record, known)]),
                                      dict(earlier)))
+    if written:
+        for label in ("events", "stitched_events"):
+            analysed[label] = skip_written(analysed[label], f"SkipWritten{label.title().replace('_', '')}",
+                                           written.events, "event.id")
+        analysed["dead_letters"] = skip_written(analysed["dead_letters"], "SkipWrittenDeadLetters",
+                                                written.dead_letters, "id")
     analysed | "WriteOutputs" >> WriteOutputs(out_dir, es, window_seconds=windows.seconds, streaming=True,
                                               allowed_lateness_s=windows.allowed_lateness_s)
+    return analysed
 
 
 def start_stream(options: PipelineOptions, source: KafkaSource | FolderSource, analysis: AnalysisSettings,
                  out_dir: str, es: es_cluster.EsSettings | None = None,
                  windows: SignalWindows = SignalWindows(),
-                 earlier: Mapping[str, tuple[int, int, str]] | None = None) -> PipelineResult:
+                 earlier: Mapping[str, tuple[int, int, str]] | None = None,
+                 written: WrittenIds | None = None) -> PipelineResult:
     """Build and submit the live job; its result (running)."""
     pipeline = beam.Pipeline(options=options)
-    build_stream(pipeline, source, analysis, out_dir, es, windows, earlier)
+    build_stream(pipeline, source, analysis, out_dir, es, windows, earlier, written)
     return pipeline.run()

@@ -38,15 +38,15 @@ SLOW_MODULES = {"test_replay", "test_replay_safety", "test_golden_replay", "test
                 "test_clock", "test_setup_package"}
 
 
-# Naming one of these modules on the command line runs its streaming tests.
-STREAMING_MODULES = ("test_streaming_stack", "test_stream_flink", "test_replay_flink")
+# Streaming modules that run when named on the command line.
+STREAMING_MODULES = ("test_streaming_stack", "test_stream_prism", "test_stream_flink", "test_replay_flink")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the tiers (pytest.ini): `es` for tests that use a real Elasticsearch node, `slow`
     for whole-replay modules, so that `make test-fast` runs the rest in well under a minute.
     Streaming tests (minutes, several servers) run when asked for: `make test` sets
-    VIGIE_STREAMING_TESTS=1, as do `-m streaming` and naming a module of STREAMING_MODULES; a bare
+    VIGIE_STREAMING_TESTS=1, as do `-m streaming` and naming one of STREAMING_MODULES; a bare
     `pytest tests` skips them and says so."""
     import os
     for item in items:

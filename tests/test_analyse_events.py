@@ -31,9 +31,10 @@ def scenario(tmp_path_factory) -> tuple[list, AnalysisSettings]:
     folder = tmp_path_factory.mktemp("chu")
     generate_chu(folder, events=6000, seed=3)
     plan = plan_inputs([str(folder)], None, 1 << 20, REFERENCE, PARIS)
+    detections = compile_rules(None)
     settings = AnalysisSettings(
         read=ReadSettings(batch_bytes=256 * 1024, timezone=PARIS), stitch_gap_seconds=3600,
-        ruleset=compile_rules(None),
+        ruleset=detections.ruleset, correlations=detections.correlations,
         enricher=build_enricher(inventory=[str(folder / "inventory.yml")],
                                 threat_lists=[f"tor-exits={folder / 'tor-exits.txt'}"]),
         travel=TravelSettings(), incidents=IncidentSettings(), total_units=len(plan.slices))

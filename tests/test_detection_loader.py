@@ -12,7 +12,7 @@ import pytest
 from sigma.collection import SigmaCollection
 
 from pipelines.detection.engine import detect, match_rule
-from pipelines.detection.loader import CORRELATION_DEFERRED, load_rules, rule_files
+from pipelines.detection.loader import load_rules, rule_files
 from pipelines.detection.pipeline import route, vigie_pipeline
 from pipelines.detection.signals import signal_id
 from pipelines.errors import VigieError
@@ -104,7 +104,7 @@ def test_missing_path_is_a_user_error(tmp_path: Path):
         load_rules([tmp_path / "absent"])
 
 
-def test_correlation_rules_are_deferred_and_duplicate_ids_skipped(tmp_path: Path):
+def test_correlation_rules_are_left_to_the_correlation_loader_and_duplicate_ids_skipped(tmp_path: Path):
     (tmp_path / "a.yml").write_text(rule_yaml(GOOD, title="first"), encoding="utf-8")
     (tmp_path / "b.yml").write_text(rule_yaml(GOOD, title="second"), encoding="utf-8")
     (tmp_path / "c.yml").write_text(textwrap.dedent("""\
@@ -121,7 +121,7 @@ def test_correlation_rules_are_deferred_and_duplicate_ids_skipped(tmp_path: Path
     assert [r.title for r in ruleset.rules] == ["first"]
     skipped = {s.path.name: s for s in ruleset.skipped}
     assert "duplicate rule id" in skipped["b.yml"].reason and "a.yml" in skipped["b.yml"].reason
-    assert skipped["c.yml"].deferred and skipped["c.yml"].reason == CORRELATION_DEFERRED
+    assert "c.yml" not in skipped  # pipelines/correlation/loader.py loads it
 
 
 def test_a_file_with_several_rules_loads_each(tmp_path: Path):

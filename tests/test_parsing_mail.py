@@ -70,29 +70,29 @@ POSTFIX_LINES = [
                   "source.domain": "pc-12.chu.example.fr", "source.port": 50412, "user.name": "jdoe",
                   "vigie.mail.sasl_method": "LOGIN", "email.direction": "outbound",
                   STITCH_KEY: "mx1/4F3A21C0042", "related.user": ["jdoe"]}),
-    (f"{H} postfix/smtpd[2001]: 4F3A21C0042: client=unknown[198.51.100.9]",
-     "fragment", {"source.ip": "198.51.100.9", "source.domain": None, "email.direction": "inbound"}),
+    (f"{H} postfix/smtpd[2001]: 4F3A21C0042: client=unknown[91.198.174.9]",
+     "fragment", {"source.ip": "91.198.174.9", "source.domain": None, "email.direction": "inbound"}),
     (f"{H} postfix/cleanup[2002]: 4F3A21C0042: message-id=<abc.123@example.net>",
      "fragment", {"email.message_id": "abc.123@example.net", "event.action": "message-id"}),
     (f"{H} postfix/cleanup[2002]: 4F3A21C0042: info: header Subject: Re: from=<x> test from "
-     "mail.example.net[203.0.113.7]; from=<billing@example.net> to=<dr.martin@chu.example.fr> "
+     "mail.example.net[185.71.151.7]; from=<billing@example.net> to=<dr.martin@chu.example.fr> "
      "proto=ESMTP helo=<mail.example.net>",
      "fragment", {"email.subject": "Re: from=<x> test", "email.from.address": ["billing@example.net"],
-                  "email.to.address": ["dr.martin@chu.example.fr"], "source.ip": "203.0.113.7",
+                  "email.to.address": ["dr.martin@chu.example.fr"], "source.ip": "185.71.151.7",
                   "vigie.mail.status": None}),
     (f"{H} postfix/cleanup[2002]: 4F3A21C0042: warning: header Subject: =?UTF-8?B?RmFjdHVyZSDDqXTDqQ==?= "
-     "from mail.example.net[203.0.113.7]; from=<a@example.net> to=<b@chu.example.fr> proto=ESMTP "
+     "from mail.example.net[185.71.151.7]; from=<a@example.net> to=<b@chu.example.fr> proto=ESMTP "
      "helo=<mail.example.net>",
      "fragment", {"email.subject": "Facture été"}),
     (f"{H} postfix/cleanup[2002]: 4F3A21C0042: warning: header Content-Type: application/octet-stream; "
-     'name="invoice.iso" from mail.example.net[203.0.113.7]; from=<a@example.net> to=<b@chu.example.fr> '
+     'name="invoice.iso" from mail.example.net[185.71.151.7]; from=<a@example.net> to=<b@chu.example.fr> '
      "proto=ESMTP helo=<mail.example.net>",
      "fragment", {"email.attachments.file.name": ["invoice.iso"], "email.subject": None}),
     (f"{H} postfix/cleanup[2002]: 4F3A21C0042: warning: header Content-Disposition: attachment; "
      "filename*=utf-8''r%C3%A9sultats.js from local; from=<root@mx1> to=<b@chu.example.fr>",
      "fragment", {"email.attachments.file.name": ["résultats.js"], "source.ip": None}),
     (f"{H} postfix/cleanup[2002]: 4F3A21C0042: reject: header X-Mailer: EvilMailer 1.0 from "
-     "mail.example.net[203.0.113.7]; from=<a@example.net> to=<b@chu.example.fr> proto=ESMTP "
+     "mail.example.net[185.71.151.7]; from=<a@example.net> to=<b@chu.example.fr> proto=ESMTP "
      "helo=<x>: 5.7.1 mailer not allowed",
      "fragment", {"email.x_mailer": "EvilMailer 1.0", "vigie.mail.status": ["rejected"],
                   "event.outcome": "failure", "event.reason": "5.7.1 mailer not allowed"}),
@@ -109,7 +109,7 @@ POSTFIX_LINES = [
                   "destination.port": 25, "event.reason": "250 2.0.0 OK 1700000000 x1-20020a gsmtp",
                   "related.ip": ["142.250.1.27"], "source.ip": None}),
     (f"{H} postfix/smtp[2004]: 4F3A21C0042: to=<x@example.org>, relay=none, delay=30, "
-     "delays=0/0/30/0, dsn=4.4.1, status=deferred (connect to mx.example.org[192.0.2.1]:25: Connection timed out)",
+     "delays=0/0/30/0, dsn=4.4.1, status=deferred (connect to mx.example.org[176.31.84.1]:25: Connection timed out)",
      "fragment", {"vigie.mail.status": ["deferred"], "event.outcome": "unknown",
                   "vigie.mail.relay": ["none"], "destination.ip": None}),
     (f"{H} postfix/local[2005]: 4F3A21C0042: to=<root@mx1.chu.example.fr>, orig_to=<root>, relay=local, "
@@ -121,12 +121,12 @@ POSTFIX_LINES = [
     (f"{H} postfix/qmgr[1500]: 4F3A21C0042: removed", "fragment", {"event.action": "removed"}),
     (f"{H} postfix/pickup[2006]: 4F3A21C0042: uid=0 from=<root>",
      "fragment", {"email.from.address": ["root"], "email.direction": "outbound"}),
-    (f"{H} postfix/smtpd[2001]: 4F3A21C0042: reject: RCPT from unknown[203.0.113.9]: 554 5.7.1 "
+    (f"{H} postfix/smtpd[2001]: 4F3A21C0042: reject: RCPT from unknown[185.71.151.9]: 554 5.7.1 "
      "<spam@chu.example.fr>: Recipient address rejected: Access denied; from=<a@example.net> "
      "to=<spam@chu.example.fr> proto=ESMTP helo=<x>",
      "fragment", {"vigie.mail.status": ["rejected"], "event.outcome": "failure",
                   "event.reason": "554 5.7.1 <spam@chu.example.fr>: Recipient address rejected: Access denied",
-                  "email.to.address": ["spam@chu.example.fr"], "source.ip": "203.0.113.9"}),
+                  "email.to.address": ["spam@chu.example.fr"], "source.ip": "185.71.151.9"}),
     (f"{H} opendkim[900]: 4F3A21C0042: DKIM verification successful",
      "fragment", {"vigie.mail.dkim_result": "pass", STITCH_KEY: "mx1/4F3A21C0042",
                   "observer.product": "opendkim"}),
@@ -134,7 +134,7 @@ POSTFIX_LINES = [
     (f"{H} opendmarc[901]: 4F3A21C0042: example.net fail", "fragment", {"vigie.mail.dmarc_result": "fail"}),
     (f"{H} opendmarc[901]: 4F3A21C0042: SPF(mailfrom): example.net softfail",
      "fragment", {"vigie.mail.spf_result": "softfail"}),
-    (f"{H} postfix/smtpd[2001]: 44JCRG5tYPzCqt2: client=a.example[192.0.2.80]",
+    (f"{H} postfix/smtpd[2001]: 44JCRG5tYPzCqt2: client=a.example[176.31.84.80]",
      "fragment", {"email.local_id": "44JCRG5tYPzCqt2", STITCH_KEY: "mx1/44JCRG5tYPzCqt2"}),
     # --- events of their own ---
     (f"{H} postfix/smtpd[2001]: warning: unknown[1.2.3.4]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
@@ -146,7 +146,7 @@ POSTFIX_LINES = [
                "observer.type": "mail-server", "event.dataset": "mail.postfix", "event.module": "mail",
                "@timestamp": at(2026, 11, 27, 18, 2, 11), "event.timezone": "Europe/Paris",
                "message": "warning: unknown[1.2.3.4]: SASL LOGIN authentication failed: UGFzc3dvcmQ6"}),
-    (f"{H} postfix/submission/smtpd[11]: warning: unknown[192.0.2.152]:587: SASL PLAIN authentication "
+    (f"{H} postfix/submission/smtpd[11]: warning: unknown[176.31.84.152]:587: SASL PLAIN authentication "
      "failed: (reason unavailable), sasl_username=admin",
      "event", {"event.action": "sasl-auth-failure", "user.name": "admin", "source.port": 587,
                "event.reason": "(reason unavailable)", "vigie.mail.sasl_method": "PLAIN"}),
@@ -158,61 +158,61 @@ POSTFIX_LINES = [
                "email.from.address": ["spam@example.com"], "email.to.address": ["x@chu.example.fr"],
                "source.ip": "93.184.216.34", "source.domain": "bad.example.com",
                "email.direction": "inbound", "event.type": ["denied"]}),
-    (f"{H} postfix/smtpd[2001]: NOQUEUE: reject: RCPT from unknown[192.0.2.1]: 450 4.7.1 Client host "
-     "rejected: cannot find your hostname, [192.0.2.1]; from=<> to=<> proto=ESMTP helo=",
+    (f"{H} postfix/smtpd[2001]: NOQUEUE: reject: RCPT from unknown[176.31.84.1]: 450 4.7.1 Client host "
+     "rejected: cannot find your hostname, [176.31.84.1]; from=<> to=<> proto=ESMTP helo=",
      "event", {"email.from.address": None, "email.to.address": None,
-               "event.reason": "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.1]"}),
+               "event.reason": "450 4.7.1 Client host rejected: cannot find your hostname, [176.31.84.1]"}),
     (f"{H} postfix/postscreen[99]: NOQUEUE: reject: RCPT from [216.245.194.173]:60591: 550 5.7.1 Service "
      "unavailable; client [216.245.194.173] blocked using rbl.example.com; from=<s@example.com>, "
      "to=<g@example.com>, proto=ESMTP, helo=<b.example.com>",
      "event", {"source.ip": "216.245.194.173", "source.port": 60591, "email.to.address": ["g@example.com"],
                "event.reason": "550 5.7.1 Service unavailable; client [216.245.194.173] blocked using "
                                "rbl.example.com"}),
-    (f"{H} postfix/smtpd[2001]: connect from mail.example.net[203.0.113.7]",
+    (f"{H} postfix/smtpd[2001]: connect from mail.example.net[185.71.151.7]",
      "event", {"event.action": "connect", "event.category": ["email", "network"],
-               "event.type": ["connection", "start"], "source.ip": "203.0.113.7",
+               "event.type": ["connection", "start"], "source.ip": "185.71.151.7",
                "network.protocol": "smtp", "email.direction": None}),
-    (f"{H} postfix/smtpd[2001]: disconnect from unknown[192.0.2.1] ehlo=1 auth=0/1 quit=1 commands=2/3",
+    (f"{H} postfix/smtpd[2001]: disconnect from unknown[176.31.84.1] ehlo=1 auth=0/1 quit=1 commands=2/3",
      "event", {"event.action": "disconnect", "event.outcome": "failure",
                "event.reason": "ehlo=1 auth=0/1 quit=1 commands=2/3"}),
-    (f"{H} postfix/smtpd[2001]: disconnect from a.example[192.0.2.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 "
-     "commands=5", "event", {"event.action": "disconnect", "event.outcome": None}),
-    (f"{H} postfix/smtpd[2001]: lost connection after AUTH from unknown[192.0.2.23]",
-     "event", {"event.action": "lost-connection", "event.reason": "after AUTH", "source.ip": "192.0.2.23"}),
+    (f"{H} postfix/smtpd[2001]: disconnect from a.example[176.31.84.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 "
+     "commands=5", "event", {"event.action": "disconnect", "event.outcome": "success"}),
+    (f"{H} postfix/smtpd[2001]: lost connection after AUTH from unknown[176.31.84.23]",
+     "event", {"event.action": "lost-connection", "event.reason": "after AUTH", "source.ip": "176.31.84.23"}),
     (f"{H} postfix/smtpd[2001]: lost connection after CONNECT from unknown[unknown]",
      "event", {"event.action": "lost-connection", "source.ip": None, "related.ip": None}),
-    (f"{H} postfix/smtpd[2001]: too many errors after RCPT from example.com[192.0.2.11]",
+    (f"{H} postfix/smtpd[2001]: too many errors after RCPT from example.com[176.31.84.11]",
      "event", {"event.action": "too-many-errors", "event.outcome": "failure"}),
     (f"{H} postfix/smtpd[2001]: improper command pipelining after DATA from unknown[181.21.131.88]:",
      "event", {"event.action": "improper-pipelining", "source.ip": "181.21.131.88"}),
     (f"{H} postfix/smtpd[2001]: warning: hostname bad.example.com does not resolve to address "
-     "192.0.2.44: Name or service not known",
-     "event", {"event.action": "reverse-dns-mismatch", "source.ip": "192.0.2.44",
+     "176.31.84.44: Name or service not known",
+     "event", {"event.action": "reverse-dns-mismatch", "source.ip": "176.31.84.44",
                "source.domain": "bad.example.com"}),
-    (f"{H} postfix/anvil[77]: warning: Connection rate limit exceeded: 31 from spam.example.org[192.0.2.123] "
-     "for service smtpd", "event", {"event.action": "rate-limit-exceeded", "source.ip": "192.0.2.123"}),
-    (f"{H} postfix/smtpd[2001]: warning: non-SMTP command from unknown[192.0.2.5]: GET / HTTP/1.1",
+    (f"{H} postfix/anvil[77]: warning: Connection rate limit exceeded: 31 from spam.example.org[176.31.84.123] "
+     "for service smtpd", "event", {"event.action": "rate-limit-exceeded", "source.ip": "176.31.84.123"}),
+    (f"{H} postfix/smtpd[2001]: warning: non-SMTP command from unknown[176.31.84.5]: GET / HTTP/1.1",
      "event", {"event.action": "non-smtp-command", "event.reason": "GET / HTTP/1.1"}),
-    (f"{H} postfix/postscreen[99]: PREGREET 14 after 0.08 from [192.0.2.2]:59415: EHLO ylmf-pc\\r\\n",
-     "event", {"event.action": "pregreet", "event.outcome": "failure", "source.ip": "192.0.2.2",
+    (f"{H} postfix/postscreen[99]: PREGREET 14 after 0.08 from [176.31.84.2]:59415: EHLO ylmf-pc\\r\\n",
+     "event", {"event.action": "pregreet", "event.outcome": "failure", "source.ip": "176.31.84.2",
                "source.port": 59415}),
-    (f"{H} postfix/postscreen[99]: PASS NEW [192.0.2.3]:51234",
-     "event", {"event.action": "pass-new", "event.outcome": "success", "source.ip": "192.0.2.3"}),
-    (f"{H} postfix/postscreen[99]: COMMAND TIME LIMIT from [192.0.2.77]:3608 after CONNECT",
+    (f"{H} postfix/postscreen[99]: PASS NEW [176.31.84.3]:51234",
+     "event", {"event.action": "pass-new", "event.outcome": "success", "source.ip": "176.31.84.3"}),
+    (f"{H} postfix/postscreen[99]: COMMAND TIME LIMIT from [176.31.84.77]:3608 after CONNECT",
      "event", {"event.action": "command-time-limit", "event.outcome": "failure"}),
     (f"{H} postfix/smtpd[2001]: warning: TLS library problem: error:0A000126:SSL routines::unexpected eof",
      "event", {"event.action": "warning", "log.level": "warning"}),
-    (f"{H} postfix/smtpd[2001]: warning: Illegal address syntax from unknown[192.0.2.77] in MAIL command: <a@b",
-     "event", {"event.action": "warning", "source.ip": "192.0.2.77", "source.domain": None}),
+    (f"{H} postfix/smtpd[2001]: warning: Illegal address syntax from unknown[176.31.84.77] in MAIL command: <a@b",
+     "event", {"event.action": "warning", "source.ip": "176.31.84.77", "source.domain": None}),
     (f"{H} postfix/smtpd[2001]: NOQUEUE: reject: RCPT from unknown[unknown]: 450 4.7.1 Client host rejected: "
-     "cannot find your hostname, [192.0.2.78]; from=<a@b> to=<c@d> proto=ESMTP helo=<x>",
+     "cannot find your hostname, [176.31.84.78]; from=<a@b> to=<c@d> proto=ESMTP helo=<x>",
      "event", {"source.ip": None, "email.direction": None}),
     (f"{H} postfix/master[1]: daemon started -- version 3.7.11, configuration /etc/postfix",
      "event", {"event.action": "syslog", "event.category": ["email"], "source.ip": None}),
-    (f"{H} policyd-spf[3000]: prepend Received-SPF: Fail (mailfrom) identity=mailfrom; client-ip=203.0.113.7; "
+    (f"{H} policyd-spf[3000]: prepend Received-SPF: Fail (mailfrom) identity=mailfrom; client-ip=185.71.151.7; "
      "helo=mail.example.net; envelope-from=ceo@chu.example.fr; receiver=<UNKNOWN>",
      "event", {"event.action": "spf-check", "vigie.mail.spf_result": "fail", "event.outcome": "failure",
-               "source.ip": "203.0.113.7", "email.from.address": ["ceo@chu.example.fr"]}),
+               "source.ip": "185.71.151.7", "email.from.address": ["ceo@chu.example.fr"]}),
     (f"{H} dovecot[500]: imap-login: Login: user=<jdoe>, method=PLAIN, rip=10.1.2.3, lip=10.0.0.1",
      "event", {"event.action": "syslog", "log.syslog.appname": "dovecot", "event.category": None,
                "observer.product": "dovecot",
@@ -237,7 +237,7 @@ def test_postfix_line(line, where, expected):
 # Postfix: headers and timestamps
 # ---------------------------------------------------------------------------------------------
 
-CONNECT = "postfix/smtpd[1]: connect from a.example[192.0.2.9]"
+CONNECT = "postfix/smtpd[1]: connect from a.example[176.31.84.9]"
 
 
 @pytest.mark.parametrize("line, ctx, stamp, zone", [
@@ -251,21 +251,21 @@ CONNECT = "postfix/smtpd[1]: connect from a.example[192.0.2.9]"
     (f"2026-11-27T19:02:11Z mx1 {CONNECT}", PARIS, at(2026, 11, 27, 19, 2, 11), None),
     (f"2026-11-27T19:02:11 mx1 {CONNECT}", PARIS, at(2026, 11, 27, 18, 2, 11), "Europe/Paris"),
     (f"<22>2026-11-27T19:02:11-05:00 mx1 {CONNECT}", PARIS, at(2026, 11, 28, 0, 2, 11), None),
-    ("<22>1 2026-11-27T19:02:11.5Z mx1 postfix/smtpd 2001 - - connect from a.example[192.0.2.9]",
+    ("<22>1 2026-11-27T19:02:11.5Z mx1 postfix/smtpd 2001 - - connect from a.example[176.31.84.9]",
      PARIS, at(2026, 11, 27, 19, 2, 11, 500000), None),
 ])
 def test_postfix_timestamps(line, ctx, stamp, zone):
     _, row = only_row(POSTFIX, line, ctx)
     assert row["@timestamp"] == stamp
     assert row["event.timezone"] == zone
-    assert (row["event.action"], row["source.ip"], row["log.syslog.hostname"]) == ("connect", "192.0.2.9", "mx1")
+    assert (row["event.action"], row["source.ip"], row["log.syslog.hostname"]) == ("connect", "176.31.84.9", "mx1")
 
 
 def test_rfc5424_header_fields():
     _, row = only_row(POSTFIX, "<22>1 2026-11-27T19:02:11Z mx1 postfix/smtpd 2001 - "
-                               "[meta x=\"1\"] connect from a.example[192.0.2.9]")
+                               "[meta x=\"1\"] connect from a.example[176.31.84.9]")
     assert (row["log.syslog.appname"], row["log.syslog.procid"], row["source.ip"]) == (
-        "postfix/smtpd", "2001", "192.0.2.9")
+        "postfix/smtpd", "2001", "176.31.84.9")
 
 
 def test_file_spanning_new_year():
@@ -292,14 +292,14 @@ def test_dst_fall_back_hour_in_paris():
 
 QID = "4F3A21C0042"
 INBOUND = [
-    f"Nov 27 19:02:10 mx1 postfix/smtpd[2001]: connect from mail.example.net[203.0.113.7]",
-    f"Nov 27 19:02:11 mx1 postfix/smtpd[2001]: {QID}: client=mail.example.net[203.0.113.7]",
+    f"Nov 27 19:02:10 mx1 postfix/smtpd[2001]: connect from mail.example.net[185.71.151.7]",
+    f"Nov 27 19:02:11 mx1 postfix/smtpd[2001]: {QID}: client=mail.example.net[185.71.151.7]",
     f"Nov 27 19:02:11 mx1 postfix/cleanup[2002]: {QID}: message-id=<abc.123@example.net>",
     f"Nov 27 19:02:11 mx1 postfix/cleanup[2002]: {QID}: warning: header Subject: Facture impayée from "
-    "mail.example.net[203.0.113.7]; from=<billing@example.net> to=<dr.martin@chu.example.fr> proto=ESMTP "
+    "mail.example.net[185.71.151.7]; from=<billing@example.net> to=<dr.martin@chu.example.fr> proto=ESMTP "
     "helo=<mail.example.net>",
     f"Nov 27 19:02:11 mx1 postfix/cleanup[2002]: {QID}: warning: header Content-Disposition: attachment; "
-    'filename="invoice.iso" from mail.example.net[203.0.113.7]; from=<billing@example.net> '
+    'filename="invoice.iso" from mail.example.net[185.71.151.7]; from=<billing@example.net> '
     "to=<dr.martin@chu.example.fr> proto=ESMTP helo=<mail.example.net>",
     f"Nov 27 19:02:11 mx1 opendkim[900]: {QID}: bad signature data",
     f"Nov 27 19:02:11 mx1 opendmarc[901]: {QID}: example.net fail",
@@ -311,7 +311,7 @@ INBOUND = [
     "relay=mx1.chu.example.fr[private/dovecot-lmtp], delay=1.2, delays=0.9/0.01/0.1/0.2, dsn=5.1.1, "
     "status=bounced (host mx1.chu.example.fr[private/dovecot-lmtp] said: 550 5.1.1 User unknown)",
     f"Nov 27 19:02:12 mx1 postfix/qmgr[1500]: {QID}: removed",
-    f"Nov 27 19:02:13 mx1 postfix/smtpd[2001]: disconnect from mail.example.net[203.0.113.7] ehlo=1 mail=1 "
+    f"Nov 27 19:02:13 mx1 postfix/smtpd[2001]: disconnect from mail.example.net[185.71.151.7] ehlo=1 mail=1 "
     "rcpt=2 data=1 quit=1 commands=6",
 ]
 
@@ -341,9 +341,9 @@ def test_inbound_message_stitched_with_all_fields():
         "email.subject": "Facture impayée",
         "email.attachments.file.name": ["invoice.iso"],
         "email.direction": "inbound",
-        "source.ip": "203.0.113.7",
+        "source.ip": "185.71.151.7",
         "source.domain": "mail.example.net",
-        "related.ip": ["203.0.113.7"],
+        "related.ip": ["185.71.151.7"],
         "vigie.mail.size": 48213,
         "vigie.mail.recipient_count": 2,
         "vigie.mail.status": ["sent", "bounced"],
@@ -414,8 +414,8 @@ GARBAGE = [
     "this is not a syslog line",
     "Nov 27 19:0",  # truncated header
     "# failJSON: {\"time\": \"2005-02-21T09:21:54\"}",
-    "Feb 32 10:00:00 mx1 postfix/smtpd[1]: connect from a.example[192.0.2.9]",  # no such date
-    "Foo 12 10:00:00 mx1 postfix/smtpd[1]: connect from a.example[192.0.2.9]",  # no such month
+    "Feb 32 10:00:00 mx1 postfix/smtpd[1]: connect from a.example[176.31.84.9]",  # no such date
+    "Foo 12 10:00:00 mx1 postfix/smtpd[1]: connect from a.example[176.31.84.9]",  # no such month
     "\x00\x01binary",
 ]
 
@@ -444,13 +444,13 @@ def test_postfix_empty_batch():
 
 MAILLOG_MOSTLY_DOVECOT = (
     ["Nov 27 19:02:11 mx1 dovecot: imap-login: Login: user=<jdoe>, rip=10.1.2.3"] * 16
-    + ["Nov 27 19:02:11 mx1 postfix/smtpd[1]: connect from a.example[192.0.2.9]"] * 3
+    + ["Nov 27 19:02:11 mx1 postfix/smtpd[1]: connect from a.example[176.31.84.9]"] * 3
     + ["Nov 27 19:02:11 mx1 CRON[3]: (root) CMD (true)"])
 EXIM_SAMPLE = [
-    "2026-11-27 19:10:00 1rABCd-000123-AB <= a@example.net H=m.example.net [203.0.113.7] P=esmtp S=100",
+    "2026-11-27 19:10:00 1rABCd-000123-AB <= a@example.net H=m.example.net [185.71.151.7] P=esmtp S=100",
     "2026-11-27 19:10:01 1rABCd-000123-AB => b@chu.example.fr R=local_user T=dovecot_lmtp",
     "2026-11-27 19:10:01 1rABCd-000123-AB Completed",
-    "2026-11-27 19:11:00 login authenticator failed for (x) [192.0.2.1]: 535 Incorrect authentication data",
+    "2026-11-27 19:11:00 login authenticator failed for (x) [176.31.84.1]: 535 Incorrect authentication data",
 ]
 
 
@@ -482,12 +482,12 @@ def test_detection_ignores_a_general_syslog_with_rare_postfix_lines():
 
 E = "2026-11-27 19:10:00"
 EXIM_LINES = [
-    (f"{E} 1rABCd-000123-AB <= billing@example.net H=mail.example.net (helo.example.net) [203.0.113.7]:41234 "
-     "I=[192.0.2.25]:25 P=esmtps X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no S=48213 id=abc.123@example.net "
+    (f"{E} 1rABCd-000123-AB <= billing@example.net H=mail.example.net (helo.example.net) [185.71.151.7]:41234 "
+     "I=[176.31.84.25]:25 P=esmtps X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no S=48213 id=abc.123@example.net "
      'T="Facture =?UTF-8?Q?=C3=A9t=C3=A9?=" from <billing@example.net> for a@chu.example.fr b@chu.example.fr',
      "fragment", {"event.action": "arrival", "email.local_id": "1rABCd-000123-AB",
                   STITCH_KEY: "0000000000000000/1rABCd-000123-AB",
-                  "email.from.address": ["billing@example.net"], "source.ip": "203.0.113.7",
+                  "email.from.address": ["billing@example.net"], "source.ip": "185.71.151.7",
                   "source.domain": "mail.example.net", "source.port": 41234, "vigie.mail.size": 48213,
                   "email.message_id": "abc.123@example.net", "email.subject": "Facture été",
                   "email.to.address": ["a@chu.example.fr", "b@chu.example.fr"], "email.direction": "inbound",
@@ -500,8 +500,8 @@ EXIM_LINES = [
     (f"{E} 1Ab2Cd-000Ef3-GH <= <> R=1rXYZa-0001Ab-12 U=Debian-exim P=local S=2000",
      "fragment", {"email.from.address": None, "email.direction": "outbound", "source.ip": None,
                   "email.local_id": "1Ab2Cd-000Ef3-GH"}),
-    (f"{E} 1rABCd-00000001Ab4-12Cd <= a@example.net H=m.example.net [203.0.113.8] P=esmtp S=10",
-     "fragment", {"email.local_id": "1rABCd-00000001Ab4-12Cd", "source.ip": "203.0.113.8"}),
+    (f"{E} 1rABCd-00000001Ab4-12Cd <= a@example.net H=m.example.net [185.71.151.8] P=esmtp S=10",
+     "fragment", {"email.local_id": "1rABCd-00000001Ab4-12Cd", "source.ip": "185.71.151.8"}),
     (f"{E} 1rXYZa-0001Ab-12 => friend@gmail.com R=dnslookup T=remote_smtp H=gmail-smtp-in.l.google.com "
      '[142.250.1.27] X=TLS1.3:TLS_AES_128_GCM_SHA256:128 CV=yes C="250 2.0.0 OK 1700000000 gsmtp"',
      "fragment", {"event.action": "delivery", "email.to.address": ["friend@gmail.com"],
@@ -514,10 +514,10 @@ EXIM_LINES = [
     (f"{E} 1rABCd-000123-AB => jdoe <jdoe@chu.example.fr> R=local_user T=mail_spool",
      "fragment", {"email.to.address": ["jdoe@chu.example.fr"]}),
     (f"{E} 1rABCd-000123-AB == x@example.org R=dnslookup T=remote_smtp defer (-44) H=mx.example.org "
-     "[192.0.2.1]: SMTP error from remote mail server after RCPT TO:<x@example.org>: 451 Try later",
+     "[176.31.84.1]: SMTP error from remote mail server after RCPT TO:<x@example.org>: 451 Try later",
      "fragment", {"vigie.mail.status": ["deferred"], "event.outcome": "unknown",
                   "event.reason": "SMTP error from remote mail server after RCPT TO:<x@example.org>: 451 Try later",
-                  "vigie.mail.relay": ["mx.example.org[192.0.2.1]"]}),
+                  "vigie.mail.relay": ["mx.example.org[176.31.84.1]"]}),
     (f"{E} 1rABCd-000123-AB ** old@chu.example.fr R=local_user T=dovecot_lmtp: LMTP error after RCPT TO:<old"
      "@chu.example.fr>: 550 5.1.1 User unknown",
      "fragment", {"vigie.mail.status": ["bounced"], "event.outcome": "failure",
@@ -546,32 +546,32 @@ EXIM_LINES = [
     (f"{E} [10099] H=(yakult.com.tw) [202.132.70.178]:3755 I=[1.2.3.4]:25 F=m@example.org rejected RCPT "
      "dir@ml3.ru: relay not permitted",
      "event", {"source.ip": "202.132.70.178", "email.to.address": ["dir@ml3.ru"], "log.syslog.procid": "10099"}),
-    (f'{E} SMTP protocol error in "aUtH lOgIn" H=(test) [8.8.8.8]" H=(roxzgj) [192.0.2.6] AUTH command used '
+    (f'{E} SMTP protocol error in "aUtH lOgIn" H=(test) [8.8.8.8]" H=(roxzgj) [176.31.84.6] AUTH command used '
      "when not advertised",
-     "event", {"event.action": "protocol-error", "source.ip": "192.0.2.6",
+     "event", {"event.action": "protocol-error", "source.ip": "176.31.84.6",
                "event.reason": "AUTH command used when not advertised"}),
-    (f"{E} SMTP connection from (some.domain) [192.0.2.33]:1234 I=[10.0.0.1]:25 closed by DROP in ACL",
-     "event", {"event.action": "connection-dropped", "source.ip": "192.0.2.33", "source.port": 1234}),
-    (f"{E} SMTP connection from mail.example.net [203.0.113.7]:41234 I=[10.0.0.1]:25 (TCP/IP connection count = 1)",
-     "event", {"event.action": "connect", "source.ip": "203.0.113.7", "source.domain": "mail.example.net"}),
-    (f"{E} SMTP connection from mail.example.net [203.0.113.7] lost while reading message data",
+    (f"{E} SMTP connection from (some.domain) [176.31.84.33]:1234 I=[10.0.0.1]:25 closed by DROP in ACL",
+     "event", {"event.action": "connection-dropped", "source.ip": "176.31.84.33", "source.port": 1234}),
+    (f"{E} SMTP connection from mail.example.net [185.71.151.7]:41234 I=[10.0.0.1]:25 (TCP/IP connection count = 1)",
+     "event", {"event.action": "connect", "source.ip": "185.71.151.7", "source.domain": "mail.example.net"}),
+    (f"{E} SMTP connection from mail.example.net [185.71.151.7] lost while reading message data",
      "event", {"event.action": "lost-connection", "event.reason": "while reading message data"}),
     (f"{E} no MAIL in SMTP connection from [122.165.71.116]:2056 I=[172.89.0.6]:25 D=0s",
      "event", {"event.action": "no-mail", "source.ip": "122.165.71.116"}),
-    (f"{E} no host name found for IP address 192.0.2.8", "event", {"event.action": "reverse-dns-failure",
-                                                                  "source.ip": "192.0.2.8"}),
-    (f"{E} Start queue run: pid=1234", "event", {"event.action": "log", "event.category": ["email"],
+    (f"{E} no host name found for IP address 176.31.84.8", "event", {"event.action": "reverse-dns-failure",
+                                                                  "source.ip": "176.31.84.8"}),
+    (f"{E} Start queue run: pid=1234", "event", {"event.action": "queue-run", "event.category": ["process"],
                                                  "source.ip": None}),
-    (f"{E}.123 +0100 SMTP connection from [192.0.2.9]", "event",
+    (f"{E}.123 +0100 SMTP connection from [176.31.84.9]", "event",
      {"@timestamp": at(2026, 11, 27, 18, 10, 0, 123000), "event.timezone": None}),
-    (f"{E} mx1.chu.example.fr exim[29786]: dovecot_login authenticator failed for (User) [192.0.2.37]: 535 "
+    (f"{E} mx1.chu.example.fr exim[29786]: dovecot_login authenticator failed for (User) [176.31.84.37]: 535 "
      "Incorrect authentication data (set_id=test@domain.com)",
      "event", {"log.syslog.hostname": "mx1.chu.example.fr", "observer.hostname": "mx1.chu.example.fr",
                "log.syslog.appname": "exim", "log.syslog.procid": "29786", "user.name": "test@domain.com",
                "user.email": "test@domain.com"}),
-    (f"mail.example.com exim[3751842]: {E} plain_server authenticator failed for ([192.0.2.17]) "
-     "[192.0.2.27]: 535 Incorrect authentication data",
-     "event", {"log.syslog.hostname": "mail.example.com", "source.ip": "192.0.2.27",
+    (f"mail.example.com exim[3751842]: {E} plain_server authenticator failed for ([176.31.84.17]) "
+     "[176.31.84.27]: 535 Incorrect authentication data",
+     "event", {"log.syslog.hostname": "mail.example.com", "source.ip": "176.31.84.27",
                "@timestamp": at(2026, 11, 27, 18, 10)}),
     (f"{E} mx1 exim[5]: 1rABCd-000123-AB Completed",
      "fragment", {STITCH_KEY: "mx1/1rABCd-000123-AB"}),
@@ -587,9 +587,9 @@ def test_exim_line(line, where, expected):
 
 
 EXIM_MESSAGE = [
-    "2026-11-27 19:10:00 1rABCd-000123-AB <= billing@example.net H=mail.example.net [203.0.113.7]:41234 "
+    "2026-11-27 19:10:00 1rABCd-000123-AB <= billing@example.net H=mail.example.net [185.71.151.7]:41234 "
     "P=esmtps S=48213 id=abc.123@example.net T=\"Facture\" for a@chu.example.fr old@chu.example.fr",
-    "2026-11-27 19:10:00 SMTP connection from mail.example.net [203.0.113.7] closed by QUIT",
+    "2026-11-27 19:10:00 SMTP connection from mail.example.net [185.71.151.7] closed by QUIT",
     "2026-11-27 19:10:01 1rABCd-000123-AB => a@chu.example.fr R=local_user T=dovecot_lmtp C=\"250 2.0.0 Saved\"",
     "2026-11-27 19:10:01 1rABCd-000123-AB ** old@chu.example.fr R=local_user T=dovecot_lmtp: 550 5.1.1 User unknown",
     "2026-11-27 19:10:01 1rABCd-000123-AB Completed",
@@ -605,7 +605,7 @@ def test_exim_message_stitched():
         "event.reason": "550 5.1.1 User unknown", "email.local_id": "1rABCd-000123-AB",
         "email.from.address": ["billing@example.net"], "email.subject": "Facture",
         "email.to.address": ["a@chu.example.fr", "old@chu.example.fr"], "email.direction": "inbound",
-        "email.message_id": "abc.123@example.net", "vigie.mail.size": 48213, "source.ip": "203.0.113.7",
+        "email.message_id": "abc.123@example.net", "vigie.mail.size": 48213, "source.ip": "185.71.151.7",
         "vigie.mail.status": ["sent", "bounced"], "vigie.mail.relay": ["dovecot_lmtp", "dovecot_lmtp"],
         "vigie.lines": 4, "event.original": "\n".join(EXIM_MESSAGE[:1] + EXIM_MESSAGE[2:]),
         "event.dataset": "mail.exim",

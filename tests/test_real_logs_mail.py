@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,7 +23,21 @@ import pytest
 from pipelines.parsing.base import LineBatch, ParseContext
 from pipelines.parsing.mail import EXIM, POSTFIX
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "logs" / "fail2ban"
+def _shared_folder() -> Path:
+    """../shared beside this checkout; for a git worktree, beside the main checkout; or the
+    folder named by VIGIE_SHARED."""
+    repo = Path(__file__).resolve().parents[1]
+    candidates = [repo.parent / "shared"]
+    common = repo / ".git"
+    if common.is_file():  # a worktree: ".git" names the main repository's git folder
+        gitdir = Path(common.read_text().split(":", 1)[1].strip())
+        candidates.append(gitdir.parents[2].parent / "shared")
+    if os.environ.get("VIGIE_SHARED"):
+        candidates.insert(0, Path(os.environ["VIGIE_SHARED"]))
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+DATA = _shared_folder() / "data" / "logs" / "fail2ban"
 ZURICH = ZoneInfo("Europe/Zurich")
 CTX = ParseContext(timezone="Europe/Zurich", reference_time=dt.datetime(2005, 8, 15, tzinfo=dt.timezone.utc))
 

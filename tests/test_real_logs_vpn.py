@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,21 @@ import pytest
 from pipelines.parsing import DETECTION_THRESHOLD, vpn
 from pipelines.parsing.base import LineBatch, ParseContext
 
-LOGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "logs"
+def _shared_folder() -> Path:
+    """../shared beside this checkout; for a git worktree, beside the main checkout; or the
+    folder named by VIGIE_SHARED."""
+    repo = Path(__file__).resolve().parents[1]
+    candidates = [repo.parent / "shared"]
+    common = repo / ".git"
+    if common.is_file():  # a worktree: ".git" names the main repository's git folder
+        gitdir = Path(common.read_text().split(":", 1)[1].strip())
+        candidates.append(gitdir.parents[2].parent / "shared")
+    if os.environ.get("VIGIE_SHARED"):
+        candidates.insert(0, Path(os.environ["VIGIE_SHARED"]))
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+LOGS = _shared_folder() / "data" / "logs"
 FAIL2BAN = LOGS / "fail2ban"
 if not (FAIL2BAN / "labels.jsonl").is_file():
     pytest.skip(f"real log data not found at {FAIL2BAN} (../shared is absent)", allow_module_level=True)

@@ -141,7 +141,7 @@ def test_mail_outcome(statuses, outcome):
     ("mx.chu.example.fr[10.0.0.5]:25", True),
     ("127.0.0.1[127.0.0.1]:10024", True),
     ("mx1.chu.example.fr[private/dovecot-lmtp]", True),
-    ("[2001:db8::1]:25", False),
+    ("[2a00:1450:4007:80c::201b]:25", False),  # documentation addresses (2001:db8::/32) are reserved: internal
     ("[fd00::25]:25", True),
     ("local", True),
     ("dovecot_lmtp", True),

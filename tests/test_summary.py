@@ -50,3 +50,10 @@ def test_datasets_section_and_balances():
         counts.add("index", (family, "documents_dead_lettered"), dead)
     counts.add("datasets", ("vpn", "events"), 2)
     assert index_unbalanced(counts.datasets_section()) == ["vpn", "total"]
+
+
+def test_live_counter_takes_the_larger_of_committed_and_attempted():
+    from pipelines.summary import metric_value
+    assert metric_value(306, 54, live=True) == 306      # Prism: attempted is its latest bundles
+    assert metric_value(None, 40, live=True) == 40      # a runner that gives attempted only
+    assert metric_value(306, 54) == 306 and metric_value(None, 7) == 7 and metric_value(None, None) == 0

@@ -113,7 +113,8 @@ def check(paths: list[Path], warn: Callable[[str], None] = lambda message: None)
     missing or holds no rule file."""
     from sigma.rule import SigmaRule
 
-    from pipelines.authoring.rule_tests import read_cases, tests_path_for
+    from pipelines.authoring.rule_tests import is_correlation_tests, read_cases, tests_path_for
+    from pipelines.correlation.rule_tests import correlation_findings
     from pipelines.detection.loader import build_ruleset, parse_rule_file
     files = require_rule_files(paths)
     parsed = [parse_rule_file(path) for path in files]
@@ -125,7 +126,7 @@ def check(paths: list[Path], warn: Callable[[str], None] = lambda message: None)
         if unfinished:
             findings.append(unfinished)
         tests = tests_path_for(path)
-        if tests.is_file():
+        if tests.is_file() and not is_correlation_tests(tests):  # timelines: correlation_findings
             try:
                 read_cases(tests)
             except VigieError as exc:
@@ -140,5 +141,6 @@ def check(paths: list[Path], warn: Callable[[str], None] = lambda message: None)
     findings += [Finding(str(path_of[id(rule)]), WARNING, f"style: rule {rule.title!r} has no ATT&CK tag (attack.*)")
                  for rule in rules if isinstance(rule, SigmaRule)
                  and not any(str(tag).startswith("attack.") for tag in rule.tags or ())]
+    findings += [Finding(path, ERROR, f"will not load: {problem}") for path, problem in correlation_findings(paths)]
     ordered = sorted(findings, key=lambda f: (f.severity != ERROR, f.path))
     return CheckReport(len(files), tuple(ordered))

@@ -69,6 +69,16 @@ def tests_path_for(rule_path: Path) -> Path:
     return rule_path.with_name(f"{rule_path.stem}.tests{rule_path.suffix}")
 
 
+def is_correlation_tests(path: Path) -> bool:
+    """True for a correlation test file (a mapping with `cases:`), which sits beside a file
+    holding correlation rules and is run by pipelines/correlation/rule_tests.py."""
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(content, dict) and "cases" in content
+
+
 def read_cases(path: Path) -> list[tuple[str, dict[str, Any]]]:
     """A test file -> (expectation, case) pairs; VigieError (saying what, not where) when it
     is not in the format."""
@@ -212,6 +222,8 @@ def run_rule_tests(ruleset: RuleSet) -> list[CaseResult]:
         tests_path = tests_path_for(Path(rule.path))
         if not tests_path.is_file():
             continue
+        if is_correlation_tests(tests_path):
+            continue  # a correlation timeline file (pipelines/correlation/rule_tests.py)
         try:
             cases = read_cases(tests_path)
         except VigieError as exc:

@@ -42,6 +42,7 @@ from pipelines.errors import VigieError
 from pipelines.options import add_elasticsearch_flags
 from pipelines.sinks import elasticsearch as es_sink
 from pipelines.sinks import es_cluster
+from pipelines.sinks.incidents import incidents_path, read_incidents
 from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR
 
 BACKFILL_DEAD_LETTERS = "index-backfill"
@@ -74,13 +75,23 @@ def _parquet_files(folder: Path) -> list[Path]:
 # ---------------------------------------------------------------------------------------------
 
 def archive_documents(archive: Path) -> Iterator[es_sink.Documents]:
-    """Events then signals of a replay archive, one Parquet file at a time, as Documents."""
+    """Events, signals, then incidents (their highest revisions) of a replay archive, one
+    Parquet file at a time, as Documents."""
     for kind, part in ((es_sink.EVENTS, EVENTS_DIR), (es_sink.SIGNALS, SIGNALS_DIR)):
         for path in _parquet_files(archive / part):
             # ParquetFile (not read_table): no Hive partition columns (dataset=, date=) added.
             table = pq.ParquetFile(path).read()
             if table.num_rows:
                 yield es_sink.documents(table, kind)
+    incidents = archive_incidents(archive)
+    if incidents:
+        yield es_sink.incident_documents(incidents)
+
+
+def archive_incidents(archive: Path) -> list[dict]:
+    """The archive's incident records (the highest revision of each, merged ones included)."""
+    path = incidents_path(archive)
+    return read_incidents(path) if path.is_file() else []
 
 
 def _is_index_row(table: pa.Table) -> pa.ChunkedArray:
@@ -149,6 +160,8 @@ def archive_ids(archive: Path) -> dict[str, set[str]]:
             out[indices.events_index(dataset)].update(rows["event.id"].to_pylist())
     for path in _parquet_files(archive / SIGNALS_DIR):
         out[indices.SIGNALS_INDEX].update(pq.ParquetFile(path).read(columns=["signal.id"])["signal.id"].to_pylist())
+    for record in archive_incidents(archive):
+        out[indices.INCIDENTS_INDEX].add(record["incident.id"])
     return {index: {i for i in ids if i is not None} for index, ids in out.items()}
 
 

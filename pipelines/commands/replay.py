@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shutil
 import sys
 import time
 from collections import Counter
@@ -24,8 +25,7 @@ import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.correlation.travel import TRAVEL_RULE
-from pipelines.detection.engine import RuleSet
-from pipelines.detection.loader import load_rules
+from pipelines.correlation.loader import Detections, load_detections
 from pipelines.enrichment.enrich import Enricher, build_enricher
 from pipelines.errors import VigieError
 from pipelines.options import VigieOptions, split_argv, vigie_options, with_default_runner
@@ -41,7 +41,8 @@ from pipelines.summary import (RunCounts, dead_letter_section, index_unbalanced,
 from pipelines.reports.render import render_reports
 from pipelines.sinks.handoff.run import deliver_incidents, summary_lines
 from pipelines.sinks.handoff.settings import destinations_from, retry_policy
-from pipelines.sinks.incidents import incidents_path, read_incidents
+from pipelines.sinks.handoff.ledger import LEDGER_NAME
+from pipelines.sinks.incidents import INCIDENTS_DIR, incidents_path, read_incidents
 from pipelines.summary import incident_index_unbalanced
 from pipelines.transforms.analyse import AnalysisSettings, IncidentSettings, TravelSettings
 
@@ -69,14 +70,16 @@ def _checked_reference(value: str | None) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
-def compile_rules(paths: list[str] | None) -> RuleSet:
-    """The rules to evaluate: the given files/folders, or the shipped detections/. Rules given
-    on purpose that load nothing at all are an error, not a silent run without detection."""
-    ruleset = load_rules([Path(p) for p in paths] if paths else [data_dir("detections")])
-    if paths and not ruleset.rules and not ruleset.skipped:
+def compile_rules(paths: list[str] | None) -> Detections:
+    """The rules to evaluate: the given files/folders (their correlation rules resolved against
+    them and the shipped rules), or the shipped detections/. Rules given on purpose that load
+    nothing at all are an error, not a silent run without detection."""
+    detections = load_detections([Path(p) for p in paths] if paths else [data_dir("detections")])
+    ruleset = detections.ruleset
+    if paths and not ruleset.rules and not ruleset.skipped and not detections.correlations.rules:
         raise VigieError(f"no Sigma rule found in {', '.join(paths)}; give rule files or folders "
                          "(or --no-detect to only ingest)")
-    return ruleset
+    return detections
 
 
 def add_duplicates(counts: RunCounts, plan: Plan) -> None:
@@ -92,7 +95,8 @@ def add_duplicates(counts: RunCounts, plan: Plan) -> None:
 
 
 def written_rows(out: Path) -> dict[str, int]:
-    """Rows actually in the output's Parquet files (from their metadata), per kind."""
+    """Rows actually in the output's Parquet files (from their metadata), per kind (incident
+    deliveries that failed are the handoff's own count)."""
     def rows(folder: Path, where=None) -> int:
         if not folder.is_dir():
             return 0
@@ -101,7 +105,7 @@ def written_rows(out: Path) -> dict[str, int]:
         table = ds.dataset(folder, format="parquet").to_table(columns=["stage"])
         return sum(1 for stage in table["stage"].to_pylist() if where(stage))
     return {"events": rows(out / EVENTS_DIR), "signals": rows(out / SIGNALS_DIR),
-            "dead_letters": rows(out / DEAD_LETTER_DIR, lambda stage: stage != "index"),
+            "dead_letters": rows(out / DEAD_LETTER_DIR, lambda stage: stage not in ("index", "deliver")),
             "documents_dead_lettered": rows(out / DEAD_LETTER_DIR, lambda stage: stage == "index")}
 
 
@@ -126,17 +130,25 @@ def dead_letter_examples(out: Path) -> dict[tuple[str, str], list[dict]]:
     return examples
 
 
-def rules_section(ruleset: RuleSet | None, counts: RunCounts) -> dict:
-    """summary.json's account of the rules: loaded, skipped with reasons, signals per rule."""
-    if ruleset is None:
+def rules_section(detections: Detections | None, counts: RunCounts) -> dict:
+    """summary.json's account of the rules: loaded, skipped with reasons, signals per rule, and
+    the correlation rules with their results and the signals that reached them late."""
+    if detections is None:
         return {"detection": "off (--no-detect)"}
+    ruleset, correlations = detections.ruleset, detections.correlations
     per_rule = rules_counts(counts, [r.id for r in ruleset.rules])
     return {
+        "correlations": {
+            "loaded": len(correlations.rules),
+            "skipped": [{"path": str(s.path), "title": s.title, "reason": s.reason} for s in correlations.skipped],
+            "results_per_rule": {r.ref: int(counts.correlation.get(f"results/{r.ref}", 0)) for r in correlations.rules},
+            "late_signals": int(counts.correlation.get("late_signals", 0)),
+        },
         "loaded": len(ruleset.rules),
         "skipped": [{"path": str(s.path), "title": s.title, "reason": s.reason}
-                    for s in ruleset.skipped if not s.deferred],
+                    for s in ruleset.skipped if not getattr(s, "deferred", False)],
         "deferred": [{"path": str(s.path), "title": s.title, "reason": s.reason}
-                     for s in ruleset.skipped if s.deferred],
+                     for s in ruleset.skipped if getattr(s, "deferred", False)],
         "signals_per_rule": {r.id: {"title": r.title, "level": r.level, "signals": per_rule[r.id]}
                              for r in sorted(ruleset.rules, key=lambda r: (-per_rule[r.id], r.title))},
     }
@@ -179,6 +191,11 @@ def finish_incidents(staging: Path, final: Path, destinations: list, values: arg
                          "severity": r.get("incident.severity_label"), "kind": r.get("incident.kind")}
                         for r in sorted(live, key=lambda r: (-(r.get("incident.severity") or 0), r["incident.id"]))]}
     if destinations:
+        # Deliveries already made from the output this run replaces are facts: keep the ledger,
+        # so that replaying a case again does not send its incidents again.
+        earlier = final / INCIDENTS_DIR / LEDGER_NAME
+        if earlier.is_file():
+            shutil.copy2(earlier, staging / INCIDENTS_DIR / LEDGER_NAME)
         result = deliver_incidents(live, staging, destinations, policy=retry_policy(values), say=say)
         section["handoff"] = {"delivered": sum(result.delivered.values()),
                               "already_delivered": sum(result.skipped.values()),
@@ -196,7 +213,7 @@ def replay_help() -> str:
     return parser.format_help()
 
 
-def _say_plan(say: Callable[[str], None], plan: Plan, ruleset: RuleSet | None, enricher: Enricher | None,
+def _say_plan(say: Callable[[str], None], plan: Plan, detections: Detections | None, enricher: Enricher | None,
               timezone: str, reference: dt.datetime | None) -> None:
     total_bytes = sum(f.size for f in plan.files)
     say(f"vigie replay: {len(plan.files)} file(s), {total_bytes / 1e6:.1f} MB, {len(plan.slices)} slice(s); "
@@ -213,9 +230,11 @@ def _say_plan(say: Callable[[str], None], plan: Plan, ruleset: RuleSet | None, e
         say(f"  {f.path}: {fmt} ({f.family}){note}")
     for s in plan.skipped:
         say(f"  left out: {s.path}: {s.reason}")
-    if ruleset is not None:
-        say(f"  {len(ruleset.rules)} Sigma rule(s) loaded" +
-            "".join(f"\n  rule skipped: {s}" for s in ruleset.skipped if not s.deferred))
+    if detections is not None:
+        ruleset, correlations = detections.ruleset, detections.correlations
+        say(f"  {len(ruleset.rules)} Sigma rule(s) and {len(correlations.rules)} correlation rule(s) loaded" +
+            "".join(f"\n  rule skipped: {s}" for s in ruleset.skipped + correlations.skipped
+                    if not getattr(s, "deferred", False)))
     if enricher is not None:
         say(f"  enrichment: {enricher.geo.description}" +
             "".join(f"\n  threat list {r.name}: {r.entries} entries, {r.bad_lines} bad line(s) ignored"
@@ -227,16 +246,16 @@ def _say_plan(say: Callable[[str], None], plan: Plan, ruleset: RuleSet | None, e
 def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = print) -> dict:
     """Replay `inputs` with flags `argv` (Vigie's and Beam's); return the summary written."""
     values = vigie_options(argv, "replay")
-    flags = with_default_runner(argv)
+    with_default_runner(argv)  # a wrong runner is refused before anything else
     if not values.out:
         raise VigieError("replay needs --out DIR (where events/, deadletter/ and summary.json go)")
     if not inputs:
         raise VigieError("replay needs at least one input file or folder: vigie replay INPUT... --out DIR")
     timezone = _checked_timezone(values.timezone)
     reference = _checked_reference(values.reference_time)
-    options = PipelineOptions(flags)
     started = time.time()
-    ruleset = None if values.no_detect else compile_rules(values.rules)
+    detections = None if values.no_detect else compile_rules(values.rules)
+    ruleset = detections.ruleset if detections else None
     enricher = None if values.no_enrich else build_enricher(
         values.geoip_city_db, values.geoip_asn_db, values.threat_lists, values.inventory)
     travel = (TravelSettings(values.travel_max_speed_kmh, values.travel_gap_hours)
@@ -247,14 +266,16 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
     es = es_cluster.settings_from_options(values)
     es_notes = es_cluster.prepare_cluster(es, say) if es else []
     plan = plan_inputs(inputs, values.log_format, values.split_bytes, reference, timezone)
+    options = PipelineOptions(with_default_runner(argv, sum(f.size for f in plan.files)))
     folder = OutputFolder.prepare(values.out, inputs)
     planned = time.time()
-    _say_plan(say, plan, ruleset, enricher, timezone, reference)
+    _say_plan(say, plan, detections, enricher, timezone, reference)
     analysis = AnalysisSettings(
         read=ReadSettings(batch_bytes=values.batch_bytes, max_line_bytes=values.max_line_bytes,
                           timezone=timezone),
         stitch_gap_seconds=values.stitch_gap_seconds, ruleset=ruleset, enricher=enricher,
         travel=travel, incidents=IncidentSettings() if ruleset is not None else None,
+        correlations=detections.correlations if detections else None,
         total_units=len(plan.slices))
     try:
         counts = run_replay_pipeline(options, plan.slices, analysis, str(folder.staging), es)
@@ -275,6 +296,7 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
             "inputs": inputs,
             "out": str(folder.final),
             "runner": options.get_all_options()["runner"],
+            "running_mode": {k: options.get_all_options().get(k) for k in ("direct_running_mode", "direct_num_workers")},
             "options": {"timezone": timezone, "format": values.log_format,
                         "reference_time": reference.isoformat() if reference else "file modification time",
                         "split_bytes": values.split_bytes, "batch_bytes": values.batch_bytes,
@@ -289,7 +311,7 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
             "datasets": datasets,
             "skipped_reasons": skipped_section(counts),
             "dead_letter_reasons": dead_letter_section(counts, dead_letter_examples(folder.staging)),
-            "rules": rules_section(ruleset, counts),
+            "rules": rules_section(detections, counts),
             "enrichment": ({"enrichment": "off (--no-enrich)"} if enricher is None else
                            {**enricher.describe(), "impossible_travel_signals":
                             counts.rules.get(TRAVEL_RULE["rule.id"], 0) if travel else "off (--no-detect)"}),

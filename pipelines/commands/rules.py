@@ -7,9 +7,9 @@ line, naming the file; user errors as one line `vigie: ...` on stderr, never a t
   `error` lines for rules that will not load or still hold CHANGE-ME placeholders and for test
   files that cannot be read; `warning` lines for style (pySigma's validators, a missing ATT&CK
   tag). Exit 0 without errors (warnings allowed), 1 with errors (or warnings under --strict).
-- `test [PATH...]`: runs the `<rule>.tests.yml` files (rule_tests.py); `ok`/`FAIL` per case.
-  Exit 0 every case passed, 1 a case failed or a rule does not load, 3 no case ran (no rule
-  has a test file).
+- `test [PATH...]`: runs the `<rule>.tests.yml` files (rule_tests.py) and the timelines beside
+  correlation rules (pipelines/correlation/rule_tests.py); `ok`/`FAIL` per case. Exit 0 every
+  case passed, 1 a case failed or a rule does not load, 3 no case ran (no rule has a test file).
 - `new DATASET NAME`: scaffolds detections/rules/DATASET/NAME.yml and its test file
   (pipelines/authoring/scaffold.py); both fail check and test until the CHANGE-ME are written.
 - `convert`, `backtest`: pipelines/authoring/convert.py and backtest.py.
@@ -116,19 +116,21 @@ def run_test(paths: list[Path]) -> int:
     load, 3 when no case ran at all (no loaded rule has a test file), else 0."""
     from pipelines.authoring.convert import require_rule_files
     from pipelines.authoring.rule_tests import run_rule_tests, tests_path_for
-    from pipelines.detection.loader import load_rules
+    from pipelines.correlation.loader import load_detections
+    from pipelines.correlation.rule_tests import run_correlation_tests
     paths = _default_paths(paths)
     try:
         require_rule_files(paths)
     except VigieError as exc:
         raise VigieError(f"rules test: {exc}") from None
-    ruleset = load_rules(paths)
+    detections = load_detections(paths)
+    ruleset = detections.ruleset
     failures = 0
-    for skipped in ruleset.skipped:
+    for skipped in ruleset.skipped + detections.correlations.skipped:
         if not getattr(skipped, "deferred", False):
             print(f"FAIL {skipped}: the rule does not load")
             failures += 1
-    results = run_rule_tests(ruleset)
+    results = run_rule_tests(ruleset) + run_correlation_tests(detections)
     for result in results:
         print(result.line())
     failures += sum(not r.ok for r in results)

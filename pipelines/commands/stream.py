@@ -20,6 +20,7 @@ Exit 1 when the job fails.
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import json
 import logging
@@ -53,7 +54,7 @@ from pipelines.sources import kafka as ks
 from pipelines.sources import resume
 from pipelines.sources.ingest import ReadSettings
 from pipelines.stream import FolderSource, KafkaSource, SignalWindows, settle_ms, start_stream
-from pipelines.summary import SECTIONS, RunCounts
+from pipelines.summary import SECTIONS, RunCounts, metric_value
 from pipelines.transforms.analyse import AnalysisSettings, IncidentSettings, TravelSettings
 
 STATE_DIR = "stream"
@@ -72,6 +73,8 @@ def prism_safe(flags: list[str]) -> list[str]:
     if runner.removesuffix("Runner") == "Prism" and f"--experiments={PRISM_NO_SPLIT}" not in flags:
         return flags + [f"--experiments={PRISM_NO_SPLIT}"]
     return flags
+
+JOB = {"started": False}  # whether this process started a job (see exit_now)
 TERMINAL = {PipelineState.DONE, PipelineState.FAILED, PipelineState.CANCELLED,
             PipelineState.DRAINED, PipelineState.STOPPED}
 
@@ -133,10 +136,11 @@ def check_expansion(address: str) -> None:
 
 def analysis_settings(values: argparse.Namespace, timezone: str) -> AnalysisSettings:
     """The analysis of `vigie replay`, with the stream's event-time delays: impossible travel
-    judged the out-of-orderness after a login; incidents released on a grid and held a
-    stitching gap + the out-of-orderness behind the watermark (signals of stitched mail come a
-    session gap after their time)."""
-    ruleset = None if values.no_detect else compile_rules(values.rules)
+    judged the out-of-orderness after a login; incidents released on a grid, and correlation
+    windows judged, a stitching gap + the out-of-orderness behind the watermark (signals of
+    stitched mail come a session gap after their time)."""
+    detections = None if values.no_detect else compile_rules(values.rules)
+    ruleset = detections.ruleset if detections else None
     enricher = None if values.no_enrich else build_enricher(
         values.geoip_city_db, values.geoip_asn_db, values.threat_lists, values.inventory)
     delay = values.out_of_order_seconds
@@ -149,7 +153,9 @@ def analysis_settings(values: argparse.Namespace, timezone: str) -> AnalysisSett
         read=ReadSettings(batch_bytes=values.batch_bytes, max_line_bytes=values.max_line_bytes,
                           timezone=timezone),
         stitch_gap_seconds=values.stitch_gap_seconds, ruleset=ruleset, enricher=enricher,
-        travel=travel, incidents=incidents)
+        travel=travel, incidents=incidents,
+        correlations=detections.correlations if detections else None,
+        allowed_lateness_seconds=values.stitch_gap_seconds + delay)
 
 
 def rewind_ms(values: argparse.Namespace) -> int:
@@ -248,13 +254,13 @@ def stream_values(metrics) -> dict:
     found: dict = {}
     results = metrics.query(MetricsFilter().with_namespace("vigie.stream"))
     for metric in results["counters"]:
-        value = metric.attempted if metric.attempted is not None else metric.committed
-        found[metric.key.metric.name] = found.get(metric.key.metric.name, 0) + (value or 0)
+        value = metric_value(metric.committed, metric.attempted, live=True)
+        found[metric.key.metric.name] = found.get(metric.key.metric.name, 0) + value
     for metric in results["gauges"]:
-        value = metric.attempted if metric.attempted is not None else metric.committed
-        if value is not None:
-            name = metric.key.metric.name
-            found[name] = max(found.get(name, 0), int(value.value))
+        for value in (metric.attempted, metric.committed):
+            if value is not None and value.value is not None:
+                name = metric.key.metric.name
+                found[name] = max(found.get(name, 0), int(value.value))
     return found
 
 
@@ -278,10 +284,11 @@ def status_fields(counts: RunCounts | None, source_values: dict) -> dict:
                "dead_letters", "signals")}
     fields["late_signals"] = int(counts.incidents.get("late_signals", 0))
     fields["late_logins"] = int(counts.correlation.get("late_logins", 0))
+    fields["late_correlation_signals"] = int(counts.correlation.get("late_signals", 0))
     if counts.index:
         fields.update({name: total.get(name, 0) for name in
                        ("documents_sent", "documents_indexed", "documents_dead_lettered", "index_retries")})
-    for name in ("records", "heartbeats"):
+    for name in ("records", "heartbeats", "rows_already_written"):
         fields[name] = int(source_values.get(name, 0))
     for name in ("latest_ms", "settled_ms"):
         if name in source_values:
@@ -427,18 +434,24 @@ def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
     lock.take()
     try:
         earlier = resume.earlier_revisions(_all_revisions(out))
+        written = None
         if isinstance(source, KafkaSource):
             report = resume.rewind_group(where.bootstrap, values.group, list(where.topics), rewind_ms(values))
+            written = resume.written_ids(out, where.topics, resume.start_offsets(report))
             if report.committed:
                 log("resume", group=values.group, records_read_again=report.records,
                     since=_iso(report.since_ms), partitions={f"{t}/{p}": [o, n] for (t, p), (o, n) in report.moved.items()})
+            if written:
+                log("already_written", events=len(written.events), dead_letters=len(written.dead_letters),
+                    note="rows earlier runs wrote from the records read again: left out of the Parquet files")
         runner = options.get_all_options()["runner"]
         log("start", source=values.source, out=str(out), runner=runner, group=values.group
             if isinstance(source, KafkaSource) else None, partitions=partitions,
             out_of_order_seconds=values.out_of_order_seconds, es=es.public() if es else None,
             es_notes=es_notes, earlier_incidents=len(earlier))
+        JOB["started"] = True
         windows = SignalWindows(values.window_seconds, int(values.late_signal_hours * 3600))
-        result = start_stream(options, source, analysis, str(out), es, windows, earlier)
+        result = start_stream(options, source, analysis, str(out), es, windows, earlier, written)
         return watch(result, out, source, values, destinations, es.url if es else None, say,
                      flink_rest_url(options), settle_ms(analysis, windows))
     finally:
@@ -563,4 +576,28 @@ def main(argv: list[str]) -> int:
     inputs, flags = split_argv(argv, "stream")
     if inputs:
         raise VigieError(f"stream takes no input files ({inputs[0]}): name the source with --source")
-    return run_stream(flags, say=lambda m: print(m, file=sys.stderr))
+    try:
+        code = run_stream(flags, say=lambda m: print(m, file=sys.stderr))
+    except VigieError as error:
+        if not JOB["started"]:
+            raise
+        print(f"vigie: {error}", file=sys.stderr)
+        code = error.exit_code
+    if JOB["started"]:
+        exit_now(code)
+    return code
+
+
+def exit_now(code: int) -> None:
+    """End the process once a job ran in it: the job is cancelled and every output it wrote is
+    whole (files are replaced atomically, incident lines appended whole), but the gRPC servers
+    and threads Beam leaves behind (LOOPBACK worker pool, Prism's channels) can make the
+    interpreter's own shutdown abort ("terminate called without an active exception", status
+    -6), which would turn a clean stop into a crash. The exit handlers still run first: Beam's
+    stops the Prism process it started (skipping them left Prism running)."""
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

@@ -146,6 +146,8 @@ def travel_signals(pairs: list[TravelPair]) -> pa.Table:
             "event.dataset": b.dataset, "log.file.path": b.path, "log.offset": b.offset,
             "source.ip": b.ip, "user.name": b.user, "observer.hostname": b.observer,
             "vigie.evidence.event_ids": [a.event_id, b.event_id],
+            "vigie.evidence.log_paths": [a.path, b.path],
+            "vigie.evidence.log_offsets": [a.offset, b.offset],
             "vigie.travel.distance_km": round(pair.distance_km, 1),
             "vigie.travel.speed_kmh": round(pair.speed_kmh, 1) if math.isfinite(pair.speed_kmh) else None,
             "vigie.travel.precision": pair.precision,

@@ -37,6 +37,8 @@ class CompiledRule:
     datasets: tuple[str, ...]  # event.dataset values or families (mail), in pipeline order
     condition: Node
     path: str
+    name: str | None = None  # Sigma `name:`: the stable reference correlation rules use
+    building_block: bool = False  # referenced only by correlations with generate: false
 
     @property
     def fields(self) -> tuple[str, ...]:

@@ -8,9 +8,9 @@ Every problem skips only the rule it concerns, with a reason naming the file: in
 pySigma errors (unknown modifier, bad condition, invalid value, a Python-invalid regex), a
 pipeline failure (unmapped taxonomy field, missing placeholder value), a log source that routes
 to no dataset, a field that is not in the schema of the routed family, a regex RE2 cannot
-compile, a duplicate rule id, a missing id. Correlation rules are listed as skipped (deferred)
-until the correlation stage exists. Each rule is deep-copied before the pipeline mutates it,
-and its conditions are parsed once.
+compile, a duplicate rule id, a missing id. Correlation rules are not base rules: they are
+left out of the RuleSet here and loaded by pipelines/correlation/loader.py (load_detections).
+Each rule is deep-copied before the pipeline mutates it, and its conditions are parsed once.
 """
 from __future__ import annotations
 
@@ -34,12 +34,11 @@ from pipelines.errors import VigieError
 from pipelines.schema import schemas
 
 __all__ = ["CompiledRule", "RuleSet", "SkippedRule", "ParsedFile", "load_rules", "rule_files",
-           "parse_rule_file", "build_ruleset", "compile_sigma_rule", "CORRELATION_DEFERRED"]
+           "parse_rule_file", "build_ruleset", "compile_sigma_rule"]
 
 RULE_SUFFIXES = (".yml", ".yaml")
 TESTS_SUFFIXES = (".tests.yml", ".tests.yaml")
 PIPELINES_FOLDER = "pipelines"
-CORRELATION_DEFERRED = "correlation rules are evaluated by the correlation stage (not yet built)"
 
 AnyRule = Union[SigmaRule, SigmaCorrelationRule]
 
@@ -158,7 +157,7 @@ def compile_sigma_rule(rule: SigmaRule, path: Path, pipeline: ProcessingPipeline
         status=rule.status.name.lower() if rule.status else None,
         author=rule.author, description=rule.description,
         references=tuple(rule.references or ()), tags=tuple(str(t) for t in rule.tags or ()),
-        datasets=datasets, condition=condition, path=str(path))
+        datasets=datasets, condition=condition, path=str(path), name=rule.name)
 
 
 def build_ruleset(files: list[ParsedFile]) -> RuleSet:
@@ -170,9 +169,7 @@ def build_ruleset(files: list[ParsedFile]) -> RuleSet:
         ruleset.skipped.extend(parsed.problems)
         for rule in parsed.rules:
             if isinstance(rule, SigmaCorrelationRule):
-                ruleset.skipped.append(SkippedRule(parsed.path, CORRELATION_DEFERRED, rule.title,
-                                                   deferred=True))
-                continue
+                continue  # loaded by pipelines/correlation/loader.py
             try:
                 compiled = compile_sigma_rule(rule, parsed.path, pipeline)
             except (UnsupportedRule, SigmaError) as exc:

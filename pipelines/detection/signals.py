@@ -2,11 +2,13 @@
 
 In: the event table a rule set was evaluated on, and the matching row indices per rule. Out: a
 signal table (schemas/signals.yml): a deterministic signal.id per (rule, event), the event's
-time, the rule's metadata (id, name, level, status, author, description, references, tags) and
-the event's id, dataset, origin and entity fields copied in.
+time, the rule's metadata (id, title as rule.name, Sigma name as vigie.rule.name, level,
+status, author, description, references, tags, building block) and every event field that
+signals.yml also lists (id, dataset, origin, entities, numbers correlations aggregate).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import TYPE_CHECKING
 
@@ -14,15 +16,25 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.detection.matchers import take
-from pipelines.schema import signal_schema
+from pipelines.schema import schemas, signal_fields, signal_schema
 
 if TYPE_CHECKING:
     from pipelines.detection.engine import CompiledRule
 
-# Columns copied from the matched event (same name, same type).
-EVENT_COLUMNS = ("@timestamp", "event.id", "event.dataset", "log.file.path", "log.offset",
-                 "source.ip", "user.name", "url.domain", "email.from.address",
-                 "email.to.address", "host.hostname", "observer.hostname")
+# Signal fields the signal sets itself even where the event has a field of that name: its kind,
+# and everything about the rule (an event's own rule.* fields, e.g. a ModSecurity rule that
+# fired on the web server, describe something else).
+OWN_COLUMNS = ("event.kind",)
+OWN_PREFIXES = ("rule.", "signal.")
+
+
+@functools.lru_cache(maxsize=None)
+def event_columns() -> tuple[str, ...]:
+    """Columns copied from the matched event: every schemas/signals.yml field that is also an
+    event field (same name, same type), but the signal's own (OWN_COLUMNS, OWN_PREFIXES)."""
+    events = schemas().fields
+    return tuple(name for name in signal_fields() if name in events and name not in OWN_COLUMNS
+                 and not name.startswith(OWN_PREFIXES))
 
 
 def signal_id(rule_id: str, event_id: str | None) -> str:
@@ -46,6 +58,8 @@ def _rule_columns(rules: list["CompiledRule"], which: np.ndarray) -> dict[str, p
         "rule.description": [r.description for r in rules],
         "rule.references": [list(r.references) for r in rules],
         "rule.tags": [list(r.tags) for r in rules],
+        "vigie.rule.name": [r.name for r in rules],
+        "vigie.building_block": [r.building_block for r in rules],
     }
     types = signal_schema()
     return {name: pa.array(values, types.field(name).type).take(index)
@@ -64,7 +78,7 @@ def build_signals(events: pa.Table, hits: list[tuple["CompiledRule", np.ndarray]
     n = len(rows)
     columns: dict[str, pa.Array] = {"event.kind": pa.array(["signal"] * n, pa.string())}
     columns.update(_rule_columns([rule for rule, _ in hits], which))
-    for name in EVENT_COLUMNS:
+    for name in event_columns():
         ftype = schema.field(name).type
         columns[name] = (take(events.column(name), unique_rows).take(pa.array(order)).cast(ftype)
                          if name in events.column_names else pa.nulls(n, ftype))

@@ -6,7 +6,8 @@ schemas/fields.yml filled (source./destination.geo.*, .as.*, network.direction,
 vigie.source/destination.internal, vigie.threat.lists, vigie.source.usual_country, user.roles,
 vigie.user.*, vigie.asset.*, and on mail the inventory accounts of the sender and recipient
 mailboxes, vigie.mail.sender_account / recipient_accounts; user.name is left as the log wrote
-it, since on mail it means "authenticated submission"). Each address column is dictionary-encoded; only its distinct
+it, since on mail it means "authenticated submission"), and email.direction recomputed with the
+inventory's internal networks. Each address column is dictionary-encoded; only its distinct
 values are looked up, through a bounded cache kept across batches (`Enricher` lives as long as
 the DoFn instance); results are spread back to rows with `take`.
 """
@@ -24,6 +25,7 @@ from pipelines.enrichment.inventory import Account, Inventory, load_inventory
 from pipelines.enrichment.networks import (NetworkSet, ipv4_values, is_reserved, parse_address,
                                            reserved_ipv4_mask)
 from pipelines.enrichment.threat import ListReport, load_threat_lists
+from pipelines.parsing.mail.direction import hops_inside, relay_addresses, with_inventory
 from pipelines.schema import event_schema
 
 ADDRESS_SIDES = ("source", "destination")
@@ -238,11 +240,28 @@ class Enricher:
         if "source" in internal_side:
             columns["network.direction"] = _direction(internal_side["source"],
                                                       internal_side.get("destination"))
+        if self.inventory is not None and self.inventory.internal and "email.direction" in table.column_names:
+            columns["email.direction"] = self._mail_direction(table, internal_side.get("source"))
         if lists_per_side:
             columns["vigie.threat.lists"] = _union_lists(lists_per_side, n)
         if self.inventory is not None:
             columns.update(self._inventory_columns(table, columns))
         return _with_columns(table, columns)
+
+    def _mail_direction(self, table: pa.Table, source_internal: pa.Array | None) -> pa.Array:
+        """email.direction seen with the inventory's internal networks (mail/direction.py): the
+        parser only knew the reserved ranges. Next hops are judged through the address table."""
+        n = table.num_rows
+        direction = table["email.direction"].combine_chunks()
+        source = source_internal if source_internal is not None else pa.nulls(n, pa.bool_())
+        hops = pa.nulls(n, pa.bool_())
+        if "vigie.mail.relay" in table.column_names:
+            rows, address, known = relay_addresses(table["vigie.mail.relay"])
+            if len(address):
+                encoded = pc.dictionary_encode(address)
+                ids = self.addresses.row_ids(encoded.dictionary, self._address_columns).take(encoded.indices)
+                hops = hops_inside(n, rows, known, self.addresses.column("internal").take(ids))
+        return with_inventory(direction, source, hops)
 
     def _inventory_columns(self, table: pa.Table, done: dict[str, pa.Array]) -> dict[str, pa.Array]:
         inventory = self.inventory

@@ -165,11 +165,23 @@ def wait_for(check: Callable[[], bool], timeout_s: float, what: str, log: Path,
     while time.monotonic() - started < timeout_s:
         if check():
             return time.monotonic() - started
-        if alive is not None and not alive():
+        if alive is not None and not alive() and not _still_alive(alive):
             raise VigieError(f"{what} exited during start-up: {last_error(log)}; see {log}")
         time.sleep(interval_s)
     raise VigieError(f"{what} did not become ready within {timeout_s:.0f} s "
                      f"({last_error(log)}); see {log}")
+
+
+def _still_alive(alive: Callable[[], bool], confirm_s: float = 2.0) -> bool:
+    """Whether a process that `alive` just reported dead shows up alive again within
+    `confirm_s`: a look at /proc can miss a process that is starting (an expansion service was
+    reported "exited during start-up" while it went on to listen)."""
+    deadline = time.monotonic() + confirm_s
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        if alive():
+            return True
+    return False
 
 
 def last_error(log: Path) -> str:

@@ -23,8 +23,12 @@ SIGNALS_DIR = "signals"
 DEAD_LETTER_DIR = "deadletter"
 
 def _write(table: pa.Table, folder: Path, name: str) -> None:
+    """Write folder/NAME.parquet whole or not at all (a job cancelled mid-write, as a stopped
+    stream is, leaves no truncated file: readers skip the dot-file)."""
     folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / f"{name}.parquet", row_group_size=256 * 1024)
+    partial = folder / f".{name}.{os.getpid()}.tmp"
+    pq.write_table(table, partial, row_group_size=256 * 1024)
+    os.replace(partial, folder / f"{name}.parquet")
 
 
 def write_events(table: pa.Table, out_dir: str, name: str) -> Counter:

@@ -12,16 +12,28 @@ Elasticsearch upserts them and incident revisions continue (pipelines/stream.py)
 rebuilt is exact for any message, login pair or incident that spans less than the rewind.
 Offsets only ever move back; partitions the group never committed start at their beginning.
 
+Events and dead letters are named by the ids of their batch, and the records read again come in
+other batches: so the rows an earlier run already wrote from the records read again are listed
+before the job starts (`written_ids`, by their Kafka coordinates) and left out of the restarted
+job's Parquet files (`without_written`): no event or dead letter is stored twice.
+
     plan_rewind(committed, last_times, offsets_at, rewind_ms) -> {partition: offset}   (pure)
     rewind_group(bootstrap, group, topics, rewind_ms) -> RewindReport   (reads and commits)
+    start_offsets(report) -> {partition: offset}; written_ids(out, topics, starts) -> WrittenIds
+    without_written((name, table), ids, column) -> (name, table)   (pure)
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from pipelines.errors import VigieError
 from pipelines.services import kafka_topics
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Partition = tuple[str, int]
 
@@ -62,8 +74,25 @@ def _consumer(bootstrap: str, group: str):
 
 
 def rewind_group(bootstrap: str, group: str, topics: list[str], rewind_ms: int,
-                 timeout_s: float = 15.0) -> RewindReport:
-    """Rewind `group` on `topics` (see the module docstring); VigieError when Kafka fails."""
+                 timeout_s: float = 15.0, retry_s: float = 60.0) -> RewindReport:
+    """Rewind `group` on `topics` (see the module docstring); VigieError when Kafka fails.
+    Errors Kafka calls retriable (a group coordinator that a fresh broker is still electing:
+    "Not coordinator") are retried for `retry_s`."""
+    kafka = kafka_topics._kafka()
+    deadline = time.monotonic() + retry_s
+    while True:
+        try:
+            return _rewind_once(bootstrap, group, topics, rewind_ms, timeout_s)
+        except kafka.KafkaException as error:
+            if not error.args[0].retriable() or time.monotonic() > deadline:
+                raise VigieError(f"Kafka at {bootstrap}: could not rewind consumer group {group!r} "
+                                 f"({error.args[0].str()})") from None
+            time.sleep(1.0)
+
+
+def _rewind_once(bootstrap: str, group: str, topics: list[str], rewind_ms: int,
+                 timeout_s: float) -> RewindReport:
+    """One attempt of rewind_group; Kafka's errors raised as they come."""
     kafka, consumer = _consumer(bootstrap, group)
     report = RewindReport()
     try:
@@ -94,9 +123,6 @@ def rewind_group(bootstrap: str, group: str, topics: list[str], rewind_ms: int,
             consumer.commit(offsets=[kafka.TopicPartition(t, p, o) for (t, p), o in moved.items()],
                             asynchronous=False)
         report.moved = {tp: (committed[tp], o) for tp, o in moved.items()}
-    except kafka.KafkaException as error:
-        raise VigieError(f"Kafka at {bootstrap}: could not rewind consumer group {group!r} "
-                         f"({error.args[0].str()})") from None
     finally:
         consumer.close()
     return report
@@ -132,3 +158,78 @@ def continued_revision(record: dict, earlier: Mapping[str, tuple[int, int, str]]
     if count < signals or (count == signals and not newly_merged):
         return None
     return {**record, "incident.revision": revision + int(record.get("incident.revision") or 1)}
+
+
+@dataclass(frozen=True)
+class WrittenIds:
+    """Ids an earlier run already wrote of the records a restarted job reads again: events
+    (event.id) and dead letters (id). The restarted job leaves those rows out of its Parquet
+    files (Elasticsearch upserts them by _id anyway)."""
+
+    events: frozenset = frozenset()
+    dead_letters: frozenset = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.dead_letters)
+
+
+def start_offsets(report: RewindReport) -> dict[Partition, int]:
+    """Where the restarted job starts per partition the group committed: the rewound offset,
+    else the committed one (a partition without a commit starts at 0)."""
+    return {tp: report.moved[tp][1] if tp in report.moved else offset
+            for tp, offset in report.committed.items()}
+
+
+def _coordinates_at_or_after(table, starts: Mapping[Partition, int], topic_col: str,
+                             partition_col: str, offset_col: str) -> list[str]:
+    """Ids (first column) of rows whose Kafka coordinates are at or after the start offset of
+    their partition (0 for a partition not in `starts`); rows without coordinates are left."""
+    ids: list[str] = []
+    rows = zip(*(table[c].to_pylist() for c in (table.column_names[0], topic_col, partition_col, offset_col)))
+    for row_id, topic, partition, offset in rows:
+        if row_id is None or topic is None or partition is None or offset is None:
+            continue
+        if offset >= starts.get((topic, int(partition)), 0):
+            ids.append(row_id)
+    return ids
+
+
+def written_ids(out_dir: Path, topics: Iterable[str], starts: Mapping[Partition, int]) -> WrittenIds:
+    """What earlier runs wrote to `out_dir` from records of `topics` at or after `starts` (the
+    offsets the restarted job reads from): event ids from DIR/events, dead-letter ids from
+    DIR/deadletter. Only those rows are held in memory, so the cost follows the rewind."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR
+
+    topics = list(topics)
+
+    def rows(folder: Path, columns: list[str], topic_col: str) -> list[str]:
+        files = sorted(str(p) for p in folder.rglob("*.parquet")) if folder.is_dir() else []
+        if not files:
+            return []
+        dataset = ds.dataset(files, format="parquet")
+        if topic_col not in dataset.schema.names:
+            return []
+        table = dataset.to_table(columns=columns, filter=pc.field(topic_col).isin(topics))
+        return _coordinates_at_or_after(table, starts, *columns[1:])
+
+    events = rows(out_dir / EVENTS_DIR, ["event.id", "vigie.stream.topic", "vigie.stream.partition",
+                                         "vigie.stream.offset"], "vigie.stream.topic")
+    letters = rows(out_dir / DEAD_LETTER_DIR, ["id", "origin.topic", "origin.partition", "origin.offset"],
+                   "origin.topic")
+    return WrittenIds(frozenset(events), frozenset(letters))
+
+
+def without_written(element: tuple[str, "pa.Table"], ids: frozenset, column: str) -> tuple[str, "pa.Table"]:
+    """(name, table) -> the same without the rows whose `column` is in `ids` (named as before:
+    a retried bundle still overwrites its own file)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    name, table = element
+    if not ids or table.num_rows == 0 or column not in table.column_names:
+        return name, table
+    keep = pc.invert(pc.is_in(table[column], value_set=pa.array(list(ids), pa.string())))
+    return name, table.filter(keep)

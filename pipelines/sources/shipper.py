@@ -183,8 +183,11 @@ def _partitions(bootstrap: str, topics: set[str], partitions: int, timeout_s: fl
 
 def ship(inputs: list[str], to: str, partitions: int = 1, forced_format: str | None = None,
          timezone: str = "UTC", reference: dt.datetime | None = None, heartbeat_s: float = 5.0,
-         timeout_s: float = 30.0, say: Callable[[str], None] = print) -> ShipReport:
-    """Send every line of `inputs` to the Kafka address `to` (see the module docstring)."""
+         timeout_s: float = 30.0, say: Callable[[str], None] = print,
+         since_ms: int | None = None, until_ms: int | None = None) -> ShipReport:
+    """Send every line of `inputs` to the Kafka address `to` (see the module docstring); with
+    `since_ms` / `until_ms`, only the lines whose event time is in [since, until) (a shipper
+    sending in steps: each line keeps the file key and offset it has in the whole file)."""
     address = ks.parse_source(to, need_topics=False)
     if len(address.topics) > 1:
         raise VigieError(f"{to!r}: ship sends to one topic (or, with none named, one per dataset)")
@@ -214,10 +217,12 @@ def ship(inputs: list[str], to: str, partitions: int = 1, forced_format: str | N
     values = [f.lines.to_pylist() for f in files]
     for which, i in _merged_order(files):
         f = files[which]
+        at = int(f.times_ms[i])
+        if (since_ms is not None and at < since_ms) or (until_ms is not None and at >= until_ms):
+            continue
         extra = [(ks.HEADER_OFFSET, str(int(f.offsets[i])).encode())]
         if f.w3c_fields[i]:
             extra.append((ks.HEADER_W3C_FIELDS, f.w3c_fields[i].encode()))
-        at = int(f.times_ms[i])
         while True:
             try:
                 producer.produce(f.topic, value=values[which][i], key=f.file_key.encode(),

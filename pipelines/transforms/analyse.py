@@ -5,30 +5,39 @@ In: units of lines (planned file slices; Kafka record sets in streaming). Out, a
   messages, kept apart so that each is written by the stage that made it (a Flatten of two
   stages makes the batch runner buffer every event table of the run before writing);
 - "signals": every signal as a dict, timestamped with its event time — Sigma rules on events and
-  on the lines of dead letters (keyword rules), impossible travel: the one stream where every
-  signal source meets and where correlation attaches;
+  on the lines of dead letters (keyword rules), impossible travel, and the results of the Sigma
+  correlation rules, which attach where every other signal source meets;
 - "incidents": incident records (dicts, schemas/incidents.yml), each revision as it is made;
 - "late_signals": signal rows that reached incident assembly after their time was settled;
-- "dead_letters": (name, dead-letter table) of parsing and of signal rows assembly refused.
+- "dead_letters": (name, dead-letter table) of parsing, of signals that reached correlation after
+  their window was judged (counted as late_signals) and of signal rows assembly refused.
 
     units -> ParseLines -> StitchMessages (fragments) -> EnrichEvents -> DetectSigma
                                                                       -> DetectImpossibleTravel
           dead letters -> DetectInDeadLetters
-    signals -> AssembleIncidents
+    signals -> CorrelateSignals -> (signals + correlation results) -> AssembleIncidents
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import apache_beam as beam
+from apache_beam.transforms import window
 
+from pipelines.correlation.model import CorrelationSet
+from pipelines.correlation.results import late_reason
 from pipelines.detection.engine import RuleSet
+from pipelines.model import dead_letters
 from pipelines.enrichment.enrich import Enricher
 from pipelines.incidents.policy import AssemblyPolicy
 from pipelines.sources.ingest import ReadSettings
 from pipelines.transforms.detect import (DetectImpossibleTravel, DetectInDeadLetters, DetectSigma,
                                          SignalRows)
+from pipelines.transforms.coders import typed_as_named_tables
+from pipelines.transforms.correlate import LATE, RESULTS, CorrelateSignals
 from pipelines.transforms.enrich import EnrichEvents
+from pipelines.transforms.naming import named_by_ids
 from pipelines.transforms.incidents import INCIDENTS, INVALID_SIGNALS, LATE_SIGNALS, AssembleIncidents
 from pipelines.transforms.parse import DEAD_LETTERS, EVENTS, FRAGMENTS, ParseLines
 from pipelines.transforms.stitch import StitchMessages
@@ -65,7 +74,26 @@ class AnalysisSettings:
     enricher: Enricher | None = None  # None: no enrichment (--no-enrich)
     travel: TravelSettings | None = None  # needs enrichment and detection
     incidents: IncidentSettings | None = None  # needs detection
+    correlations: CorrelationSet | None = None  # Sigma correlation rules (needs detection)
+    # Streaming: how far behind the watermark a correlation window is judged (signals of
+    # stitched mail arrive a session gap after their time; more are late, see late_signals).
+    allowed_lateness_seconds: float = 0.0
     total_units: int = 0  # for progress lines
+
+
+LATE_REASON = "signal arrived after its correlation window was judged (beyond the allowed lateness)"
+
+
+def late_dead_letters(records: list[dict]) -> tuple[str, object]:
+    """Late signals of correlation -> (name, dead-letter table): kept, with what they missed."""
+    table = dead_letters(
+        len(records), stage="correlate", reason=LATE_REASON, detail=[late_reason(r) for r in records],
+        family=[(r.get("event.dataset") or "unknown").split(".")[0] for r in records],
+        id=[f"{r.get('signal.id')}:{r.get('vigie.late.correlation_id')}" for r in records],
+        raw=[json.dumps(r, default=str, sort_keys=True).encode() for r in records], lines=0,
+        origin_kind="file", origin_path=[r.get("log.file.path") for r in records],
+        origin_offset=[r.get("log.offset") for r in records])
+    return named_by_ids(table, "late", "id")
 
 
 class AnalyseEvents(beam.PTransform):
@@ -96,8 +124,18 @@ class AnalyseEvents(beam.PTransform):
         rows = [tables | f"{source}SignalRows" >> SignalRows() for source, tables in signal_tables.items()]
         signals = (rows | "AllSignals" >> beam.Flatten() if rows
                    else units.pipeline | "NoSignals" >> beam.Create([]))
+        dead = [parsed[DEAD_LETTERS]]
+        if s.correlations is not None and s.correlations.rules:
+            correlated = signals | "CorrelateSignals" >> CorrelateSignals(
+                s.correlations, s.allowed_lateness_seconds)
+            signals = (signals, correlated[RESULTS]) | "SignalsAndCorrelations" >> beam.Flatten()
+            dead.append(typed_as_named_tables(
+                correlated[LATE]
+                | "LateInGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
+                | "BatchLate" >> beam.BatchElements(min_batch_size=1, max_batch_size=1000)
+                | "LateToDeadLetters" >> beam.Map(late_dead_letters)))
         out = {"events": events, "stitched_events": stitched, "signals": signals,
-               "dead_letters": parsed[DEAD_LETTERS]}
+               "dead_letters": dead[0] if len(dead) == 1 else dead | "AllParseDeadLetters" >> beam.Flatten()}
         if s.incidents is not None:  # "incidents" and "late_signals" only when assembling
             inventory = s.enricher.inventory if s.enricher is not None else None
             assembled = signals | "AssembleIncidents" >> AssembleIncidents(

@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Callable
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 import pyarrow as pa
 from apache_beam.transforms import trigger, window
 
@@ -21,6 +22,7 @@ from pipelines.schema import signal_schema
 from pipelines.sinks import elasticsearch as es_sink
 from pipelines.sinks import es_cluster
 from pipelines.sinks.parquet import upsert_signals, write_dead_letters, write_events, write_signals
+from pipelines.sources.resume import without_written
 from pipelines.summary import count
 from pipelines.transforms.coders import typed_as_named_tables
 from pipelines.incidents.assembly import latest_revisions
@@ -146,6 +148,32 @@ class IndexIncidents(beam.PTransform):
                 | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=500)
                 | "Name" >> beam.Map(lambda batch: ("incidents", batch))
                 | "Index" >> IndexDocuments(self.es, es_sink.INCIDENTS))
+
+
+class SkipWrittenFn(beam.DoFn):
+    """(name, table) -> the same without rows an earlier run already wrote (a restarted stream,
+    sources/resume.py: without_written); the rows left out are counted in
+    vigie.stream/rows_already_written."""
+
+    def __init__(self, ids: frozenset, column: str):
+        self.ids = ids
+        self.column = column
+        self.skipped = Metrics.counter("vigie.stream", "rows_already_written")
+
+    def process(self, element):
+        name, table = element
+        kept = without_written(element, self.ids, self.column)
+        self.skipped.inc(table.num_rows - kept[1].num_rows)
+        if kept[1].num_rows:
+            yield kept
+
+
+def skip_written(tables, label: str, ids: frozenset, column: str):
+    """`tables` (name, table) without the rows whose `column` is in `ids` (nothing when `ids`
+    is empty)."""
+    if not ids:
+        return tables
+    return typed_as_named_tables(tables | label >> beam.ParDo(SkipWrittenFn(ids, column)))
 
 
 class WriteOutputs(beam.PTransform):
