@@ -86,7 +86,8 @@ streaming-status: venv
 
 # The streaming stack's own tests; their fixtures start what is not running and stop it after.
 test-streaming: venv
-	$(BIN)/python -m pytest -q -m streaming tests/test_streaming_stack.py tests/test_stream_prism.py
+	$(BIN)/python -m pytest -q -m streaming tests/test_streaming_stack.py tests/test_stream_prism.py \
+		tests/test_stream_flink.py tests/test_replay_flink.py
 # Debian's Chromium for the report browser test (tests/test_reports_browser.py); needs root the
 # first time. Skipped when /usr/bin/chromium is already there.
 chromium:

@@ -194,9 +194,46 @@ def pipeline_flags() -> dict[str, bool]:
     return {opt: action.nargs != 0 for action in parser._actions for opt in action.option_strings}
 
 
+# The Java options of Beam's Flink runner (FlinkPipelineOptions of beam-runners-flink-1.19
+# 2.62.0, the job server pipelines/services/flink.py builds): Beam's Python FlinkRunner knows
+# none of them beforehand; it asks the job server for them when it submits a job. Name -> takes
+# a value (the runner's boolean options are bare switches).
+FLINK_FLAGS: dict[str, bool] = {f"--{name}": True for name in (
+    "max_parallelism", "checkpointing_interval", "checkpointing_mode",
+    "checkpoint_timeout_millis", "min_pause_between_checkpoints", "num_concurrent_checkpoints",
+    "shutdown_sources_after_idle_ms", "number_of_execution_retries", "job_check_interval_in_secs",
+    "execution_retry_delay", "state_backend_factory", "state_backend", "state_backend_storage_path",
+    "max_bundle_size", "max_bundle_time_mills", "latency_tracking_interval",
+    "auto_watermark_interval", "execution_mode_for_batch", "savepoint_path",
+    "report_checkpoint_duration", "flink_conf_dir", "file_input_split_max_size_m_b")} | {
+    f"--{name}": False for name in (
+    "fail_on_checkpointing_errors", "finish_bundle_before_checkpointing",
+    "unaligned_checkpoint_enabled", "force_unaligned_checkpoint_enabled", "attached_mode",
+    "object_reuse", "operator_chaining", "disable_metrics", "externalized_checkpoints_enabled",
+    "retain_externalized_checkpoints_on_cancellation", "allow_non_restored_state",
+    "auto_balance_write_files_sharding_enabled", "re_iterable_group_by_key_result",
+    "faster_copy", "enable_stable_input_drain")}
+
+
+def named_runner(words: list[str]) -> str | None:
+    """The runner `words` name with --runner (`FlinkRunner` for `Flink`), else None."""
+    for i, word in enumerate(words):
+        if word.startswith("--runner="):
+            value = word.split("=", 1)[1]
+        elif word == "--runner" and i + 1 < len(words):
+            value = words[i + 1]
+        else:
+            continue
+        return value.removesuffix("Runner") + "Runner"
+    return None
+
+
 def split_argv(words: list[str], command: str) -> tuple[list[str], list[str]]:
-    """Command-line words -> (inputs, flags); an unknown flag is refused in one line."""
+    """Command-line words -> (inputs, flags); an unknown flag is refused in one line. With
+    --runner FlinkRunner the Flink runner's own options (FLINK_FLAGS) are flags too."""
     known = pipeline_flags()
+    if named_runner(words) == "FlinkRunner":
+        known = {**FLINK_FLAGS, **known}
     inputs, flags, i = [], [], 0
     while i < len(words):
         arg = words[i]

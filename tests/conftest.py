@@ -35,11 +35,12 @@ def es_node():
 # Modules whose tests replay whole inputs through Beam (seconds to minutes each).
 SLOW_MODULES = {"test_replay", "test_replay_safety", "test_golden_replay", "test_analyse_events",
                 "test_enrichment_replay", "test_scenario_detection", "test_conformance_sigma",
-                "test_clock", "test_scenario_correlations", "test_scenario_incidents"}
+                "test_clock", "test_scenario_correlations", "test_scenario_incidents",
+                "test_setup_package"}
 
 
 # Streaming modules that run when named on the command line.
-STREAMING_MODULES = ("test_streaming_stack", "test_stream_prism")
+STREAMING_MODULES = ("test_streaming_stack", "test_stream_prism", "test_stream_flink", "test_replay_flink")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

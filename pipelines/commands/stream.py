@@ -32,8 +32,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.metrics.cells import GaugeData, GaugeResult
+from apache_beam.metrics.execution import MetricKey, MetricResult
+from apache_beam.metrics.metric import MetricResults, MetricsFilter
+from apache_beam.metrics.metricbase import MetricName
+from apache_beam.options.pipeline_options import FlinkRunnerOptions, PipelineOptions
 from apache_beam.portability.api import beam_job_api_pb2
 from apache_beam.runners.portability.portable_runner import PortableMetrics
 from apache_beam.runners.runner import PipelineState
@@ -42,7 +45,7 @@ from pipelines.commands.replay import _checked_timezone, compile_rules
 from pipelines.enrichment.enrich import build_enricher
 from pipelines.errors import VigieError
 from pipelines.options import VigieOptions, split_argv, vigie_options, with_stream_runner
-from pipelines.services import expansion, kafka_topics, process, prism
+from pipelines.services import expansion, flink, kafka_topics, process, prism
 from pipelines.sinks import es_cluster
 from pipelines.sinks.handoff.run import deliver_incidents
 from pipelines.sinks.handoff.settings import destinations_from, retry_policy
@@ -50,8 +53,8 @@ from pipelines.sinks.incidents import incidents_path, read_incidents
 from pipelines.sources import kafka as ks
 from pipelines.sources import resume
 from pipelines.sources.ingest import ReadSettings
-from pipelines.stream import FolderSource, KafkaSource, SignalWindows, start_stream
-from pipelines.summary import RunCounts, metric_value
+from pipelines.stream import FolderSource, KafkaSource, SignalWindows, settle_ms, start_stream
+from pipelines.summary import SECTIONS, RunCounts, metric_value
 from pipelines.transforms.analyse import AnalysisSettings, IncidentSettings, TravelSettings
 
 STATE_DIR = "stream"
@@ -189,10 +192,55 @@ class Lock:
             pass
 
 
-def live_metrics(result):
+# The source's gauges (the other metrics of Vigie's namespaces are counters).
+GAUGES = {("vigie.stream", "latest_ms"), ("vigie.stream", "settled_ms"),
+          ("vigie.stream", "latest_record_ms")}
+NAMESPACES = ("vigie.stream",) + tuple(f"vigie.{section}" for section in SECTIONS)
+
+
+class FlinkRestMetrics(MetricResults):
+    """Beam metrics of a running Flink job as Flink's REST API reports them
+    (flink.job_metrics rows), queried like any runner's metrics: counters summed over
+    subtasks, gauges their highest value; attempted and committed alike."""
+
+    def __init__(self, rows: list[tuple[str, str, str, float, float]]):
+        self.rows = rows
+
+    def query(self, filter=None):  # noqa: A002 - Beam's name
+        counters, gauges = [], []
+        for operator, namespace, name, total, top in self.rows:
+            key = MetricKey(operator, MetricName(namespace, name))
+            if not self.matches(filter, key):
+                continue
+            if (namespace, name) in GAUGES:
+                gauge = GaugeResult(GaugeData(int(top)))
+                gauges.append(MetricResult(key, gauge, gauge))
+            else:
+                counters.append(MetricResult(key, int(total), int(total)))
+        return {self.COUNTERS: counters, self.DISTRIBUTIONS: [], self.GAUGES: gauges,
+                self.STRINGSETS: [], self.BOUNDED_TRIES: [], self.HISTOGRAMS: []}
+
+
+def flink_rest_url(options: PipelineOptions) -> str | None:
+    """The REST endpoint of the Flink cluster a FlinkRunner job goes to (None for other
+    runners and for the runner's embedded `[local]`/`[auto]` clusters)."""
+    if options.get_all_options()["runner"] not in ("FlinkRunner", "Flink"):
+        return None
+    master = options.view_as(FlinkRunnerOptions).flink_master or ""
+    if not master or master.startswith("["):
+        return None
+    return master if "://" in master else f"http://{master}"
+
+
+def live_metrics(result, flink_rest: str | None = None):
     """The job's metrics as they are now. A portable job's result (Prism, Flink) keeps the first
-    answer it got, so its job service is asked again each time."""
+    answer it got, so its job service is asked again each time; Beam's Flink job server has no
+    metrics until a job ends, so a job on a Flink cluster is asked through Flink's REST API."""
     service, job_id = getattr(result, "_job_service", None), getattr(result, "_job_id", None)
+    if flink_rest and job_id is not None:
+        flink_job = flink.running_job(flink_rest, job_id)
+        if flink_job is not None:
+            return FlinkRestMetrics(flink.job_metrics(flink_rest, flink_job, NAMESPACES))
     if service is None or job_id is None:
         return result.metrics()
     answer = service.GetJobMetrics(beam_job_api_pb2.GetJobMetricsRequest(job_id=job_id), timeout=30)
@@ -216,11 +264,11 @@ def stream_values(metrics) -> dict:
     return found
 
 
-def live_counts(result) -> tuple[RunCounts | None, dict]:
+def live_counts(result, flink_rest: str | None = None) -> tuple[RunCounts | None, dict]:
     """The job's counters as they are now (attempted values) and the source's metrics; None
     and {} when the runner gives none."""
     try:
-        metrics = live_metrics(result)
+        metrics = live_metrics(result, flink_rest)
         return RunCounts.from_metrics(metrics, attempted=True), stream_values(metrics)
     except Exception:  # noqa: BLE001 - a runner without live metrics: the status says so
         return None, {}
@@ -253,8 +301,11 @@ class Monitor:
     """Watches the running job: status lines, lag, outages, idleness, handoff."""
 
     def __init__(self, result, out: Path, source, values: argparse.Namespace, destinations: list,
-                 es_url: str | None, say: Callable[[str], None]):
+                 es_url: str | None, say: Callable[[str], None], flink_rest: str | None = None,
+                 settle_ms: int | None = None):
         self.result, self.out, self.source, self.values = result, out, source, values
+        self.flink_rest, self.settle_ms = flink_rest, settle_ms
+        self.last_live: tuple[RunCounts | None, dict] | None = None
         self.destinations, self.es_url, self.say = destinations, es_url, say
         self.kafka_down_since: float | None = None
         self.index_dead = 0
@@ -293,12 +344,19 @@ class Monitor:
 
     def tick(self) -> dict:
         """One status: log line, status.json, handoff; returns the fields."""
-        state = self.result.state
-        fields = status_fields(*live_counts(self.result))
+        state = job_state(self.result)
+        counts, values = live_counts(self.result, self.flink_rest)
+        if values:
+            self.last_live = (counts, values)
+        elif self.last_live is not None:  # a cancelled job's metrics are gone (Flink's REST API)
+            counts, values = self.last_live
+        fields = status_fields(counts, values)
         lag = self.lag()
         records = self.incidents()
         fields.update({"state": str(state), "lag": lag,
                        "incidents": sum(1 for r in records if r.get("incident.status") != "merged"),
+                       # moves with every revision written, so idleness waits for the last one
+                       "incident_revisions": sum(int(r.get("incident.revision") or 0) for r in records),
                        "uptime_s": round(time.monotonic() - self.started)})
         dead = fields.get("documents_dead_lettered", 0)
         if dead > self.index_dead:
@@ -329,7 +387,20 @@ class Monitor:
             return False
         caught_up = fields.get("lag") == 0 or not isinstance(self.source, KafkaSource)
         settled = fields.get("settled_ms", -1) >= fields.get("latest_ms", 0)
+        if caught_up and settled and self.flink_rest:
+            settled = self.flink_settled(fields.get("latest_ms", 0))
         return caught_up and settled and time.monotonic() - self.quiet_since >= wait
+
+    def flink_settled(self, latest_ms: int) -> bool:
+        """On a Flink cluster the settled-time gauge only tells that its own step's watermark
+        passed; every operator's input watermark must be past the latest line's time + the
+        longest wait of a stateful step (`settle_ms`) before every timer has fired."""
+        job_id = getattr(self.result, "_job_id", None)
+        flink_job = flink.running_job(self.flink_rest, job_id) if job_id else None
+        if flink_job is None or self.settle_ms is None:
+            return False
+        marks = [m for m in flink.input_watermarks(self.flink_rest, flink_job).values() if m is not None]
+        return bool(marks) and min(marks) >= latest_ms + self.settle_ms
 
 
 def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
@@ -379,10 +450,10 @@ def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
             out_of_order_seconds=values.out_of_order_seconds, es=es.public() if es else None,
             es_notes=es_notes, earlier_incidents=len(earlier))
         JOB["started"] = True
-        result = start_stream(options, source, analysis, str(out), es,
-                              SignalWindows(values.window_seconds, int(values.late_signal_hours * 3600)),
-                              earlier, written)
-        return watch(result, out, source, values, destinations, es.url if es else None, say)
+        windows = SignalWindows(values.window_seconds, int(values.late_signal_hours * 3600))
+        result = start_stream(options, source, analysis, str(out), es, windows, earlier, written)
+        return watch(result, out, source, values, destinations, es.url if es else None, say,
+                     flink_rest_url(options), settle_ms(analysis, windows))
     finally:
         lock.release()
 
@@ -408,7 +479,8 @@ def _all_revisions(out: Path) -> list[dict]:
 
 
 def watch(result, out: Path, source, values: argparse.Namespace, destinations: list,
-          es_url: str | None, say: Callable[[str], None]) -> int:
+          es_url: str | None, say: Callable[[str], None], flink_rest: str | None = None,
+          settle: int | None = None) -> int:
     """Follow the running job (see the module docstring); the exit status."""
     stop = {"signal": None}
 
@@ -416,12 +488,12 @@ def watch(result, out: Path, source, values: argparse.Namespace, destinations: l
         stop["signal"] = signal.Signals(number).name
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    monitor = Monitor(result, out, source, values, destinations, es_url, say)
+    monitor = Monitor(result, out, source, values, destinations, es_url, say, flink_rest, settle)
     try:
         next_status = time.monotonic()
         while True:
-            state = result.state
-            if state in TERMINAL:
+            state = job_state(result)
+            if state in TERMINAL or state == PipelineState.UNKNOWN:
                 break
             if stop["signal"]:
                 log("stopping", reason=stop["signal"], note="the job is cancelled; a restart resumes "
@@ -434,23 +506,50 @@ def watch(result, out: Path, source, values: argparse.Namespace, destinations: l
                     log("stopping", reason="idle", idle_s=values.stop_when_idle)
                     break
             time.sleep(0.5)
-        state = result.state
+        state = job_state(result)
         if state not in TERMINAL:
             quiet_shutdown()
             try:
                 result.cancel()
             except Exception as error:  # noqa: BLE001 - cancelling a job that just ended
                 log("cancel_failed", detail=str(error)[:200])
+            cancel_on_cluster(result, flink_rest)
             _wait_terminal(result, 60)
         fields = monitor.tick()
-        if result.state == PipelineState.FAILED:
+        if job_state(result) == PipelineState.FAILED:
             raise VigieError("the streaming job failed (see the runner's log; set VIGIE_DEBUG=1 "
                              "for Beam's messages)", exit_code=1)
+        if state == PipelineState.UNKNOWN and not stop["signal"]:
+            raise VigieError("Beam's job service stopped answering while the job ran (was its "
+                             "process killed?); the job was cancelled where the runner allows it",
+                             exit_code=1)
         log("stopped", **fields)
         return 0
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def job_state(result) -> PipelineState:
+    """The job's state; UNKNOWN when the runner's job service no longer answers (a Ctrl-C in
+    a terminal also reaches the job server the SDK started, in the same process group)."""
+    try:
+        return result.state
+    except Exception:  # noqa: BLE001 - gRPC errors of a job service that is gone
+        return PipelineState.UNKNOWN
+
+
+def cancel_on_cluster(result, flink_rest: str | None) -> None:
+    """A job on a Flink cluster is cancelled there too (Beam's job server only stops watching
+    it); a failure is logged, the command still stops."""
+    job_id = getattr(result, "_job_id", None)
+    if not flink_rest or job_id is None:
+        return
+    try:
+        if flink.cancel_job(flink_rest, job_id):
+            log("cancelled", flink=flink_rest, job=job_id)
+    except VigieError as error:
+        log("cancel_failed", detail=str(error)[:300])
 
 
 def quiet_shutdown() -> None:
@@ -465,7 +564,7 @@ def quiet_shutdown() -> None:
 
 def _wait_terminal(result, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and result.state not in TERMINAL:
+    while time.monotonic() < deadline and job_state(result) not in (*TERMINAL, PipelineState.UNKNOWN):
         time.sleep(0.5)
 
 

@@ -30,6 +30,7 @@ import shutil
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,6 +221,99 @@ def finished_jobs(cluster: Cluster) -> list[str]:
     answer = _rest(f"{cluster.rest_url}/jobs/overview")
     jobs = answer.get("jobs", []) if isinstance(answer, dict) else []
     return [job["jid"] for job in jobs if job.get("state") == "FINISHED"]
+
+
+# Flink job states after which a job does nothing more.
+ENDED = ("FINISHED", "CANCELED", "FAILED", "SUSPENDED")
+
+
+def running_job(rest_url: str, beam_job_id: str, states: tuple[str, ...] = ("RUNNING",)) -> str | None:
+    """The Flink job id of the job Beam's job server submitted as `beam_job_id` (Beam names the
+    Flink job after its job id without the `_<uuid>` tail) when it is in one of `states`."""
+    answer = _rest(f"{rest_url}/jobs/overview")
+    jobs = answer.get("jobs", []) if isinstance(answer, dict) else []
+    name = beam_job_id.split("_", 1)[0]
+    found = [job["jid"] for job in jobs if job.get("name") == name and job.get("state") in states]
+    return found[0] if found else None
+
+
+def input_watermarks(rest_url: str, job_id: str) -> dict[str, int | None]:
+    """Per operator of a running job: the lowest input watermark (ms) of its subtasks, None when
+    it has none (a source) or Flink does not say. Flink emits an operator's watermark only
+    after the timers it passed have fired."""
+    answer = _rest(f"{rest_url}/jobs/{job_id}")
+    vertices = answer.get("vertices", []) if isinstance(answer, dict) else []
+    marks: dict[str, int | None] = {}
+    for vertex in vertices:
+        values = []
+        for item in _rest(f"{rest_url}/jobs/{job_id}/vertices/{vertex['id']}/watermarks") or []:
+            try:
+                values.append(int(float(item["value"])))
+            except (KeyError, TypeError, ValueError):
+                continue
+        real = [v for v in values if v > -(1 << 62)]  # Long.MIN_VALUE: no input watermark yet
+        marks[vertex.get("name", vertex["id"])] = min(real) if real and len(real) == len(values) else None
+    return marks
+
+
+def cancel_job(rest_url: str, beam_job_id: str, timeout_s: float = 60) -> bool:
+    """Cancel on the cluster the job Beam submitted as `beam_job_id`, and wait until Flink has
+    ended it; False when no such job was still going. Beam's Flink job server only stops
+    waiting for a job it is asked to cancel: on a session cluster the job runs on (and, once
+    the submitting process is gone, restarts over and over)."""
+    states = ("INITIALIZING", "CREATED", "RUNNING", "FAILING", "CANCELLING", "RESTARTING",
+              "RECONCILING")
+    job = running_job(rest_url, beam_job_id, states)
+    if job is None:
+        return False
+    request = urllib.request.Request(f"{rest_url}/jobs/{job}?mode=cancel", method="PATCH")
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except (OSError, urllib.error.URLError) as error:
+        raise VigieError(f"Flink at {rest_url} did not cancel job {job}: {error}") from None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        answer = _rest(f"{rest_url}/jobs/{job}")
+        if isinstance(answer, dict) and answer.get("state") in ENDED:
+            return True
+        time.sleep(1)
+    raise VigieError(f"Flink at {rest_url} has not ended job {job} {timeout_s:.0f} s after it was "
+                     "cancelled; see its REST API (/jobs/overview)")
+
+
+def decode_metric(metric_id: str, namespaces: tuple[str, ...]) -> tuple[str, str, str] | None:
+    """A Beam metric as Flink's REST API names it, `<operator>.<namespace>_<name>` with every
+    dot of the namespace and name turned into `_` -> (operator, namespace, name), for one of
+    `namespaces`; None for Flink's own metrics (pure). Dots of a name come back as `_`."""
+    operator, _, metric = metric_id.rpartition(".")
+    for namespace in sorted(namespaces, key=len, reverse=True):
+        prefix = namespace.replace(".", "_") + "_"
+        if metric.startswith(prefix) and len(metric) > len(prefix):
+            return operator, namespace, metric[len(prefix):]
+    return None
+
+
+def job_metrics(rest_url: str, job_id: str, namespaces: tuple[str, ...],
+                chunk: int = 25) -> list[tuple[str, str, str, float, float]]:
+    """The Beam metrics of `namespaces` a running Flink job reports, summed and maxed over the
+    subtasks of each operator: (operator, namespace, name, sum, max). Beam's Flink job server
+    answers GetJobMetrics only once a job has ended; Flink's REST API has them live. Names with
+    a comma (Flink's separator in queries) are left out."""
+    answer = _rest(f"{rest_url}/jobs/{job_id}")
+    vertices = [v["id"] for v in answer.get("vertices", [])] if isinstance(answer, dict) else []
+    found = []
+    for vertex in vertices:
+        base = f"{rest_url}/jobs/{job_id}/vertices/{vertex}/subtasks/metrics"
+        listed = _rest(base)
+        ids = {m["id"]: decode_metric(m["id"], namespaces) for m in listed or [] if isinstance(m, dict)}
+        wanted = [i for i, decoded in ids.items() if decoded and "," not in i]
+        for start in range(0, len(wanted), chunk):
+            query = urllib.parse.urlencode({"get": ",".join(wanted[start:start + chunk]), "agg": "sum,max"})
+            for value in _rest(f"{base}?{query}") or []:
+                decoded = ids.get(value.get("id"))
+                if decoded and "sum" in value:
+                    found.append((*decoded, float(value["sum"]), float(value.get("max", value["sum"]))))
+    return found
 
 
 def _command(spec: ClusterSpec, role: str, main: str, classpath: str) -> list[str]:
