@@ -25,10 +25,12 @@ demo: venv
 	@$(MAKE) --no-print-directory es-start
 	$(BIN)/vigie demo --out $(DEMO_DIR) --events $(DEMO_EVENTS) --es-url http://127.0.0.1:$${VIGIE_ES_PORT:-9200}
 
-# The whole suite: a real Elasticsearch started here and stopped even when tests fail; Chromium
-# for the report pages; the streaming tests start (and stop) Kafka, Prism, Flink themselves.
+# The whole suite: a real Elasticsearch started here (with no data left from an earlier run, whose
+# indices would carry an older mapping; a node already running is used as it is) and stopped even
+# when tests fail; Chromium for the report pages; the streaming tests start (and stop) Kafka,
+# Prism, Flink themselves.
 test: venv chromium
-	@$(MAKE) --no-print-directory es-start
+	$(BIN)/python -m pipelines.services.elasticsearch start --fresh
 	@VIGIE_STREAMING_TESTS=1 $(BIN)/python -m pytest -q tests; status=$$?; \
 	$(MAKE) --no-print-directory es-stop; exit $$status
 
