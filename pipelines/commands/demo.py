@@ -5,12 +5,15 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow.dataset as ds
+
 from pipelines.commands.generate import scenario_folder
 from pipelines.commands.replay import print_summary, run_replay, undelivered_note
 from pipelines.errors import VigieError
 from pipelines.options import CommandParser
 from pipelines.reports.overview import load_truth, overview
 from pipelines.scenario.chu import generate_chu
+from pipelines.sinks.parquet import SIGNALS_DIR
 
 
 def run_demo(out: Path, events: int, seed: int, es_url: str | None = None) -> int:
@@ -45,8 +48,39 @@ def run_demo(out: Path, events: int, seed: int, es_url: str | None = None) -> in
     print("\nwhat the logs show:")
     for line in overview(replay, truth):
         print(f"  {line}")
+    print("\nwhat the crisis cell gets:")
+    for line in crisis_cell_lines(replay, summary):
+        print(f"  {line}")
     print(f"\nscenario logs and truth.json: {scenario}\ndemo done in {time.time() - started:.1f} s")
     return 0
+
+
+def crisis_cell_lines(replay: Path, summary: dict) -> list[str]:
+    """A replay's output folder and summary -> lines: the correlation results that are alerts
+    (building blocks left out), then the incidents with their severity and report pages."""
+    lines: list[str] = []
+    folder = replay / SIGNALS_DIR
+    if folder.is_dir():
+        table = ds.dataset(folder, format="parquet").to_table(
+            columns=["@timestamp", "vigie.correlation.rule_name", "vigie.correlation.group_by.values",
+                     "vigie.building_block"])
+        results = [r for r in table.to_pylist()
+                   if r["vigie.correlation.rule_name"] and not r["vigie.building_block"]]
+        lines.append(f"{len(results)} correlation result(s) among {table.num_rows:,} signals")
+        for r in sorted(results, key=lambda r: (r["@timestamp"], r["vigie.correlation.rule_name"])):
+            group = ", ".join(str(v) for v in r["vigie.correlation.group_by.values"] or [])
+            lines.append(f"  {r['@timestamp']:%Y-%m-%d %H:%M} UTC  {r['vigie.correlation.rule_name']}  ({group})")
+    incidents = summary.get("incidents", {})
+    listed = incidents.get("list") if isinstance(incidents.get("list"), list) else []
+    lines.append(f"{len(listed)} incident(s)")
+    reports = replay / "incidents"
+    for item in listed:
+        lines.append(f"  [{item['severity']}] {item['title']}")
+        for lang in ("fr", "en"):
+            page = reports / f"{item['id']}.{lang}.html"
+            if page.is_file():
+                lines.append(f"    report ({lang}): {page}")
+    return lines
 
 
 def _print_index_counts(replay: Path, es_url: str) -> None:
