@@ -21,7 +21,7 @@ from pipelines.sources.kafka import KafkaAddress, TopicFormats
 from pipelines.sources.resume import WrittenIds, continued_revision
 from pipelines.transforms.analyse import AnalyseEvents, AnalysisSettings
 from pipelines.transforms.read import ReadKafkaUnits, TrackSettled, WatchFolderUnits
-from pipelines.transforms.write import WriteOutputs, skip_written
+from pipelines.transforms.write import WriteOutputs
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def build_stream(pipeline: beam.Pipeline, source: KafkaSource | FolderSource, an
     the analysed outputs (AnalyseEvents' dict), for taps such as the benchmark's. `earlier`:
     what earlier runs wrote of each incident (sources/resume.py): a restarted job's revisions
     continue from there; `written`: events and dead letters earlier runs wrote of the records
-    read again, left out of the Parquet files."""
+    read again, left out of the Parquet files (not of Elasticsearch, which takes them by id)."""
     units = pipeline | "ReadUnits" >> read_units(source)
     units | "TrackSettled" >> TrackSettled(settle_ms(analysis, windows))
     analysed = units | "AnalyseEvents" >> AnalyseEvents(analysis)
@@ -90,14 +90,11 @@ def build_stream(pipeline: beam.Pipeline, source: KafkaSource | FolderSource, an
                                  | "ContinueRevisions" >> beam.FlatMap(
                                      lambda record, known: filter(None, [continued_revision(record, known)]),
                                      dict(earlier)))
-    if written:
-        for label in ("events", "stitched_events"):
-            analysed[label] = skip_written(analysed[label], f"SkipWritten{label.title().replace('_', '')}",
-                                           written.events, "event.id")
-        analysed["dead_letters"] = skip_written(analysed["dead_letters"], "SkipWrittenDeadLetters",
-                                                written.dead_letters, "id")
-    analysed | "WriteOutputs" >> WriteOutputs(out_dir, es, window_seconds=windows.seconds, streaming=True,
-                                              allowed_lateness_s=windows.allowed_lateness_s)
+    analysed | "WriteOutputs" >> WriteOutputs(
+        out_dir, es, window_seconds=windows.seconds, streaming=True,
+        allowed_lateness_s=windows.allowed_lateness_s,
+        written_events=written.events if written else frozenset(),
+        written_dead_letters=written.dead_letters if written else frozenset())
     return analysed
 
 

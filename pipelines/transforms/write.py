@@ -180,25 +180,33 @@ class WriteOutputs(beam.PTransform):
     """What AnalyseEvents produced -> DIR/events, DIR/signals, DIR/incidents, DIR/deadletter (and
     Elasticsearch with `es`). Input: the dict of AnalyseEvents. `streaming`: signals written per
     event-time window of `window_seconds` (rewritten by late signals for `allowed_lateness_s`),
-    incidents appended revision by revision."""
+    incidents appended revision by revision. `written_events` / `written_dead_letters`: ids a
+    restarted live job's earlier runs already wrote to Parquet, left out of its Parquet files
+    only (Elasticsearch gets them again, by id: an earlier run may have written a row to
+    Parquet and been stopped before its bulk request went out)."""
 
     def __init__(self, out_dir: str, es: es_cluster.EsSettings | None = None,
                  window_seconds: int | None = None, streaming: bool = False,
-                 allowed_lateness_s: int = 0):
+                 allowed_lateness_s: int = 0, written_events: frozenset = frozenset(),
+                 written_dead_letters: frozenset = frozenset()):
         super().__init__()
         self.out_dir = out_dir
         self.es = es
         self.window_seconds = window_seconds
         self.streaming = streaming
         self.allowed_lateness_s = allowed_lateness_s
+        self.written_events = written_events
+        self.written_dead_letters = written_dead_letters
 
     def expand(self, analysed):
         out, es = self.out_dir, self.es
-        dead_letters = [analysed["dead_letters"]]
+        dead_letters = [skip_written(analysed["dead_letters"], "SkipWrittenDeadLetters",
+                                     self.written_dead_letters, "id")]
         for label in ("events", "stitched_events"):
             events = analysed[label]
             tag = label.title().replace("_", "")
-            events | f"Write{tag}" >> WriteTables(write_events, out)
+            (skip_written(events, f"SkipWritten{tag}", self.written_events, "event.id")
+             | f"Write{tag}" >> WriteTables(write_events, out))
             if es is not None:
                 indexed = events | f"Index{tag}" >> IndexDocuments(es, es_sink.EVENTS)
                 dead_letters.append(indexed[DEAD_LETTERS])
