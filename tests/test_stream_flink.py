@@ -37,7 +37,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.cli import main
-from pipelines.commands.stream import FlinkRestMetrics, flink_rest_url
+from pipelines.commands.stream_metrics import FlinkRestMetrics, flink_rest_url
 from pipelines.options import split_argv
 from pipelines.scenario.chu import generate_chu
 from pipelines.services import beam_java, flink, kafka_topics
