@@ -85,14 +85,12 @@ def crisis_cell_lines(replay: Path, summary: dict) -> list[str]:
 
 def _print_index_counts(replay: Path, es_url: str) -> None:
     """Documents per Elasticsearch index next to the Parquet archive's (`vigie es verify`)."""
-    from pipelines.commands.es import verify
+    from pipelines.commands.es import verify, verify_lines
     from pipelines.sinks.es_cluster import settings_from
 
     print(f"\nElasticsearch {es_url}: documents per index (Parquet archive / index)")
-    for index, c in verify(replay, settings_from(es_url)).items():
-        print(f"  {index:<36}{c['archive']:>9,} /{c['index']:>9,}"
-              + (f"  ({c['missing']:,} missing, {c['extra']:,} not in this archive)"
-                 if c["missing"] or c["extra"] else ""))
+    for line in verify_lines(verify(replay, settings_from(es_url))):
+        print(line)
 
 
 def main(argv: list[str]) -> int:
