@@ -43,13 +43,13 @@ def test_a_wrong_expectation_fails_and_says_what_came(copied: Path):
         cases:
           - name: expects a result that does not come
             timeline:
-              - {at: 0s, rule: vpn_login_failure, user.name: jdupont, repeat: 5, every: 10s}
+              - {at: 0s, rule: vpn_login_failure_personal_account, user.name: jdupont, repeat: 5, every: 10s}
               - {at: 2m, rule: vpn_login_from_unusual_country, user.name: jdupont}
             expect:
               - {rule: vpn_password_guessing_then_foreign_login, group: {user.name: jdupont}, at: 3m}
           - name: expects silence but it fires
             timeline:
-              - {at: 0s, rule: vpn_login_failure, user.name: jdupont, repeat: 5, every: 10s}
+              - {at: 0s, rule: vpn_login_failure_personal_account, user.name: jdupont, repeat: 5, every: 10s}
               - {at: 2m, rule: vpn_login_from_unusual_country, user.name: jdupont}
             expect: []
           - name: names an unknown rule

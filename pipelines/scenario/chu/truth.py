@@ -78,9 +78,9 @@ def expected_correlations(attack: Attack, steps: list[dict[str, Any]]) -> list[d
     incident it belongs to, the time span of those steps (the result completes inside it) and
     why the attack completes it. The background never does (see the package docstring: it
     stays clear of the attacker's addresses and of the accounts the attack touches), so these
-    are all the alerts a replay should give. Building blocks the background completes at times
-    (vpn_password_guessing: the Internet's scanners against 'administrator') are no alerts and
-    are not listed."""
+    are all the alerts a replay should give. The background completes no building block either:
+    vpn_password_guessing counts only failures of the hospital's own accounts, not the
+    scanners' 'admin' or 'administrator' (tests/test_scenario_correlations.py)."""
     by_id = {s["id"]: s for s in steps}
     victim = attack.victim.login
     vpn_from = by_id["vpn-credential-use"]["entities"]["source_ips"][0]
