@@ -85,6 +85,25 @@ def test_stream_accepts_the_flink_flags():
     assert not inputs and "--checkpointing_interval=5000" in flags
 
 
+def test_an_operator_without_a_watermark_is_not_settled():
+    minimum, maximum = str(-(1 << 63)), str((1 << 63) - 1)
+    assert flink.watermark_ms(minimum) == flink.NO_WATERMARK
+    assert flink.watermark_ms("-9.223372036854776E18") == flink.NO_WATERMARK  # Flink's float text
+    assert flink.watermark_ms(maximum) == (1 << 63) - 1 and flink.watermark_ms("n/a") is None
+    rows = [{"id": "[15]{AnalyseEvents__WriteOutputs}.currentInputWatermark", "min": "1796547342000"},
+            {"id": "[15]{AnalyseEvents__WriteOutputs}.currentOutputWatermark", "min": minimum},
+            {"id": "ToKeyedWorkItem.currentInputWatermark", "min": minimum},
+            {"id": "currentInputWatermark", "min": "0"}]  # the vertex's own, not an operator's
+    marks = flink.lowest_watermarks(rows)
+    assert marks == {"[15]{AnalyseEvents__WriteOutputs}": 1796547342000,
+                     "ToKeyedWorkItem": flink.NO_WATERMARK}
+    # a stage whose timers keep firing emits no watermark: downstream operators have none yet
+    assert not flink.watermarks_past(marks, 1_795_900_000_000)
+    assert flink.watermarks_past({"a": 1_796_000_000_000, "b": (1 << 63) - 1}, 1_795_900_000_000)
+    assert not flink.watermarks_past({"a": 1_796_000_000_000, "b": None}, 1_795_900_000_000)
+    assert not flink.watermarks_past({}, 0)
+
+
 def flink_flags_example() -> list[str]:
     return ["--runner=FlinkRunner", "--flink_master=127.0.0.1:8081", "--checkpointing_interval=5000"]
 

@@ -283,14 +283,17 @@ class Monitor:
 
     def flink_settled(self, latest_ms: int) -> bool:
         """On a Flink cluster the settled-time gauge only tells that its own step's watermark
-        passed; every operator's input watermark must be past the latest line's time + the
-        longest wait of a stateful step (`settle_ms`) before every timer has fired."""
+        passed; every operator's input watermark, chained operators included, must be past the
+        latest line's time + the longest wait of a stateful step (`settle_ms`) before every
+        timer has fired. An operator with no watermark yet is not settled: a stage whose timers
+        keep firing holds every downstream watermark where it was (Long.MIN_VALUE at first)
+        until no due timer is left."""
         job_id = getattr(self.result, "_job_id", None)
         flink_job = flink.running_job(self.flink_rest, job_id) if job_id else None
         if flink_job is None or self.settle_ms is None:
             return False
-        marks = [m for m in flink.input_watermarks(self.flink_rest, flink_job).values() if m is not None]
-        return bool(marks) and min(marks) >= latest_ms + self.settle_ms
+        return flink.watermarks_past(flink.input_watermarks(self.flink_rest, flink_job),
+                                     latest_ms + self.settle_ms)
 
 
 def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
