@@ -37,6 +37,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.cli import main
+from pipelines.commands.stream import flink_safe
 from pipelines.commands.stream_metrics import FlinkRestMetrics, flink_rest_url
 from pipelines.options import split_argv
 from pipelines.scenario.chu import generate_chu
@@ -83,6 +84,18 @@ def test_only_a_flink_cluster_is_asked_through_rest():
 def test_stream_accepts_the_flink_flags():
     inputs, flags = split_argv(["--source", "kafka://h:1/t", *flink_flags_example()], "stream")
     assert not inputs and "--checkpointing_interval=5000" in flags
+
+
+def test_a_live_job_gets_the_flink_options_it_needs_unless_given():
+    base = flink_flags_example()
+    flags = flink_safe(base)
+    assert flags[:len(base)] == base
+    assert "--finish_bundle_before_checkpointing" in flags and "--max_bundle_time_mills=100" in flags
+    assert flink_safe(base + ["--max_bundle_time_mills=500"]).count("--max_bundle_time_mills=500") == 1
+    assert not [f for f in flink_safe(base + ["--max_bundle_time_mills=500"]) if f.endswith("=100")]
+    assert flink_safe(["--runner=PrismRunner"]) == ["--runner=PrismRunner"]
+    # the options are the Flink runner's own: the command line accepts them
+    assert split_argv(["--source", "kafka://h:1/t", *flags], "stream")[1] == ["--source", "kafka://h:1/t", *flags]
 
 
 def test_an_operator_without_a_watermark_is_not_settled():

@@ -39,7 +39,8 @@ from pipelines.commands.replay import _checked_timezone, compile_rules
 from pipelines.commands.stream_metrics import flink_rest_url, iso_time, live_counts, status_fields
 from pipelines.enrichment.enrich import build_enricher
 from pipelines.errors import VigieError
-from pipelines.options import VigieOptions, split_argv, vigie_options, with_stream_runner
+from pipelines.options import (VigieOptions, named_runner, split_argv, vigie_options,
+                              with_stream_runner)
 from pipelines.services import expansion, flink, kafka_topics, process, prism
 from pipelines.sinks import es_cluster
 from pipelines.sinks.handoff.run import deliver_incidents
@@ -68,6 +69,13 @@ def prism_safe(flags: list[str]) -> list[str]:
     if runner.removesuffix("Runner") == "Prism" and f"--experiments={PRISM_NO_SPLIT}" not in flags:
         return flags + [f"--experiments={PRISM_NO_SPLIT}"]
     return flags
+
+
+def flink_safe(flags: list[str]) -> list[str]:
+    """Beam flags with the options a live job needs on Beam's Flink runner (flink.LIVE_JOB_FLAGS:
+    bundles finished before checkpoints, short bundles) when the runner is Flink."""
+    return flink.live_job_flags(flags) if named_runner(flags) == "FlinkRunner" else flags
+
 
 JOB = {"started": False}  # whether this process started a job (see exit_now)
 TERMINAL = {PipelineState.DONE, PipelineState.FAILED, PipelineState.CANCELLED,
@@ -299,7 +307,8 @@ class Monitor:
 def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
     """Check everything, start the job, watch it until it ends or is stopped; exit status."""
     values = vigie_options(argv, "stream")
-    flags = prism_safe(with_stream_runner(argv, lambda: prism.prism_options(streaming=True) + ["--prism_log_level=warn"]))
+    flags = flink_safe(prism_safe(with_stream_runner(
+        argv, lambda: prism.prism_options(streaming=True) + ["--prism_log_level=warn"])))
     if not values.out:
         raise VigieError("stream needs --out DIR (where events/, signals/, incidents/ and deadletter/ go)")
     where = parse_source(values)

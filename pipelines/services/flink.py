@@ -16,6 +16,7 @@ That one classpath runs all three programs:
                                   the TaskManager is registered (REST /taskmanagers)
     stop_cluster(8081) -> bool    TaskManager, then JobManager, by pid
     runner_options(cluster) -> the Beam flags for a job on that cluster
+    live_job_flags(flags) -> + the runner options a live job needs (LIVE_JOB_FLAGS)
     input_watermarks(rest, job) -> every operator's input watermark (the idle check)
 
 Folder: /tmp/vigie-flink-<uid>/<rest port> ($VIGIE_FLINK_DIR), with conf/, logs, pids, tmp/,
@@ -201,6 +202,33 @@ def runner_options(cluster: Cluster | None = None, streaming: bool = True) -> li
     flags = ["--runner=FlinkRunner", f"--flink_master={master}",
              f"--flink_job_server_jar={job_server_jar()}", "--environment_type=LOOPBACK"]
     return flags + (["--streaming"] if streaming else [])
+
+
+# What Beam's Flink runner (2.62) needs for Vigie's live job, given by `vigie stream` unless
+# the command line sets them (live_job_flags):
+# - finish_bundle_before_checkpointing: by default a checkpoint finishes the open bundle of each
+#   stage inside its snapshot and keeps the bundle's output in the snapshot's buffer, flushed
+#   only when the stage starts another bundle or gets another watermark. The Kafka read begins
+#   with a stage that gets one element (the impulse) and then the final watermark: when a
+#   checkpoint came while that first bundle ran (the Java harness takes seconds to start), its
+#   output (the partitions to read) stayed in the buffer for ever, the final watermark went
+#   on, and the reader never started. Finished before the checkpoint barrier, the output goes out.
+# - max_bundle_time_mills=100: a stage runs its due timers one round per bundle (a timer that a
+#   timer callback sets for a time already passed fires in the next bundle), a bundle holding only
+#   timers closes after max_bundle_time_mills (1,000 ms by default), and the stage emits no
+#   watermark while due timers keep coming. Vigie's stateful steps re-arm their timer to their
+#   next pending event time (stitching's closing times, correlation's signal times, incident
+#   releases), so a stream that is behind (catching up, a restart's rewind) costs one bundle per
+#   pending time: about 150 rounds for the test scenario, minutes at 1 s each, with every
+#   downstream watermark held back meanwhile (at 100 ms, under a minute).
+LIVE_JOB_FLAGS = (("--finish_bundle_before_checkpointing", None), ("--max_bundle_time_mills", "100"))
+
+
+def live_job_flags(flags: list[str]) -> list[str]:
+    """`flags` (a FlinkRunner job's) + the LIVE_JOB_FLAGS they do not set already (pure)."""
+    given = {flag.split("=", 1)[0] for flag in flags if flag.startswith("--")}
+    return flags + [name if value is None else f"{name}={value}"
+                    for name, value in LIVE_JOB_FLAGS if name not in given]
 
 
 def _rest(url: str, timeout_s: float = 3) -> object | None:
