@@ -39,7 +39,8 @@ from pipelines.commands.replay import _checked_timezone, compile_rules
 from pipelines.commands.stream_metrics import flink_rest_url, iso_time, live_counts, status_fields
 from pipelines.enrichment.enrich import build_enricher
 from pipelines.errors import VigieError
-from pipelines.options import VigieOptions, split_argv, vigie_options, with_stream_runner
+from pipelines.options import (VigieOptions, named_runner, split_argv, vigie_options,
+                              with_stream_runner)
 from pipelines.services import expansion, flink, kafka_topics, process, prism
 from pipelines.sinks import es_cluster
 from pipelines.sinks.handoff.run import deliver_incidents
@@ -68,6 +69,13 @@ def prism_safe(flags: list[str]) -> list[str]:
     if runner.removesuffix("Runner") == "Prism" and f"--experiments={PRISM_NO_SPLIT}" not in flags:
         return flags + [f"--experiments={PRISM_NO_SPLIT}"]
     return flags
+
+
+def flink_safe(flags: list[str]) -> list[str]:
+    """Beam flags with the options a live job needs on Beam's Flink runner (flink.LIVE_JOB_FLAGS:
+    bundles finished before checkpoints, short bundles) when the runner is Flink."""
+    return flink.live_job_flags(flags) if named_runner(flags) == "FlinkRunner" else flags
+
 
 JOB = {"started": False}  # whether this process started a job (see exit_now)
 TERMINAL = {PipelineState.DONE, PipelineState.FAILED, PipelineState.CANCELLED,
@@ -283,20 +291,24 @@ class Monitor:
 
     def flink_settled(self, latest_ms: int) -> bool:
         """On a Flink cluster the settled-time gauge only tells that its own step's watermark
-        passed; every operator's input watermark must be past the latest line's time + the
-        longest wait of a stateful step (`settle_ms`) before every timer has fired."""
+        passed; every operator's input watermark, chained operators included, must be past the
+        latest line's time + the longest wait of a stateful step (`settle_ms`) before every
+        timer has fired. An operator with no watermark yet is not settled: a stage whose timers
+        keep firing holds every downstream watermark where it was (Long.MIN_VALUE at first)
+        until no due timer is left."""
         job_id = getattr(self.result, "_job_id", None)
         flink_job = flink.running_job(self.flink_rest, job_id) if job_id else None
         if flink_job is None or self.settle_ms is None:
             return False
-        marks = [m for m in flink.input_watermarks(self.flink_rest, flink_job).values() if m is not None]
-        return bool(marks) and min(marks) >= latest_ms + self.settle_ms
+        return flink.watermarks_past(flink.input_watermarks(self.flink_rest, flink_job),
+                                     latest_ms + self.settle_ms)
 
 
 def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
     """Check everything, start the job, watch it until it ends or is stopped; exit status."""
     values = vigie_options(argv, "stream")
-    flags = prism_safe(with_stream_runner(argv, lambda: prism.prism_options(streaming=True) + ["--prism_log_level=warn"]))
+    flags = flink_safe(prism_safe(with_stream_runner(
+        argv, lambda: prism.prism_options(streaming=True) + ["--prism_log_level=warn"])))
     if not values.out:
         raise VigieError("stream needs --out DIR (where events/, signals/, incidents/ and deadletter/ go)")
     where = parse_source(values)

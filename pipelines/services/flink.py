@@ -16,6 +16,8 @@ That one classpath runs all three programs:
                                   the TaskManager is registered (REST /taskmanagers)
     stop_cluster(8081) -> bool    TaskManager, then JobManager, by pid
     runner_options(cluster) -> the Beam flags for a job on that cluster
+    live_job_flags(flags) -> + the runner options a live job needs (LIVE_JOB_FLAGS)
+    input_watermarks(rest, job) -> every operator's input watermark (the idle check)
 
 Folder: /tmp/vigie-flink-<uid>/<rest port> ($VIGIE_FLINK_DIR), with conf/, logs, pids, tmp/,
 checkpoints/. Command line (`make flink-start` / `make flink-stop`):
@@ -202,6 +204,33 @@ def runner_options(cluster: Cluster | None = None, streaming: bool = True) -> li
     return flags + (["--streaming"] if streaming else [])
 
 
+# What Beam's Flink runner (2.62) needs for Vigie's live job, given by `vigie stream` unless
+# the command line sets them (live_job_flags):
+# - finish_bundle_before_checkpointing: by default a checkpoint finishes the open bundle of each
+#   stage inside its snapshot and keeps the bundle's output in the snapshot's buffer, flushed
+#   only when the stage starts another bundle or gets another watermark. The Kafka read begins
+#   with a stage that gets one element (the impulse) and then the final watermark: when a
+#   checkpoint came while that first bundle ran (the Java harness takes seconds to start), its
+#   output (the partitions to read) stayed in the buffer for ever, the final watermark went
+#   on, and the reader never started. Finished before the checkpoint barrier, the output goes out.
+# - max_bundle_time_mills=100: a stage runs its due timers one round per bundle (a timer that a
+#   timer callback sets for a time already passed fires in the next bundle), a bundle holding only
+#   timers closes after max_bundle_time_mills (1,000 ms by default), and the stage emits no
+#   watermark while due timers keep coming. Vigie's stateful steps re-arm their timer to their
+#   next pending event time (stitching's closing times, correlation's signal times, incident
+#   releases), so a stream that is behind (catching up, a restart's rewind) costs one bundle per
+#   pending time: about 150 rounds for the test scenario, minutes at 1 s each, with every
+#   downstream watermark held back meanwhile (at 100 ms, under a minute).
+LIVE_JOB_FLAGS = (("--finish_bundle_before_checkpointing", None), ("--max_bundle_time_mills", "100"))
+
+
+def live_job_flags(flags: list[str]) -> list[str]:
+    """`flags` (a FlinkRunner job's) + the LIVE_JOB_FLAGS they do not set already (pure)."""
+    given = {flag.split("=", 1)[0] for flag in flags if flag.startswith("--")}
+    return flags + [name if value is None else f"{name}={value}"
+                    for name, value in LIVE_JOB_FLAGS if name not in given]
+
+
 def _rest(url: str, timeout_s: float = 3) -> object | None:
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:
@@ -237,23 +266,73 @@ def running_job(rest_url: str, beam_job_id: str, states: tuple[str, ...] = ("RUN
     return found[0] if found else None
 
 
+# Long.MIN_VALUE as Flink reports it: an operator that has had no input watermark yet.
+NO_WATERMARK = -(1 << 63)
+WATERMARK_METRIC = ".currentInputWatermark"
+
+
+def watermark_ms(value: object) -> int | None:
+    """A watermark value of Flink's REST API (a number or its text) -> ms, NO_WATERMARK for
+    Long.MIN_VALUE (no watermark yet; the text may come back as a float), None when unreadable
+    (pure)."""
+    try:
+        ms = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        try:
+            ms = int(float(value))  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return NO_WATERMARK if ms <= -(1 << 62) else ms
+
+
+def lowest_watermarks(metrics: list[dict]) -> dict[str, int | None]:
+    """Flink's aggregated subtask metrics of one vertex ({"id", "min"} rows) -> operator name ->
+    its lowest input watermark over the subtasks (pure). Only operators with an input have the
+    metric: sources are left out."""
+    found: dict[str, int | None] = {}
+    for row in metrics:
+        name = str(row.get("id", ""))
+        if name.endswith(WATERMARK_METRIC):
+            found[name[:-len(WATERMARK_METRIC)]] = watermark_ms(row.get("min"))
+    return found
+
+
 def input_watermarks(rest_url: str, job_id: str) -> dict[str, int | None]:
-    """Per operator of a running job: the lowest input watermark (ms) of its subtasks, None when
-    it has none (a source) or Flink does not say. Flink emits an operator's watermark only
-    after the timers it passed have fired."""
+    """Per operator of a running job, chained operators included: the lowest input watermark
+    (ms) of its subtasks; NO_WATERMARK while it has had none (its upstream holds it back, as a
+    stage whose timers keep firing does: Flink's runner emits a stage's watermark only once no
+    due timer is left); None when Flink does not say. Sources have no input and are left out."""
     answer = _rest(f"{rest_url}/jobs/{job_id}")
     vertices = answer.get("vertices", []) if isinstance(answer, dict) else []
     marks: dict[str, int | None] = {}
     for vertex in vertices:
-        values = []
-        for item in _rest(f"{rest_url}/jobs/{job_id}/vertices/{vertex['id']}/watermarks") or []:
-            try:
-                values.append(int(float(item["value"])))
-            except (KeyError, TypeError, ValueError):
-                continue
-        real = [v for v in values if v > -(1 << 62)]  # Long.MIN_VALUE: no input watermark yet
-        marks[vertex.get("name", vertex["id"])] = min(real) if real and len(real) == len(values) else None
+        base = f"{rest_url}/jobs/{job_id}/vertices/{vertex['id']}"
+        listed = _rest(f"{base}/subtasks/metrics")
+        if not isinstance(listed, list):  # Flink did not answer: not known
+            marks[vertex["id"]] = None
+            continue
+        names = [m["id"] for m in listed if isinstance(m, dict)
+                 and str(m.get("id", "")).endswith(WATERMARK_METRIC)]
+        queryable = [name for name in names if "," not in name]  # Flink's list separator
+        rows = _rest(f"{base}/subtasks/metrics?" + urllib.parse.urlencode(
+            {"get": ",".join(queryable), "agg": "min"})) if queryable else []
+        found = lowest_watermarks(rows if isinstance(rows, list) else [])
+        for operator in (name[:-len(WATERMARK_METRIC)] for name in queryable):
+            marks[f"{vertex['id']}/{operator}"] = found.get(operator)
+        if len(queryable) < len(names):  # a name Flink cannot be asked for: the vertex's input
+            values = [watermark_ms(item.get("value")) for item in _rest(f"{base}/watermarks") or []
+                      if isinstance(item, dict)]
+            if values:
+                known = [v for v in values if v is not None]
+                marks[f"{vertex['id']}/{vertex.get('name', '')}"] = (min(known) if len(known) == len(values)
+                                                                    else None)
     return marks
+
+
+def watermarks_past(marks: dict[str, int | None], target_ms: int) -> bool:
+    """Whether every operator's input watermark is known and at or past `target_ms` (pure):
+    an operator without a watermark yet, or one Flink did not report, is not."""
+    return bool(marks) and all(mark is not None and mark >= target_ms for mark in marks.values())
 
 
 def cancel_job(rest_url: str, beam_job_id: str, timeout_s: float = 60) -> bool:
