@@ -106,7 +106,8 @@ bench: venv
 	$(BIN)/python bench/bench_enrichment.py
 	$(BIN)/python bench/bench_correlation.py
 
-# Live detection on Prism (starts and stops Kafka and Beam's Java services when not running).
+# Live detection on Prism, or on the local Flink cluster with BENCH_RUNNER=flink (starts and stops
+# Kafka, Beam's Java services and the cluster when not running).
 bench-stream: venv
 	$(BIN)/python bench/bench_stream.py
 

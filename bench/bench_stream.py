@@ -1,9 +1,12 @@
 """Live-detection benchmark: generated web events pushed into Kafka at steady rates, the live job
-of `vigie stream` on Prism, event-to-signal latency and the highest rate sustained without lag.
+of `vigie stream` on Prism or on the local Flink cluster (BENCH_RUNNER=prism|flink), event-to-signal
+latency and the highest rate sustained without lag.
 
 What runs: the job `vigie stream` builds (pipelines/stream.py: ReadKafkaUnits | AnalyseEvents |
 WriteOutputs, shipped rules, enrichment, correlation, incidents, Parquet outputs), started in
-this process with Prism (LOOPBACK: the Python worker runs here), plus two taps on its outputs:
+this process with Prism, or submitted to the project's Flink session cluster through Beam's Flink
+job server with the runner options `vigie stream` adds (flink.LIVE_JOB_FLAGS), LOOPBACK either
+way (the Python worker runs here), plus two taps on its outputs:
 every event table (rows counted: the job's progress) and every signal row (the time it
 exists). The input is the Apache lines of a generated hospital scenario (benign browsing and the
 attack's scans and injections, ~4 % of them raise a signal), re-stamped with the time they are
@@ -18,16 +21,18 @@ Rates go up step by step (BENCH_RATES, events/s, each for BENCH_STEP_S seconds).
   progress is reported bundle by bundle, so the lag saw-tooths) and stays under 10 s worth of events over
   the last third;
 - CPU seconds used per 1,000 events by this process (the job's Python worker), the Java worker
-  pool (the Kafka read), Kafka, Prism and the producer (a process of its own, so that sending
-  does not compete with the worker for this process's GIL).
+  pool (the Kafka read), Kafka, the runner (Prism; or Flink's JobManager, TaskManager and
+  Beam's job server) and the producer (a process of its own, so that sending does not compete
+  with the worker for this process's GIL).
 The steps stop at the first rate whose lag does not drain within 45 s after it (on a shared
 machine one stall can fail a step that the next one passes, so a failed step alone does not stop
 the ladder). Bounded: BENCH_MAX_S seconds in all (default
 300) and BENCH_MAX_EVENTS events. Servers that are not running are started (Kafka, the Java
-worker pool and expansion service; ports from VIGIE_* variables, docs/streaming-stack.md) and
-stopped at the end; those already running are left running.
+worker pool and expansion service, the Flink cluster with BENCH_RUNNER=flink; ports from VIGIE_*
+variables, docs/streaming-stack.md) and stopped at the end; those already running are left running.
 
     .venv/bin/python bench/bench_stream.py          (BENCH_RATES=1000,2500,5000 BENCH_STEP_S=30)
+    BENCH_RUNNER=flink .venv/bin/python bench/bench_stream.py
 """
 from __future__ import annotations
 
@@ -50,10 +55,12 @@ sys.path.insert(0, str(HERE.parent))
 import apache_beam as beam  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
-from pipelines.commands.stream import analysis_settings, prism_safe, quiet_shutdown  # noqa: E402
+from pipelines.commands.stream import (analysis_settings, cancel_on_cluster, flink_safe, prism_safe,  # noqa: E402
+                                      quiet_shutdown)
 from pipelines.options import vigie_options, with_stream_runner  # noqa: E402
 from pipelines.scenario.chu import generate_chu  # noqa: E402
-from pipelines.services import beam_java, expansion, java_workers, kafka, kafka_topics, prism, process  # noqa: E402
+from pipelines.services import (beam_java, expansion, flink, java_workers, kafka, kafka_topics,  # noqa: E402
+                                prism, process)
 from pipelines.sources import kafka as ks  # noqa: E402
 from pipelines.stream import KafkaSource, SignalWindows, build_stream  # noqa: E402
 
@@ -62,6 +69,9 @@ STEP_S = float(os.environ.get("BENCH_STEP_S", "30"))
 MAX_S = float(os.environ.get("BENCH_MAX_S", "300"))
 MAX_EVENTS = int(os.environ.get("BENCH_MAX_EVENTS", "3000000"))
 PARTITIONS = int(os.environ.get("BENCH_PARTITIONS", "2"))
+RUNNER = os.environ.get("BENCH_RUNNER", "prism").lower()
+if RUNNER not in ("prism", "flink"):
+    raise SystemExit(f"bench_stream: BENCH_RUNNER={RUNNER!r}: use prism or flink")
 SCENARIO_EVENTS = 20_000
 APACHE_TIME = re.compile(rb"\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -278,17 +288,27 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def prism_pids() -> list[int]:
-    """Prism processes started by this process (the SDK starts one per job)."""
+def children_running(marker: str) -> list[int]:
+    """Processes started by this process whose command line holds `marker` (Prism: the SDK
+    starts one per job; Beam's Flink job server jar)."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == os.getpid() and \
-                    "prism" in (stat.parent / "cmdline").read_bytes().decode(errors="replace"):
+                    marker in (stat.parent / "cmdline").read_bytes().decode(errors="replace"):
                 found.append(int(stat.parent.name))
         except (OSError, ValueError, IndexError):
             continue
     return found
+
+
+def runner_pids() -> list[int]:
+    """The runner's processes: Prism, or Flink's JobManager and TaskManager and the job server."""
+    if RUNNER == "prism":
+        return children_running("prism")
+    folder = flink.ClusterSpec(rest_port=flink.default_port()).folder
+    return [pid for pid in (process.running_pid(folder, role) for role in ("jobmanager", "taskmanager"))
+            if pid] + children_running("job-server")
 
 
 def cpu_by_part(broker_pid: int, producer_pid: int) -> dict[str, float]:
@@ -297,7 +317,7 @@ def cpu_by_part(broker_pid: int, producer_pid: int) -> dict[str, float]:
     workers = process.running_pid(beam_java.state_dir() / f"{java_workers.MODE}-{java_workers.default_port()}",
                                   java_workers.MODE)
     pids = {"python worker": [os.getpid()], "java workers (Kafka read)": [workers],
-            "kafka": [broker_pid], "prism": prism_pids(), "producer": [producer_pid]}
+            "kafka": [broker_pid], RUNNER: runner_pids(), "producer": [producer_pid]}
     return {name: sum(cpu_seconds(p) for p in ps if p) for name, ps in pids.items()}
 
 
@@ -316,6 +336,10 @@ def start_services() -> tuple[kafka.Broker, list]:
     if not expansion.is_running():
         stops.append(expansion.stop_expansion_service)
     expansion.start_expansion_service()
+    if RUNNER == "flink":
+        if not flink.is_running():
+            stops.append(flink.stop_cluster)
+        flink.start_cluster()
     return broker, stops
 
 
@@ -331,8 +355,12 @@ def start_job(bootstrap: str, topic: str, out: Path, taps: Path):
     analysis = analysis_settings(values, "UTC")
     source = KafkaSource(ks.parse_source(f"kafka://{bootstrap}/{topic}"), f"bench-{topic}",
                          expansion.address(), ks.TopicFormats())
-    flags = prism_safe(with_stream_runner([], lambda: prism.prism_options(streaming=True)
-                                          + ["--prism_log_level=warn"]))
+    if RUNNER == "flink":
+        os.environ.update(flink.runner_env())  # the job server jar is started from this process
+        flags = flink_safe(with_stream_runner(flink.runner_options(streaming=True), list))
+    else:
+        flags = prism_safe(with_stream_runner([], lambda: prism.prism_options(streaming=True)
+                                              + ["--prism_log_level=warn"]))
     pipeline = beam.Pipeline(options=PipelineOptions(flags))
     analysed = build_stream(pipeline, source, analysis, str(out),
                             windows=SignalWindows(values.window_seconds, int(values.late_signal_hours * 3600)))
@@ -347,7 +375,7 @@ def main() -> int:
     work = Path(os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="vigie-bench-stream-"))
     work.mkdir(parents=True, exist_ok=True)
     lines = scenario_lines(work)
-    print(f"bench_stream: {len(lines):,} Apache lines of the generated scenario as templates; "
+    print(f"bench_stream on {RUNNER}: {len(lines):,} Apache lines of the generated scenario as templates; "
           f"rates {RATES} ev/s, {STEP_S:.0f} s each, {PARTITIONS} partition(s); work folder {work}", flush=True)
     broker, stops = start_services()
     bootstrap = broker.bootstrap
@@ -415,6 +443,8 @@ def main() -> int:
         if result is not None:
             quiet_shutdown()
             try:
+                if RUNNER == "flink":  # the job server stops waiting; the cluster must end the job
+                    cancel_on_cluster(result, f"http://127.0.0.1:{flink.default_port()}")
                 result.cancel()
             except Exception:  # noqa: BLE001 - the job may have ended
                 pass
@@ -429,7 +459,7 @@ def _ms(value) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    print("\nrate ev/s   sent/s   signals   p50      p99      max      lag slope  sustained   CPU s per 1k events (python worker / java / kafka / prism / producer)")
+    print("\nrate ev/s   sent/s   signals   p50      p99      max      lag slope  sustained   CPU s per 1k events (python worker / java / kafka / " + RUNNER + " / producer)")
     for r in rows:
         c = list(r["cpu_per_1k"].values())
         print(f"{r['rate']:>9,} {r['sent_per_s']:>8,.0f} {r['signals']:>9} {_ms(r['p50'])} {_ms(r['p99'])} "

@@ -102,6 +102,10 @@ def test_a_live_job_gets_the_flink_options_it_needs_unless_given():
     assert flink_safe(base + ["--max_bundle_time_mills=500"]).count("--max_bundle_time_mills=500") == 1
     assert not [f for f in flink_safe(base + ["--max_bundle_time_mills=500"]) if f.endswith("=100")]
     assert flink_safe(["--runner=PrismRunner"]) == ["--runner=PrismRunner"]
+    # checkpoints every 5 s unless given (without any the TaskManager's heap fills: flink.py)
+    given = flink_safe(["--runner=FlinkRunner", "--checkpointing_interval=60000"])
+    assert [f for f in given if f.startswith("--checkpointing_interval")] == ["--checkpointing_interval=60000"]
+    assert "--checkpointing_interval=5000" in flink_safe(["--runner=FlinkRunner"])
     # the options are the Flink runner's own: the command line accepts them
     assert split_argv(["--source", "kafka://h:1/t", *flags], "stream")[1] == ["--source", "kafka://h:1/t", *flags]
 
