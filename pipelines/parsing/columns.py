@@ -102,13 +102,82 @@ def take_all(fields: Mapping[str, pa.Array], rows: np.ndarray) -> dict[str, pa.A
     return {name: values.take(index) for name, values in fields.items()}
 
 
+def taken(values: pa.Array, rows: pa.Array) -> pa.Array:
+    """values.take(rows), without copying a column that holds nothing (all null)."""
+    if values.null_count == len(values):
+        return pa.nulls(len(rows), values.type)
+    return values.take(rows)
+
+
 def scatter(n: int, parts: Sequence[tuple[np.ndarray, pa.Array]]) -> pa.Array:
-    """Values known for some rows ((rows, values) pairs) -> an array of n rows, null elsewhere."""
+    """Values known for some rows ((rows, values) pairs) -> an array of n rows, null elsewhere
+    (a row given twice takes its last value)."""
     rows = np.concatenate([r for r, _ in parts])
-    values = pa.concat_arrays([v for _, v in parts])
+    values = pa.concat_arrays([v for _, v in parts]) if len(parts) > 1 else parts[0][1]
+    if len(rows) < 2 or bool(np.all(rows[1:] > rows[:-1])):
+        return placed(n, rows, values)
     where = np.full(n, -1, dtype=np.int64)
     where[rows] = np.arange(len(rows))
-    return values.take(pa.array(where, mask=where < 0))
+    picked = np.flatnonzero(where >= 0)
+    return placed(n, picked, values.take(pa.array(where[picked])))
+
+
+def placed(n: int, rows: np.ndarray, values: pa.Array) -> pa.Array:
+    """Values of the increasing `rows` -> an array of n rows, null elsewhere.
+
+    Strings are placed without copying their characters: only offsets and validity are built
+    (a take would copy every string and cost several times more)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    m = len(values)
+    if m == n:
+        return values
+    if m == 0 or values.type != pa.string():
+        where = np.full(n, -1, dtype=np.int64)
+        where[rows] = np.arange(len(rows))
+        return values.take(pa.array(where, mask=where < 0))
+    validity, offsets, data = values.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int32, count=values.offset + m + 1)[values.offset:]
+    lengths = np.diff(offsets)
+    valid = (np.ones(m, dtype=bool) if values.null_count == 0
+             else np.asarray(values.is_valid(), dtype=bool))
+    if lengths[~valid].any():  # nulls spanning characters: not placed by offsets
+        where = np.full(n, -1, dtype=np.int64)
+        where[rows] = np.arange(len(rows))
+        return values.take(pa.array(where, mask=where < 0))
+    out_lengths = np.zeros(n, dtype=np.int32)
+    out_lengths[rows] = lengths
+    out_offsets = np.empty(n + 1, dtype=np.int32)
+    out_offsets[0] = offsets[0]
+    np.cumsum(out_lengths, out=out_offsets[1:])
+    out_offsets[1:] += offsets[0]
+    out_valid = np.zeros(n, dtype=bool)
+    out_valid[rows] = valid
+    nulls = n - int(np.count_nonzero(out_valid))
+    bitmap = pa.py_buffer(np.packbits(out_valid, bitorder="little")) if nulls else None
+    return pa.StringArray.from_buffers(n, pa.py_buffer(out_offsets),
+                                       data if data is not None else pa.py_buffer(b""), bitmap, nulls)
+
+
+def leading_bytes(texts: pa.Array) -> np.ndarray:
+    """The first four bytes of each string as one big-endian uint32 (missing bytes are 0;
+    meaningless for nulls): a cheap key to pick the rows that may start with a given literal."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    n = len(texts)
+    lead = np.zeros(n, dtype=np.uint32)
+    _, offsets, data = texts.buffers()
+    if not n or data is None or data.size == 0:
+        return lead
+    offsets = np.frombuffer(offsets, dtype=np.int32, count=texts.offset + n + 1)[texts.offset:]
+    data = np.frombuffer(data, dtype=np.uint8)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    for position in range(4):
+        has = lengths > position
+        byte = np.zeros(n, dtype=np.uint32)
+        byte[has] = data[starts[has] + position]
+        lead |= byte << np.uint32(8 * (3 - position))
+    return lead
 
 
 def failures(n: int, checks: Sequence[tuple[np.ndarray, str | pa.Array]]) -> pa.Array:

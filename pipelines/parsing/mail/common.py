@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from pipelines.parsing.base import (STITCH_KEY, LineBatch, LogFormat, ParseContext, ParseResult, TS_TYPE,
                                     build_dead_letters, build_events, local_to_utc, no_dead_letters)
-from pipelines.parsing.columns import NULL_STR, per_run, with_millis
+from pipelines.parsing.columns import NULL_STR, per_run, taken, with_millis
 
 NETWORK = ("email", "network")  # event.category of connection-level lines
 IP_CHARS = r"[0-9A-Fa-f:.]*[.:][0-9A-Fa-f:.]*"
@@ -27,8 +27,13 @@ def take_prefix(texts: pa.Array, pattern: str) -> tuple[pa.StructArray, pa.Array
     captured with '(?P<rest>.*)', which costs several times more in RE2.
     """
     found = pc.extract_regex(texts, pattern)
-    rest = pc.replace_substring_regex(texts, re.sub(r"\(\?P<\w+>", "(?:", pattern), "")
-    return found, pc.if_else(found.is_valid(), rest, NULL_STR)
+    return found, pc.if_else(found.is_valid(), cut_prefix(texts, pattern), NULL_STR)
+
+
+def cut_prefix(texts: pa.Array, pattern: str) -> pa.Array:
+    """The rest of each text after the anchored prefix `pattern` (unchanged where it does not
+    match): for texts already known to match it."""
+    return pc.replace_substring_regex(texts, re.sub(r"\(\?P<\w+>", "(?:", pattern), "")
 
 
 def group(found: pa.StructArray, name: str) -> pa.Array:
@@ -94,7 +99,7 @@ def result(batch: LineBatch, fmt: LogFormat, keep: np.ndarray, is_fragment: np.n
     def rows_of(mask: np.ndarray) -> tuple[np.ndarray, dict[str, pa.Array]]:
         idx = np.flatnonzero(mask)
         take = pa.array(idx)
-        return idx, {name: col.take(take) for name, col in columns.items()}
+        return idx, {name: taken(col, take) for name, col in columns.items()}
 
     ev_idx, ev_cols = rows_of(keep & ~is_fragment)
     fr_idx, fr_cols = rows_of(keep & is_fragment)

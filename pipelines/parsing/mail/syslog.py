@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from pipelines.parsing.base import ParseContext, parse_syslog
 from pipelines.parsing.columns import NULL_STR, per_run, scatter
-from pipelines.parsing.mail.common import iso_timestamps, take_prefix
+from pipelines.parsing.mail.common import cut_prefix, iso_timestamps
 from pipelines.parsing.mail.kinds import LineKind, classify
 
 _ISO_TS = (r"(?P<date>\d{4}-\d\d-\d\d)T(?P<time>\d\d:\d\d:\d\d)(?:\.(?P<frac>\d{1,9}))?"
@@ -39,7 +39,8 @@ def syslog_header(lines: pa.Array) -> dict[str, pa.Array]:
     for number, kind in enumerate(SYSLOG_HEADERS):
         rows = np.flatnonzero(found.kind == number)
         if len(rows):
-            texts.append((rows, take_prefix(lines.take(pa.array(rows)), kind.pattern)[1]))
+            headed = lines if len(rows) == len(lines) else lines.take(pa.array(rows))
+            texts.append((rows, cut_prefix(headed, kind.pattern)))
     fields["text"] = scatter(len(lines), texts) if texts else pa.nulls(len(lines), pa.string())
     return fields
 
