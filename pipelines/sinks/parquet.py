@@ -37,9 +37,12 @@ def write_events(table: pa.Table, out_dir: str, name: str) -> Counter:
         return Counter()
     days = pc.strftime(table["@timestamp"], format="%Y-%m-%d")
     keys = pa.table({"dataset": table["event.dataset"], "date": days})
-    for group in keys.group_by(["dataset", "date"]).aggregate([]).to_pylist():
+    groups = keys.group_by(["dataset", "date"]).aggregate([]).to_pylist()
+    for group in groups:
         dataset, day = group["dataset"], group["date"]
-        part = table.filter(pc.and_(pc.equal(keys["dataset"], dataset), pc.equal(keys["date"], day)))
+        whole = len(groups) == 1 and dataset is not None and day is not None
+        part = table if whole else table.filter(  # one partition: no copy of every column
+            pc.and_(pc.equal(keys["dataset"], dataset), pc.equal(keys["date"], day)))
         _write(part, Path(out_dir) / EVENTS_DIR / f"dataset={dataset}" / f"date={day}", name)
     counts: Counter = Counter()
     per_family = table.group_by("event.module").aggregate([("vigie.lines", "sum"), ("event.id", "count")])
