@@ -180,6 +180,55 @@ def leading_bytes(texts: pa.Array) -> np.ndarray:
     return lead
 
 
+def _string_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets of each string, as n + 1 int64 values; the character buffer as bytes)."""
+    _, offsets, data = texts.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int32, count=texts.offset + len(texts) + 1)[texts.offset:]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return offsets.astype(np.int64), data
+
+
+def _positions(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The byte positions starts[i] .. starts[i] + counts[i] - 1 of every i, in order."""
+    total = int(counts.sum())
+    first = np.cumsum(counts) - counts  # where each row's run begins among the positions
+    return np.repeat(starts - first, counts) + np.arange(total, dtype=np.int64)
+
+
+def _strings(n: int, lengths: np.ndarray, data: np.ndarray, valid: np.ndarray) -> pa.Array:
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    nulls = n - int(np.count_nonzero(valid))
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data), bitmap, nulls)
+
+
+def head_bytes(texts: pa.Array, counts: np.ndarray, rows: np.ndarray) -> pa.Array:
+    """The first counts[i] bytes of each text of `rows` (a mask), null on the other rows.
+
+    The bytes must end on a character boundary (e.g. an ASCII prefix the caller matched)."""
+    offsets, data = _string_buffers(texts)
+    rows = rows & np.asarray(texts.is_valid(), dtype=bool)
+    counts = np.where(rows, counts, 0).astype(np.int64)
+    return _strings(len(texts), counts, data[_positions(offsets[:-1], counts)], rows)
+
+
+def drop_bytes(texts: pa.Array, counts: np.ndarray, nulled: np.ndarray | None = None) -> pa.Array:
+    """Each text without its first counts[i] bytes (ending on a character boundary), and null
+    on the `nulled` rows (a mask); one copy of the characters, no pattern."""
+    n = len(texts)
+    offsets, data = _string_buffers(texts)
+    lengths = np.diff(offsets)
+    valid = np.asarray(texts.is_valid(), dtype=bool) if texts.null_count else np.ones(n, dtype=bool)
+    counts = np.where(valid, counts, lengths).astype(np.int64)  # a null keeps no characters
+    if nulled is not None:
+        valid = valid & ~nulled
+        counts = np.where(nulled, lengths, counts)
+    kept = np.ones(int(offsets[-1] - offsets[0]), dtype=bool)
+    kept[_positions(offsets[:-1] - offsets[0], counts)] = False
+    return _strings(n, lengths - counts, data[offsets[0]:offsets[-1]][kept], valid)
+
+
 def failures(n: int, checks: Sequence[tuple[np.ndarray, str | pa.Array]]) -> pa.Array:
     """Per row, the reason of the first failed check (mask true = failed); null when all pass."""
     reasons = pa.nulls(n, pa.string())
@@ -222,6 +271,26 @@ def groups(values: pa.Array, pattern: str) -> dict[str, pa.Array]:
     return {field.name: present(child) for field, child in zip(struct.type, struct.flatten())}
 
 
+def extract_some(values: pa.Array, pattern: str, rows: np.ndarray | None = None) -> pa.StructArray:
+    """pc.extract_regex(values, pattern) run on the non-null values (of `rows`, a mask, when
+    given) only: a column that is mostly null costs what its values cost. The other rows are
+    null structs (read them with validity, as every group accessor does)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    n = len(values)
+    picked = np.asarray(values.is_valid(), dtype=bool) if values.null_count else np.ones(n, dtype=bool)
+    if rows is not None:
+        picked &= rows
+    count = int(np.count_nonzero(picked))
+    if count == n:
+        return pc.extract_regex(values, pattern)
+    if count == 0:
+        return pa.nulls(n, pc.extract_regex(values.slice(0, 0), pattern).type)
+    found = pc.extract_regex(values.filter(pa.array(picked)), pattern)
+    position = np.cumsum(picked) - 1
+    return found.take(pa.array(position, mask=~picked))
+
+
 def capture(values: pa.Array, patterns: Sequence[str]) -> pa.Array:
     """Group `v` of whichever of `patterns` matches first (leftmost) in each value."""
     merged = "|".join(f"(?:{p.replace('(?P<v>', f'(?P<v{i}>')})" for i, p in enumerate(patterns))
@@ -261,6 +330,14 @@ def per_value(values: pa.Array, fn: Callable[[str], object], value_type: pa.Data
     encoded = values.dictionary_encode()
     mapped_values = pa.array([fn(v) for v in encoded.dictionary.to_pylist()], type=value_type)
     return mapped_values.take(encoded.indices)
+
+
+def per_distinct(values: pa.Array, compute: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """An element-wise Arrow computation run once per distinct value and broadcast back."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded = values.dictionary_encode()
+    return compute(encoded.dictionary).take(encoded.indices)
 
 
 def mapped(values: pa.Array, mapping: Mapping[str, str | None]) -> pa.Array:
@@ -376,9 +453,14 @@ def first_ip(values: pa.Array, patterns: Sequence[str]) -> pa.Array:
 
 
 def ip_shaped(values: pa.Array) -> pa.Array:
-    """Keep values shaped like an IPv4/IPv6 address (no range check), null the rest."""
-    return pc.if_else(pc.match_substring_regex(
-        values, r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$"), values, NULL_STR)
+    """Keep values shaped like an IPv4/IPv6 address (no range check), null the rest (each
+    distinct value is looked at once)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if values.null_count == len(values):
+        return values
+    return per_distinct(values, lambda distinct: pc.if_else(pc.match_substring_regex(
+        distinct, r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$"), distinct, NULL_STR))
 
 
 # The IPv4 blocks `is_internal_address` calls internal (Python's table of special-purpose
@@ -444,10 +526,15 @@ def internal_ipv4_mask(values: np.ndarray) -> np.ndarray:
 
 def internal_mask(texts: pa.Array) -> pa.Array:
     """Per address string: True when internal (see the module docstring), False when it is an
-    address that is not, null when it is no address. Dotted quads are judged vectorised, other
-    strings once per distinct value."""
+    address that is not, null when it is no address. Each distinct string is judged once (a
+    log names the same clients and relays over and over): dotted quads vectorised, other
+    strings in Python."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
+    return per_distinct(texts, _internal_mask)
+
+
+def _internal_mask(texts: pa.Array) -> pa.Array:
     values, quad = ipv4_values(texts)
     inside = pa.array(internal_ipv4_mask(values), pa.bool_(), mask=~quad)
     others = ~quad & mask(texts.is_valid())

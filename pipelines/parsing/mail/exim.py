@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.parsing.base import LineBatch, LogFormat, ParseContext, ParseResult
-from pipelines.parsing.columns import NULL_STR, blank, ip_shaped, list_of, mapped, per_value
+from pipelines.parsing.columns import NULL_STR, blank, extract_some, ip_shaped, list_of, mapped, per_value
 from pipelines.parsing.mail.common import (IP_CHARS, NETWORK, STATUS_OUTCOME, decode_words,
                                            email_like, group, iso_timestamps, result,
                                            take_prefix)
@@ -124,9 +124,8 @@ def parse_exim(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     found = classify(text, families, EXIM_KINDS)
     g = found.get
 
-    spec = pc.extract_regex(pc.coalesce(g("hspec"), g("rhspec")), EXIM_HOSTSPEC)
-    unclassified = pa.array(found.kind < 0)
-    anywhere = pc.extract_regex(pc.if_else(unclassified, text, NULL_STR), EXIM_ANY_HOST)
+    spec = extract_some(pc.coalesce(g("hspec"), g("rhspec")), EXIM_HOSTSPEC)
+    anywhere = extract_some(text, EXIM_ANY_HOST, rows=found.kind < 0)
 
     def host_field(name: str) -> pa.Array:
         return pc.coalesce(group(spec, name), group(anywhere, name))
