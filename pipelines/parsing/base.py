@@ -363,9 +363,15 @@ def parse_syslog(strings: pa.Array, ctx: ParseContext) -> pa.Array:
     year = ref.year
     this_year = parse_local(pc.binary_join_element_wise(strings, pa.scalar(str(year)), " "),
                             "%b %d %H:%M:%S %Y", ctx.timezone)
-    prev_year = parse_local(pc.binary_join_element_wise(strings, pa.scalar(str(year - 1)), " "),
-                            "%b %d %H:%M:%S %Y", ctx.timezone)
+    # The year before is read only where this year's reading is too late or fails (Feb 29 in
+    # a non-leap year fails in one candidate and not in the other: take what parses).
     too_late = pc.greater(this_year, pa.scalar(limit, TS_TYPE))
-    # Feb 29 in a non-leap year fails in one candidate and not in the other: take what parses.
-    chosen = pc.if_else(pc.fill_null(too_late, False), prev_year, this_year)
-    return pc.coalesce(chosen, pc.if_else(pc.is_null(this_year), prev_year, this_year))
+    retry = np.asarray(too_late.fill_null(True), dtype=bool)
+    if not retry.any():
+        return this_year
+    rows = pa.array(np.flatnonzero(retry))
+    prev_year = parse_local(pc.binary_join_element_wise(strings.take(rows), pa.scalar(str(year - 1)), " "),
+                            "%b %d %H:%M:%S %Y", ctx.timezone)
+    position = np.cumsum(retry) - 1
+    prev_year = prev_year.take(pa.array(position, mask=~retry))
+    return pc.if_else(pa.array(retry), pc.coalesce(prev_year, this_year), this_year)

@@ -8,6 +8,7 @@ import email.errors
 import email.header
 import re
 import urllib.parse
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -15,7 +16,7 @@ import pyarrow.compute as pc
 
 from pipelines.parsing.base import (STITCH_KEY, LineBatch, LogFormat, ParseContext, ParseResult, TS_TYPE,
                                     build_dead_letters, build_events, local_to_utc, no_dead_letters)
-from pipelines.parsing.columns import NULL_STR, per_run, taken, with_millis
+from pipelines.parsing.columns import NULL_STR, per_run, with_millis
 
 NETWORK = ("email", "network")  # event.category of connection-level lines
 IP_CHARS = r"[0-9A-Fa-f:.]*[.:][0-9A-Fa-f:.]*"
@@ -71,6 +72,8 @@ def iso_timestamps(date_time: pa.Array, fraction: pa.Array, zone: pa.Array,
     """
     zone = pc.fill_null(zone, "")
     zoned = pc.not_equal(zone, "")
+    if date_time.null_count == len(date_time):  # e.g. a batch of BSD syslog headers
+        return pa.nulls(len(date_time), TS_TYPE), pc.invert(zoned)
 
     def seconds(rows: np.ndarray) -> pa.Array:
         take = pa.array(rows)
@@ -92,20 +95,41 @@ STATUS_OUTCOME = {"sent": "success", "deliverable": "success", "deferred": "unkn
 SPF_OUTCOME = {"pass": "success", "fail": "failure", "softfail": "failure"}
 
 
-def result(batch: LineBatch, fmt: LogFormat, keep: np.ndarray, is_fragment: np.ndarray,
-            timestamps: pa.Array, columns: dict[str, pa.Array], stitch_keys: pa.Array,
-            dead: list[tuple[np.ndarray, str]], skipped: int) -> ParseResult:
-    """Split the analysed rows into events and fragments, and gather dead letters and skips."""
-    def rows_of(mask: np.ndarray) -> tuple[np.ndarray, dict[str, pa.Array]]:
-        idx = np.flatnonzero(mask)
-        take = pa.array(idx)
-        return idx, {name: taken(col, take) for name, col in columns.items()}
+@dataclass(frozen=True)
+class Split:
+    """The rows a parser reads on: the kept rows of its batch, fragments first then events (each
+    in log order), so that the two tables are slices of every column (no take per column)."""
 
-    ev_idx, ev_cols = rows_of(keep & ~is_fragment)
-    fr_idx, fr_cols = rows_of(keep & is_fragment)
-    events = build_events(batch, ev_idx, fmt, timestamps.take(pa.array(ev_idx)), ev_cols)
-    fragments = build_events(batch, fr_idx, fmt, timestamps.take(pa.array(fr_idx)), fr_cols,
-                             extra={STITCH_KEY: stitch_keys.take(pa.array(fr_idx))})
+    order: np.ndarray  # the batch row of each row read on
+    fragments: int  # how many of them (first) are fragments
+
+    @classmethod
+    def of(cls, keep: np.ndarray, is_fragment: np.ndarray) -> "Split":
+        fragment_rows = np.flatnonzero(keep & is_fragment)
+        return cls(np.concatenate([fragment_rows, np.flatnonzero(keep & ~is_fragment)]),
+                   len(fragment_rows))
+
+    def take(self, values):
+        """An Arrow array or a numpy array of the batch's rows -> the rows read on."""
+        if isinstance(values, np.ndarray):
+            return values[self.order]
+        return values.take(pa.array(self.order))
+
+
+def result(batch: LineBatch, fmt: LogFormat, split: Split, timestamps: pa.Array,
+           columns: dict[str, pa.Array], stitch_keys: pa.Array,
+           dead: list[tuple[np.ndarray, str]], skipped: int) -> ParseResult:
+    """The analysed rows (`split`'s) into events and fragments; dead letters and skips."""
+    fragment_count, count = split.fragments, len(split.order)
+
+    def part(start: int, stop: int) -> dict[str, pa.Array]:
+        return {name: col.slice(start, stop - start) for name, col in columns.items()}
+
+    events = build_events(batch, split.order[fragment_count:], fmt,
+                          timestamps.slice(fragment_count), part(fragment_count, count))
+    fragments = build_events(batch, split.order[:fragment_count], fmt, timestamps.slice(0, fragment_count),
+                             part(0, fragment_count),
+                             extra={STITCH_KEY: stitch_keys.slice(0, fragment_count)})
     letters = [build_dead_letters(batch, rows, reason, fmt) for rows, reason in dead if len(rows)]
     return ParseResult(
         events=events,

@@ -13,7 +13,7 @@ from pipelines.parsing.base import LineBatch, LogFormat, ParseContext, ParseResu
 from pipelines.parsing.columns import NULL_STR, blank, extract_some, ip_shaped, list_of, mapped, per_value
 from pipelines.parsing.mail.common import (IP_CHARS, NETWORK, STATUS_OUTCOME, decode_words,
                                            email_like, group, iso_timestamps, result,
-                                           take_prefix)
+                                           Split, take_prefix)
 from pipelines.parsing.mail.direction import line_direction
 from pipelines.parsing.mail.kinds import LineKind, categories, classify, kind_values
 
@@ -116,11 +116,19 @@ def parse_exim(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     keep = has_prefix & np.asarray(pc.is_valid(timestamps), dtype=bool)
 
     body = pc.if_else(pa.array(keep), body, NULL_STR)
-    split, rest = take_prefix(body, EXIM_MESSAGE)
-    message_id = group(split, "id")
+    found_id, rest = take_prefix(body, EXIM_MESSAGE)
+    message_id = group(found_id, "id")
     has_id = np.asarray(pc.is_valid(message_id), dtype=bool)
     text = pc.if_else(pa.array(has_id), rest, body)
-    families = np.where(keep, "exim", "none").astype(object)
+    no_prefix = np.flatnonzero(~empty & ~has_prefix)
+    bad_time = np.flatnonzero(has_prefix & ~keep)
+
+    # from here on, the kept rows only: fragments first, then events (see common.Split)
+    split = Split.of(keep, has_id)
+    text, message_id = split.take(text), split.take(message_id)
+    timestamps, read_locally = split.take(timestamps), split.take(read_locally)
+    prefix = {name: split.take(prefix[name]) for name in ("host", "jhost", "pid", "jpid", "lpid")}
+    families = np.full(len(split.order), "exim", dtype=object)
     found = classify(text, families, EXIM_KINDS)
     g = found.get
 
@@ -198,10 +206,10 @@ def parse_exim(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     }
     file_or_host = pc.coalesce(hostname, pa.scalar(batch.file_key))
     stitch_keys = pc.binary_join_element_wise(file_or_host, message_id, "/")
-    return result(batch, EXIM, keep, has_id, timestamps, columns, stitch_keys, [
-        (np.flatnonzero(~empty & ~has_prefix), "no exim timestamp: expected 'YYYY-MM-DD HH:MM:SS "
-                                               "message' (optionally 'host exim[pid]:' around it)"),
-        (np.flatnonzero(has_prefix & ~keep), "exim timestamp does not exist (bad date or zone)"),
+    return result(batch, EXIM, split, timestamps, columns, stitch_keys, [
+        (no_prefix, "no exim timestamp: expected 'YYYY-MM-DD HH:MM:SS message' (optionally "
+                    "'host exim[pid]:' around it)"),
+        (bad_time, "exim timestamp does not exist (bad date or zone)"),
     ], int(empty.sum()))
 
 

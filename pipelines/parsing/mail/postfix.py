@@ -14,7 +14,7 @@ from pipelines.parsing.columns import (NULL_STR, blank, drop_bytes, extract_some
                                       mapped, mask, per_distinct, per_value, without)
 from pipelines.parsing.mail.common import (IP_CHARS, NETWORK, SPF_OUTCOME, STATUS_OUTCOME,
                                            decode_rfc2231, decode_words, email_like, group,
-                                           result)
+                                           Split, result)
 from pipelines.parsing.mail.direction import line_direction
 from pipelines.parsing.mail.kinds import LineKind, categories, classify, kind_values
 from pipelines.parsing.mail.syslog import syslog_header, syslog_timestamps
@@ -157,6 +157,15 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     noqueue = ~has_qid & mask(pc.starts_with(text, "NOQUEUE: "))
     cut = np.where(has_qid, qid_length + 2, np.where(noqueue, len("NOQUEUE: "), 0))
     body = drop_bytes(text, cut, nulled=families == "other")
+    no_header = np.flatnonzero(~empty & ~has_header)
+    bad_time = np.flatnonzero(has_header & ~keep)
+
+    # from here on, the kept rows only: fragments first, then events (see common.Split)
+    split = Split.of(keep, has_qid)
+    families, has_qid = split.take(families), split.take(has_qid)
+    body, text, qid, program = split.take(body), split.take(text), split.take(qid), split.take(program)
+    head = {name: split.take(head[name]) for name in ("host", "program", "pid")}
+    timestamps, read_locally = split.take(timestamps), split.take(read_locally)
     found = classify(body, families, POSTFIX_KINDS)
     g = found.get
 
@@ -246,9 +255,7 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
         "vigie.mail.dmarc_result": g("dmarc"),
     }
     stitch_keys = pc.binary_join_element_wise(head["host"], qid, "/")
-    no_header = np.flatnonzero(~empty & ~has_header)
-    bad_time = np.flatnonzero(has_header & ~keep)
-    return result(batch, POSTFIX, keep, has_qid, timestamps, columns, stitch_keys, [
+    return result(batch, POSTFIX, split, timestamps, columns, stitch_keys, [
         (no_header, "no syslog header: expected 'Mmm dd HH:MM:SS host program[pid]: message' "
                     "or an ISO 8601 / RFC 5424 timestamp header"),
         (bad_time, "syslog timestamp does not exist (bad date)"),
