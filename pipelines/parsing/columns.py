@@ -215,15 +215,16 @@ def head_bytes(texts: pa.Array, counts: np.ndarray, rows: np.ndarray) -> pa.Arra
 
 def drop_bytes(texts: pa.Array, counts: np.ndarray, nulled: np.ndarray | None = None) -> pa.Array:
     """Each text without its first counts[i] bytes (ending on a character boundary), and null
-    on the `nulled` rows (a mask); one copy of the characters, no pattern."""
+    on the `nulled` rows (a mask: their characters stay in the buffer, unseen); one copy of
+    the characters, no pattern."""
     n = len(texts)
     offsets, data = _string_buffers(texts)
     lengths = np.diff(offsets)
     valid = np.asarray(texts.is_valid(), dtype=bool) if texts.null_count else np.ones(n, dtype=bool)
     counts = np.where(valid, counts, lengths).astype(np.int64)  # a null keeps no characters
     if nulled is not None:
+        counts = np.where(nulled & valid, 0, counts)
         valid = valid & ~nulled
-        counts = np.where(nulled, lengths, counts)
     kept = np.ones(int(offsets[-1] - offsets[0]), dtype=bool)
     kept[_positions(offsets[:-1] - offsets[0], counts)] = False
     return _strings(n, lengths - counts, data[offsets[0]:offsets[-1]][kept], valid)
