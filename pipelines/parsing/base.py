@@ -158,10 +158,29 @@ def event_ids(file_key: str, offsets: np.ndarray) -> pa.StringArray:
     return pa.StringArray.from_buffers(n, pa.py_buffer(value_offsets), pa.py_buffer(out.tobytes()))
 
 
+# Absent columns and constant columns (dataset, path, ...) are slices of one shared array per
+# type and value: an event table has ~140 columns, most of them null, and allocating a fresh
+# column of nulls or of one repeated value for each cost more than its real columns.
+_SHARED: dict[tuple[pa.DataType, Any], pa.Array] = {}
+
+
+def _shared(n: int, ftype: pa.DataType, value: Any = None) -> pa.Array:
+    """n rows of `value` (None: nulls) of type ftype, as a slice of a shared column."""
+    key = (ftype, value)
+    column = _SHARED.get(key)
+    if column is None or len(column) < n:
+        if len(_SHARED) > 256:
+            _SHARED.clear()
+        size = max(n, 2 * len(column) if column is not None else 0, 1024)
+        column = pa.nulls(size, ftype) if value is None else pa.repeat(pa.scalar(value, type=ftype), size)
+        _SHARED[key] = column
+    return column.slice(0, n)
+
+
 def _column(value: Any, n: int, ftype: pa.DataType) -> pa.Array:
     """A value for one event column: an array of length n, or a scalar broadcast to n rows."""
     if value is None:
-        return pa.nulls(n, ftype)
+        return _shared(n, ftype)
     if isinstance(value, pa.ChunkedArray):
         value = value.combine_chunks()
     if isinstance(value, pa.Array):
@@ -174,6 +193,8 @@ def _column(value: Any, n: int, ftype: pa.DataType) -> pa.Array:
         return value
     if pa.types.is_list(ftype) and not isinstance(value, (list, tuple)):
         value = [value]
+    if isinstance(value, (str, int, float, bool)):
+        return _shared(n, ftype, value)
     return pa.repeat(pa.scalar(value, type=ftype), n)
 
 
