@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.parsing.columns import (drop_bytes, extract_some, head_bytes, ip_shaped, leading_bytes,
+from pipelines.parsing.columns import (blank, byte_at, drop_bytes, extract_some, head_bytes, ip_shaped, leading_bytes,
                                        per_distinct, placed, scatter)
 from pipelines.parsing.mail.common import group
 from pipelines.parsing.mail.exim import EXIM_KINDS
@@ -105,3 +105,13 @@ def test_literal_prefix_is_what_every_match_starts_with():
     for kind in POSTFIX_KINDS + EXIM_KINDS + SYSLOG_HEADERS:
         prefix = literal_prefix(kind.pattern)
         assert kind.pattern[1:].startswith(prefix), kind.action
+
+
+def test_blank_is_no_character_but_re2_whitespace():
+    lines = pa.array(["", " \t\r\n\f", "\v", " x", "x", "\x00", None, "\u2028"], pa.string())
+    expected = ~np.asarray(pc.match_substring_regex(lines, r"\S").fill_null(False), dtype=bool)
+    assert blank(lines).tolist() == expected.tolist() == [True, True, False, False, False, False, True, False]
+
+
+def test_byte_at_reads_one_position():
+    assert byte_at(pa.array(["abc", "a", None, "é"], pa.string()), 1).tolist() == [98, 0, 0, 0xA9]

@@ -41,8 +41,18 @@ def mask(values: pa.Array) -> np.ndarray:
 
 
 def blank(lines: pa.Array) -> np.ndarray:
-    """Rows that hold nothing but whitespace (or are null)."""
-    return ~mask(pc.match_substring_regex(lines, r"\S"))
+    """Rows that hold nothing but whitespace (RE2's \\s: tab, newline, form feed, carriage
+    return, space), or are null. Only the rows that are empty or start with one of those are
+    looked at with a pattern."""
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    first = leading_bytes(lines) >> np.uint32(24)
+    valid = np.asarray(lines.is_valid(), dtype=bool) if lines.null_count else np.ones(len(lines), dtype=bool)
+    unsure = valid & np.isin(first, np.array([0, 9, 10, 12, 13, 32], dtype=np.uint32))
+    empty = ~valid
+    if unsure.any():
+        empty |= unsure & ~mask(only(unsure, lines, lambda rows: pc.match_substring_regex(rows, r"\S")))
+    return empty
 
 
 def spread(rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
@@ -165,19 +175,24 @@ def leading_bytes(texts: pa.Array) -> np.ndarray:
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     n = len(texts)
-    lead = np.zeros(n, dtype=np.uint32)
     _, offsets, data = texts.buffers()
     if not n or data is None or data.size == 0:
-        return lead
+        return np.zeros(n, dtype=np.uint32)
     offsets = np.frombuffer(offsets, dtype=np.int32, count=texts.offset + n + 1)[texts.offset:]
     data = np.frombuffer(data, dtype=np.uint8)
-    starts, lengths = offsets[:-1], np.diff(offsets)
-    for position in range(4):
-        has = lengths > position
-        byte = np.zeros(n, dtype=np.uint32)
-        byte[has] = data[starts[has] + position]
-        lead |= byte << np.uint32(8 * (3 - position))
-    return lead
+    place = np.arange(4, dtype=np.int32)
+    where = np.minimum(offsets[:-1, None] + place, len(data) - 1)
+    head = np.where(place < np.diff(offsets)[:, None], data[where], 0).astype(np.uint8)
+    return head.view(">u4").ravel().astype(np.uint32)
+
+
+def byte_at(texts: pa.Array, position: int) -> np.ndarray:
+    """The byte at `position` of each string (0 where the string is shorter)."""
+    offsets, data = _string_buffers(texts)
+    has = np.diff(offsets) > position
+    out = np.zeros(len(texts), dtype=np.uint8)
+    out[has] = data[offsets[:-1][has] + position]
+    return out
 
 
 def _string_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.parsing.columns import leading_bytes, placed, present, scatter
+from pipelines.parsing.columns import leading_bytes, mask, placed, present, scatter
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,17 @@ class Classified:
         return self.groups.get(name, pa.nulls(self.n, pa.string()))
 
 
-def classify(texts: pa.Array, families: np.ndarray, kinds: Sequence[LineKind]) -> Classified:
+def _of_family(families: str | np.ndarray | pa.Array, name: str, n: int) -> np.ndarray:
+    """Rows of family `name`; `families` is one name for every row, or one per row."""
+    if isinstance(families, str):
+        return np.full(n, families == name, dtype=bool)
+    if isinstance(families, (pa.Array, pa.ChunkedArray)):
+        return mask(pc.equal(families, name))
+    return np.asarray(families == name, dtype=bool)
+
+
+def classify(texts: pa.Array, families: str | np.ndarray | pa.Array,
+             kinds: Sequence[LineKind]) -> Classified:
     """Each non-null text -> the first kind (of its family) whose pattern matches, and its groups.
 
     A kind is tried only on the rows still open, of its family, that start with the literal
@@ -119,14 +129,15 @@ def classify(texts: pa.Array, families: np.ndarray, kinds: Sequence[LineKind]) -
     kind_of = np.full(n, -1, dtype=np.int32)
     open_rows = np.asarray(pc.is_valid(texts), dtype=bool)
     of_family: dict[str, np.ndarray] = {}
-    lead = leading_bytes(texts)
+    lead = None
     parts: dict[str, list] = defaultdict(list)
     for number, kind in enumerate(kinds):
         if kind.family not in of_family:
-            of_family[kind.family] = np.asarray(families == kind.family, dtype=bool)
+            of_family[kind.family] = _of_family(families, kind.family, n)
         selected = open_rows & of_family[kind.family]
         prefix = literal_prefix(kind.pattern)
-        if prefix:
+        if prefix and selected.any():
+            lead = leading_bytes(texts) if lead is None else lead
             selected &= _starting_with(lead, prefix)
         candidates = np.flatnonzero(selected)
         if not len(candidates):

@@ -145,9 +145,8 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     keep = has_header & np.asarray(pc.is_valid(timestamps), dtype=bool)
 
     program = pc.if_else(pa.array(keep), head["program"], NULL_STR)
-    families = np.asarray(per_value(program, _postfix_family, pa.string()).fill_null("none"),
-                          dtype=object)
-    queued_family = np.isin(families, ("postfix", "opendkim", "opendmarc", "spf"))
+    families = per_value(program, _postfix_family, pa.string()).fill_null("none")
+    queued_family = mask(pc.is_in(families, pa.array(["postfix", "opendkim", "opendmarc", "spf"])))
     text = head["text"]
     # 'QUEUEID: ' (no ':' in the id, so it ends at the first one) or 'NOQUEUE: ' is cut off the
     # body by byte counts: the pattern is only matched, never captured nor replaced
@@ -156,7 +155,7 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     qid = head_bytes(text, qid_length, has_qid)
     noqueue = ~has_qid & mask(pc.starts_with(text, "NOQUEUE: "))
     cut = np.where(has_qid, qid_length + 2, np.where(noqueue, len("NOQUEUE: "), 0))
-    body = drop_bytes(text, cut, nulled=families == "other")
+    body = drop_bytes(text, cut, nulled=mask(pc.equal(families, "other")))
     no_header = np.flatnonzero(~empty & ~has_header)
     bad_time = np.flatnonzero(has_header & ~keep)
 
@@ -170,7 +169,8 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     g = found.get
 
     # postfix lines of their own that no kind gave a client: the first 'host[ip]' they name
-    unnamed = (np.isin(families, ("postfix", "postscreen")) & ~has_qid
+    postfix_rows = mask(pc.is_in(families, pa.array(["postfix", "postscreen"])))
+    unnamed = (postfix_rows & ~has_qid
                & ~np.asarray(pc.is_valid(pc.coalesce(g("client_ip"), g("relay_ip"))), dtype=bool))
     named = extract_some(body, ANY_CLIENT, rows=unnamed)
     client_ip = ip_shaped(pc.coalesce(g("client_ip"), group(named, "client_ip")))
@@ -206,13 +206,13 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
                          pa.scalar("syslog"))
     origin = kind_values(found, POSTFIX_KINDS, "origin", pa.bool_()).fill_null(False)
     inside = pc.or_(pc.is_valid(user), pc.equal(action, "pickup"))
-    product = pc.if_else(pc.is_in(pa.array(families, pa.string()), pa.array(["postfix", "postscreen"])),
+    product = pc.if_else(pa.array(postfix_rows),
                          "postfix", per_distinct(program, lambda names: pc.utf8_lower(
                              pc.replace_substring_regex(names, r"[/\[].*$", ""))))
 
     columns = {
         "message": text,
-        "event.category": categories(found, POSTFIX_KINDS, uncategorised=families == "other"),
+        "event.category": categories(found, POSTFIX_KINDS, uncategorised=mask(pc.equal(families, "other"))),
         "event.type": kind_values(found, POSTFIX_KINDS, "types", pa.list_(pa.string())),
         "event.action": action,
         "event.outcome": outcome,

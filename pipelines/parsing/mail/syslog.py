@@ -31,7 +31,7 @@ SYSLOG_HEADERS: tuple[LineKind, ...] = (
 
 def syslog_header(lines: pa.Array) -> dict[str, pa.Array]:
     """Syslog header fields of each line and its message (null where no header reads)."""
-    found = classify(lines, np.full(len(lines), "syslog", dtype=object), SYSLOG_HEADERS)
+    found = classify(lines, "syslog", SYSLOG_HEADERS)
     fields = {name: found.get(name) for name in ("bsd", "date", "time", "frac", "zone", "host",
                                                   "program", "pid")}
     fields["pid"] = pc.if_else(pc.equal(fields["pid"], "-"), NULL_STR, fields["pid"])
