@@ -112,13 +112,6 @@ def take_all(fields: Mapping[str, pa.Array], rows: np.ndarray) -> dict[str, pa.A
     return {name: values.take(index) for name, values in fields.items()}
 
 
-def taken(values: pa.Array, rows: pa.Array) -> pa.Array:
-    """values.take(rows), without copying a column that holds nothing (all null)."""
-    if values.null_count == len(values):
-        return pa.nulls(len(rows), values.type)
-    return values.take(rows)
-
-
 def scatter(n: int, parts: Sequence[tuple[np.ndarray, pa.Array]]) -> pa.Array:
     """Values known for some rows ((rows, values) pairs) -> an array of n rows, null elsewhere
     (a row given twice takes its last value)."""
@@ -172,15 +165,11 @@ def placed(n: int, rows: np.ndarray, values: pa.Array) -> pa.Array:
 def leading_bytes(texts: pa.Array) -> np.ndarray:
     """The first four bytes of each string as one big-endian uint32 (missing bytes are 0;
     meaningless for nulls): a cheap key to pick the rows that may start with a given literal."""
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
     n = len(texts)
-    _, offsets, data = texts.buffers()
-    if not n or data is None or data.size == 0:
+    offsets, data = _string_buffers(texts)
+    if not n or not len(data):
         return np.zeros(n, dtype=np.uint32)
-    offsets = np.frombuffer(offsets, dtype=np.int32, count=texts.offset + n + 1)[texts.offset:]
-    data = np.frombuffer(data, dtype=np.uint8)
-    place = np.arange(4, dtype=np.int32)
+    place = np.arange(4, dtype=np.int64)
     where = np.minimum(offsets[:-1, None] + place, len(data) - 1)
     head = np.where(place < np.diff(offsets)[:, None], data[where], 0).astype(np.uint8)
     return head.view(">u4").ravel().astype(np.uint32)
@@ -196,7 +185,12 @@ def byte_at(texts: pa.Array, position: int) -> np.ndarray:
 
 
 def _string_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets of each string, as n + 1 int64 values; the character buffer as bytes)."""
+    """(offsets of each string, as n + 1 int64 values; the character buffer as bytes) of a
+    string array (chunks combined, large strings cast)."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if texts.type != pa.string():
+        texts = texts.cast(pa.string())
     _, offsets, data = texts.buffers()
     offsets = np.frombuffer(offsets, dtype=np.int32, count=texts.offset + len(texts) + 1)[texts.offset:]
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
