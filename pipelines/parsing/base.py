@@ -162,6 +162,7 @@ def event_ids(file_key: str, offsets: np.ndarray) -> pa.StringArray:
 # type and value: an event table has ~140 columns, most of them null, and allocating a fresh
 # column of nulls or of one repeated value for each cost more than its real columns.
 _SHARED: dict[tuple[pa.DataType, Any], pa.Array] = {}
+_SHARED_BYTES = 64 * 1024 * 1024  # the cache is emptied when its columns would hold more
 
 
 def _shared(n: int, ftype: pa.DataType, value: Any = None) -> pa.Array:
@@ -169,10 +170,10 @@ def _shared(n: int, ftype: pa.DataType, value: Any = None) -> pa.Array:
     key = (ftype, value)
     column = _SHARED.get(key)
     if column is None or len(column) < n:
-        if len(_SHARED) > 256:
-            _SHARED.clear()
         size = max(n, 2 * len(column) if column is not None else 0, 1024)
         column = pa.nulls(size, ftype) if value is None else pa.repeat(pa.scalar(value, type=ftype), size)
+        if sum(c.nbytes for c in _SHARED.values()) + column.nbytes > _SHARED_BYTES:
+            _SHARED.clear()
         _SHARED[key] = column
     return column.slice(0, n)
 
