@@ -8,8 +8,8 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.parsing.columns import (blank, byte_at, drop_bytes, extract_some, head_bytes, ip_shaped, leading_bytes,
-                                       per_distinct, placed, scatter)
+from pipelines.parsing.columns import (blank, byte_at, drop_bytes, extract_some, head_bytes, ip_shaped,
+                                       leading_bytes, list_of, per_distinct, placed, scatter)
 from pipelines.parsing.mail.common import group
 from pipelines.parsing.mail.exim import EXIM_KINDS
 from pipelines.parsing.mail.kinds import literal_prefix
@@ -115,3 +115,13 @@ def test_blank_is_no_character_but_re2_whitespace():
 
 def test_byte_at_reads_one_position():
     assert byte_at(pa.array(["abc", "a", None, "é"], pa.string()), 1).tolist() == [98, 0, 0, 0xA9]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.none() | TEXT, st.none() | TEXT, st.none() | TEXT), max_size=10))
+def test_list_of_keeps_the_non_null_values_in_column_order(rows):
+    columns = [pa.array([r[j] for r in rows], pa.string()) for j in range(3)]
+    expected = [[v for v in r if v is not None] or None for r in rows]
+    got = list_of(*columns)
+    got.validate(full=True)
+    assert got.to_pylist() == expected

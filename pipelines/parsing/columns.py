@@ -427,14 +427,16 @@ def list_of(*columns: pa.Array) -> pa.ListArray:
     """Per row, the non-null values of several string columns as a list, repeats kept (null
     when there is none)."""
     n, k = len(columns[0]), len(columns)
-    flat = pa.concat_arrays([c.cast(pa.string()) for c in columns])
-    flat = flat.take(pa.array(np.arange(k * n).reshape(k, n).T.ravel()))
-    valid = np.asarray(flat.is_valid(), dtype=bool)
-    counts = valid.reshape(n, k).sum(axis=1)
+    columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
+    valid = np.stack([np.asarray(c.is_valid(), dtype=bool) if c.null_count else np.ones(n, dtype=bool)
+                      for c in columns], axis=1)  # (n, k)
+    entries = np.flatnonzero(valid.ravel())  # the values kept, row by row, column by column
+    source = (entries % k) * n + entries // k  # their place among the columns laid end to end
+    flat = pa.concat_arrays([c.cast(pa.string()) for c in columns]).take(pa.array(source))
+    counts = valid.sum(axis=1)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), flat.filter(pa.array(valid)),
-                                    mask=pa.array(counts == 0))
+    return pa.ListArray.from_arrays(pa.array(offsets), flat, mask=pa.array(counts == 0))
 
 
 # ---------------------------------------------------------------------------------------------
