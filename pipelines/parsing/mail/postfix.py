@@ -149,20 +149,20 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     queued_family = mask(pc.is_in(families, pa.array(["postfix", "opendkim", "opendmarc", "spf"])))
     text = head["text"]
     # 'QUEUEID: ' (no ':' in the id, so it ends at the first one) or 'NOQUEUE: ' is cut off the
-    # body by byte counts: the pattern is only matched, never captured nor replaced
+    # body by byte counts (below): the pattern is only matched, never captured nor replaced
     has_qid = queued_family & mask(pc.match_substring_regex(text, QUEUE_ID))
-    qid_length = np.asarray(pc.find_substring(text, ":").fill_null(0), dtype=np.int64)
-    qid = head_bytes(text, qid_length, has_qid)
-    noqueue = ~has_qid & mask(pc.starts_with(text, "NOQUEUE: "))
-    cut = np.where(has_qid, qid_length + 2, np.where(noqueue, len("NOQUEUE: "), 0))
-    body = drop_bytes(text, cut, nulled=mask(pc.equal(families, "other")))
     no_header = np.flatnonzero(~empty & ~has_header)
     bad_time = np.flatnonzero(has_header & ~keep)
 
     # from here on, the kept rows only: fragments first, then events (see common.Split)
     split = Split.of(keep, has_qid)
     families, has_qid = split.take(families), split.take(has_qid)
-    body, text, qid, program = split.take(body), split.take(text), split.take(qid), split.take(program)
+    text, program = split.take(text), split.take(program)
+    qid_length = np.asarray(pc.find_substring(text, ":").fill_null(0), dtype=np.int64)
+    qid = head_bytes(text, qid_length, has_qid)
+    noqueue = ~has_qid & mask(pc.starts_with(text, "NOQUEUE: "))
+    cut = np.where(has_qid, qid_length + 2, np.where(noqueue, len("NOQUEUE: "), 0))
+    body = drop_bytes(text, cut, nulled=mask(pc.equal(families, "other")))
     head = {name: split.take(head[name]) for name in ("host", "program", "pid")}
     timestamps, read_locally = split.take(timestamps), split.take(read_locally)
     found = classify(body, families, POSTFIX_KINDS)
