@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.parsing.columns import leading_bytes, mask, placed, present, scatter
+from pipelines.parsing.columns import leading_bytes, mask, placed, present
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,11 @@ def _merged(n: int, parts: list[tuple[np.ndarray, pa.Array]]) -> pa.Array:
         return placed(n, *parts[0])  # the rows of one kind increase
     rows = np.concatenate([r for r, _ in parts])
     values = pa.concat_arrays([v for _, v in parts])
-    valid = np.asarray(values.is_valid(), dtype=bool)
-    return scatter(n, [(rows[valid], values.filter(pa.array(valid)))])
+    given = np.flatnonzero(np.asarray(values.is_valid(), dtype=bool))
+    where = np.full(n, -1, dtype=np.int64)
+    where[rows[given]] = given  # in part order: a later value of a row replaces an earlier one
+    picked = np.flatnonzero(where >= 0)
+    return placed(n, picked, values.take(pa.array(where[picked])))
 
 
 _REGEX_SYNTAX = set("\\.^$|?*+()[]{}")
