@@ -17,7 +17,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow.dataset as ds
@@ -25,7 +25,6 @@ import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.correlation.travel import TRAVEL_RULE
-from pipelines.correlation.loader import Detections, load_detections
 from pipelines.enrichment.enrich import Enricher, build_enricher
 from pipelines.errors import VigieError
 from pipelines.options import VigieOptions, split_argv, vigie_options, with_default_runner
@@ -45,6 +44,9 @@ from pipelines.sinks.handoff.ledger import LEDGER_NAME
 from pipelines.sinks.incidents import INCIDENTS_DIR, incidents_path, read_incidents
 from pipelines.summary import incident_index_unbalanced
 from pipelines.transforms.analyse import AnalysisSettings, IncidentSettings, TravelSettings
+
+if TYPE_CHECKING:  # the Sigma tooling is imported only when rules are compiled (not with --no-detect)
+    from pipelines.correlation.loader import Detections
 
 EXIT_UNDELIVERED = 3
 REPORT_LANGUAGES = ["fr", "en"]
@@ -74,6 +76,7 @@ def compile_rules(paths: list[str] | None) -> Detections:
     """The rules to evaluate: the given files/folders (their correlation rules resolved against
     them and the shipped rules), or the shipped detections/. Rules given on purpose that load
     nothing at all are an error, not a silent run without detection."""
+    from pipelines.correlation.loader import load_detections
     detections = load_detections([Path(p) for p in paths] if paths else [data_dir("detections")])
     ruleset = detections.ruleset
     if paths and not ruleset.rules and not ruleset.skipped and not detections.correlations.rules:

@@ -158,10 +158,30 @@ def event_ids(file_key: str, offsets: np.ndarray) -> pa.StringArray:
     return pa.StringArray.from_buffers(n, pa.py_buffer(value_offsets), pa.py_buffer(out.tobytes()))
 
 
+# Absent columns and constant columns (dataset, path, ...) are slices of one shared array per
+# type and value: an event table has ~140 columns, most of them null, and allocating a fresh
+# column of nulls or of one repeated value for each cost more than its real columns.
+_SHARED: dict[tuple[pa.DataType, Any], pa.Array] = {}
+_SHARED_BYTES = 64 * 1024 * 1024  # the cache is emptied when its columns would hold more
+
+
+def _shared(n: int, ftype: pa.DataType, value: Any = None) -> pa.Array:
+    """n rows of `value` (None: nulls) of type ftype, as a slice of a shared column."""
+    key = (ftype, value)
+    column = _SHARED.get(key)
+    if column is None or len(column) < n:
+        size = max(n, 2 * len(column) if column is not None else 0, 1024)
+        column = pa.nulls(size, ftype) if value is None else pa.repeat(pa.scalar(value, type=ftype), size)
+        if sum(c.nbytes for c in _SHARED.values()) + column.nbytes > _SHARED_BYTES:
+            _SHARED.clear()
+        _SHARED[key] = column
+    return column.slice(0, n)
+
+
 def _column(value: Any, n: int, ftype: pa.DataType) -> pa.Array:
     """A value for one event column: an array of length n, or a scalar broadcast to n rows."""
     if value is None:
-        return pa.nulls(n, ftype)
+        return _shared(n, ftype)
     if isinstance(value, pa.ChunkedArray):
         value = value.combine_chunks()
     if isinstance(value, pa.Array):
@@ -174,6 +194,8 @@ def _column(value: Any, n: int, ftype: pa.DataType) -> pa.Array:
         return value
     if pa.types.is_list(ftype) and not isinstance(value, (list, tuple)):
         value = [value]
+    if isinstance(value, (str, int, float, bool)):
+        return _shared(n, ftype, value)
     return pa.repeat(pa.scalar(value, type=ftype), n)
 
 
@@ -363,9 +385,15 @@ def parse_syslog(strings: pa.Array, ctx: ParseContext) -> pa.Array:
     year = ref.year
     this_year = parse_local(pc.binary_join_element_wise(strings, pa.scalar(str(year)), " "),
                             "%b %d %H:%M:%S %Y", ctx.timezone)
-    prev_year = parse_local(pc.binary_join_element_wise(strings, pa.scalar(str(year - 1)), " "),
-                            "%b %d %H:%M:%S %Y", ctx.timezone)
+    # The year before is read only where this year's reading is too late or fails (Feb 29 in
+    # a non-leap year fails in one candidate and not in the other: take what parses).
     too_late = pc.greater(this_year, pa.scalar(limit, TS_TYPE))
-    # Feb 29 in a non-leap year fails in one candidate and not in the other: take what parses.
-    chosen = pc.if_else(pc.fill_null(too_late, False), prev_year, this_year)
-    return pc.coalesce(chosen, pc.if_else(pc.is_null(this_year), prev_year, this_year))
+    retry = np.asarray(too_late.fill_null(True), dtype=bool)
+    if not retry.any():
+        return this_year
+    rows = pa.array(np.flatnonzero(retry))
+    prev_year = parse_local(pc.binary_join_element_wise(strings.take(rows), pa.scalar(str(year - 1)), " "),
+                            "%b %d %H:%M:%S %Y", ctx.timezone)
+    position = np.cumsum(retry) - 1
+    prev_year = prev_year.take(pa.array(position, mask=~retry))
+    return pc.if_else(pa.array(retry), pc.coalesce(prev_year, this_year), this_year)

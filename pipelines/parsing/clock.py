@@ -70,6 +70,8 @@ def settle_fall_back(tables: list[pa.Table | None], clock: WallClock) -> list[pa
     """Event / fragment tables of one batch of one file -> the same tables with repeated local
     times resolved in file order (see the module docstring). Tables without local times are
     returned as they are."""
+    if _only_utc(tables, clock):
+        return tables
     pieces = []
     for k, table in enumerate(tables):
         if table is None or not table.num_rows or "event.timezone" not in table.column_names:
@@ -103,3 +105,30 @@ def settle_fall_back(tables: list[pa.Table | None], clock: WallClock) -> list[pa
                          table["@timestamp"].combine_chunks().cast(TS))
         out[k] = table.set_column(position, field, new.cast(field.type))
     return out
+
+
+UTC_NAMES = frozenset({"UTC", "Etc/UTC"})  # zones whose clock never goes back
+
+
+def _only_utc(tables: list[pa.Table | None], clock: WallClock) -> bool:
+    """When every local time of the batch was read in UTC, nothing is ambiguous: move the clock
+    past the batch as _settle_zone would (latest wall time, not inside a repeated hour) and say
+    so; False (clock untouched) when some other zone, or a null time, needs the full pass."""
+    latest = None
+    for table in tables:
+        if table is None or not table.num_rows or "event.timezone" not in table.column_names:
+            continue
+        zones = table["event.timezone"]
+        if zones.null_count == len(zones):
+            continue
+        if not set(pc.unique(zones).drop_null().to_pylist()) <= UTC_NAMES:
+            return False
+        stamps = table["@timestamp"].filter(pc.is_valid(zones))
+        if stamps.null_count or stamps.type != TS:
+            return False
+        top = pc.max(stamps.cast(pa.int64())).as_py()
+        latest = top if latest is None else max(latest, top)
+    if latest is not None:
+        clock.latest_wall = latest if clock.latest_wall is None else max(clock.latest_wall, latest)
+        clock.went_back = False
+    return True

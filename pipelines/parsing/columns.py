@@ -41,8 +41,18 @@ def mask(values: pa.Array) -> np.ndarray:
 
 
 def blank(lines: pa.Array) -> np.ndarray:
-    """Rows that hold nothing but whitespace (or are null)."""
-    return ~mask(pc.match_substring_regex(lines, r"\S"))
+    """Rows that hold nothing but whitespace (RE2's \\s: tab, newline, form feed, carriage
+    return, space), or are null. Only the rows that are empty or start with one of those are
+    looked at with a pattern."""
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    first = leading_bytes(lines) >> np.uint32(24)
+    valid = np.asarray(lines.is_valid(), dtype=bool) if lines.null_count else np.ones(len(lines), dtype=bool)
+    unsure = valid & np.isin(first, np.array([0, 9, 10, 12, 13, 32], dtype=np.uint32))
+    empty = ~valid
+    if unsure.any():
+        empty |= unsure & ~mask(only(unsure, lines, lambda rows: pc.match_substring_regex(rows, r"\S")))
+    return empty
 
 
 def spread(rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
@@ -103,12 +113,130 @@ def take_all(fields: Mapping[str, pa.Array], rows: np.ndarray) -> dict[str, pa.A
 
 
 def scatter(n: int, parts: Sequence[tuple[np.ndarray, pa.Array]]) -> pa.Array:
-    """Values known for some rows ((rows, values) pairs) -> an array of n rows, null elsewhere."""
+    """Values known for some rows ((rows, values) pairs) -> an array of n rows, null elsewhere
+    (a row given twice takes its last value)."""
     rows = np.concatenate([r for r, _ in parts])
-    values = pa.concat_arrays([v for _, v in parts])
+    values = pa.concat_arrays([v for _, v in parts]) if len(parts) > 1 else parts[0][1]
+    if len(rows) < 2 or bool(np.all(rows[1:] > rows[:-1])):
+        return placed(n, rows, values)
     where = np.full(n, -1, dtype=np.int64)
     where[rows] = np.arange(len(rows))
-    return values.take(pa.array(where, mask=where < 0))
+    picked = np.flatnonzero(where >= 0)
+    return placed(n, picked, values.take(pa.array(where[picked])))
+
+
+def placed(n: int, rows: np.ndarray, values: pa.Array) -> pa.Array:
+    """Values of the increasing `rows` -> an array of n rows, null elsewhere.
+
+    Strings are placed without copying their characters: only offsets and validity are built
+    (a take would copy every string and cost several times more)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    m = len(values)
+    if m == n:
+        return values
+    if m == 0 or values.type != pa.string():
+        where = np.full(n, -1, dtype=np.int64)
+        where[rows] = np.arange(len(rows))
+        return values.take(pa.array(where, mask=where < 0))
+    validity, offsets, data = values.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int32, count=values.offset + m + 1)[values.offset:]
+    lengths = np.diff(offsets)
+    valid = (np.ones(m, dtype=bool) if values.null_count == 0
+             else np.asarray(values.is_valid(), dtype=bool))
+    if lengths[~valid].any():  # nulls spanning characters: not placed by offsets
+        where = np.full(n, -1, dtype=np.int64)
+        where[rows] = np.arange(len(rows))
+        return values.take(pa.array(where, mask=where < 0))
+    out_lengths = np.zeros(n, dtype=np.int32)
+    out_lengths[rows] = lengths
+    out_offsets = np.empty(n + 1, dtype=np.int32)
+    out_offsets[0] = offsets[0]
+    np.cumsum(out_lengths, out=out_offsets[1:])
+    out_offsets[1:] += offsets[0]
+    out_valid = np.zeros(n, dtype=bool)
+    out_valid[rows] = valid
+    nulls = n - int(np.count_nonzero(out_valid))
+    bitmap = pa.py_buffer(np.packbits(out_valid, bitorder="little")) if nulls else None
+    return pa.StringArray.from_buffers(n, pa.py_buffer(out_offsets),
+                                       data if data is not None else pa.py_buffer(b""), bitmap, nulls)
+
+
+def leading_bytes(texts: pa.Array) -> np.ndarray:
+    """The first four bytes of each string as one big-endian uint32 (missing bytes are 0;
+    meaningless for nulls): a cheap key to pick the rows that may start with a given literal."""
+    n = len(texts)
+    offsets, data = _string_buffers(texts)
+    if not n or not len(data):
+        return np.zeros(n, dtype=np.uint32)
+    place = np.arange(4, dtype=np.int64)
+    where = np.minimum(offsets[:-1, None] + place, len(data) - 1)
+    head = np.where(place < np.diff(offsets)[:, None], data[where], 0).astype(np.uint8)
+    return head.view(">u4").ravel().astype(np.uint32)
+
+
+def byte_at(texts: pa.Array, position: int) -> np.ndarray:
+    """The byte at `position` of each string (0 where the string is shorter)."""
+    offsets, data = _string_buffers(texts)
+    has = np.diff(offsets) > position
+    out = np.zeros(len(texts), dtype=np.uint8)
+    out[has] = data[offsets[:-1][has] + position]
+    return out
+
+
+def _string_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets of each string, as n + 1 int64 values; the character buffer as bytes) of a
+    string array (chunks combined, large strings cast)."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if texts.type != pa.string():
+        texts = texts.cast(pa.string())
+    _, offsets, data = texts.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int32, count=texts.offset + len(texts) + 1)[texts.offset:]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return offsets.astype(np.int64), data
+
+
+def _positions(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The byte positions starts[i] .. starts[i] + counts[i] - 1 of every i, in order."""
+    total = int(counts.sum())
+    first = np.cumsum(counts) - counts  # where each row's run begins among the positions
+    return np.repeat(starts - first, counts) + np.arange(total, dtype=np.int64)
+
+
+def _strings(n: int, lengths: np.ndarray, data: np.ndarray, valid: np.ndarray) -> pa.Array:
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    nulls = n - int(np.count_nonzero(valid))
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data), bitmap, nulls)
+
+
+def head_bytes(texts: pa.Array, counts: np.ndarray, rows: np.ndarray) -> pa.Array:
+    """The first counts[i] bytes of each text of `rows` (a mask), null on the other rows.
+
+    The bytes must end on a character boundary (e.g. an ASCII prefix the caller matched)."""
+    offsets, data = _string_buffers(texts)
+    rows = rows & np.asarray(texts.is_valid(), dtype=bool)
+    counts = np.where(rows, counts, 0).astype(np.int64)
+    return _strings(len(texts), counts, data[_positions(offsets[:-1], counts)], rows)
+
+
+def drop_bytes(texts: pa.Array, counts: np.ndarray, nulled: np.ndarray | None = None) -> pa.Array:
+    """Each text without its first counts[i] bytes (ending on a character boundary), and null
+    on the `nulled` rows (a mask: their characters stay in the buffer, unseen); one copy of
+    the characters, no pattern."""
+    n = len(texts)
+    offsets, data = _string_buffers(texts)
+    lengths = np.diff(offsets)
+    valid = np.asarray(texts.is_valid(), dtype=bool) if texts.null_count else np.ones(n, dtype=bool)
+    counts = np.where(valid, counts, lengths).astype(np.int64)  # a null keeps no characters
+    if nulled is not None:
+        counts = np.where(nulled & valid, 0, counts)
+        valid = valid & ~nulled
+    kept = np.ones(int(offsets[-1] - offsets[0]), dtype=bool)
+    kept[_positions(offsets[:-1] - offsets[0], counts)] = False
+    return _strings(n, lengths - counts, data[offsets[0]:offsets[-1]][kept], valid)
 
 
 def failures(n: int, checks: Sequence[tuple[np.ndarray, str | pa.Array]]) -> pa.Array:
@@ -153,6 +281,26 @@ def groups(values: pa.Array, pattern: str) -> dict[str, pa.Array]:
     return {field.name: present(child) for field, child in zip(struct.type, struct.flatten())}
 
 
+def extract_some(values: pa.Array, pattern: str, rows: np.ndarray | None = None) -> pa.StructArray:
+    """pc.extract_regex(values, pattern) run on the non-null values (of `rows`, a mask, when
+    given) only: a column that is mostly null costs what its values cost. The other rows are
+    null structs (read them with validity, as every group accessor does)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    n = len(values)
+    picked = np.asarray(values.is_valid(), dtype=bool) if values.null_count else np.ones(n, dtype=bool)
+    if rows is not None:
+        picked &= rows
+    count = int(np.count_nonzero(picked))
+    if count == n:
+        return pc.extract_regex(values, pattern)
+    if count == 0:
+        return pa.nulls(n, pc.extract_regex(values.slice(0, 0), pattern).type)
+    found = pc.extract_regex(values.filter(pa.array(picked)), pattern)
+    position = np.cumsum(picked) - 1
+    return found.take(pa.array(position, mask=~picked))
+
+
 def capture(values: pa.Array, patterns: Sequence[str]) -> pa.Array:
     """Group `v` of whichever of `patterns` matches first (leftmost) in each value."""
     merged = "|".join(f"(?:{p.replace('(?P<v>', f'(?P<v{i}>')})" for i, p in enumerate(patterns))
@@ -192,6 +340,14 @@ def per_value(values: pa.Array, fn: Callable[[str], object], value_type: pa.Data
     encoded = values.dictionary_encode()
     mapped_values = pa.array([fn(v) for v in encoded.dictionary.to_pylist()], type=value_type)
     return mapped_values.take(encoded.indices)
+
+
+def per_distinct(values: pa.Array, compute: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """An element-wise Arrow computation run once per distinct value and broadcast back."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded = values.dictionary_encode()
+    return compute(encoded.dictionary).take(encoded.indices)
 
 
 def mapped(values: pa.Array, mapping: Mapping[str, str | None]) -> pa.Array:
@@ -271,14 +427,16 @@ def list_of(*columns: pa.Array) -> pa.ListArray:
     """Per row, the non-null values of several string columns as a list, repeats kept (null
     when there is none)."""
     n, k = len(columns[0]), len(columns)
-    flat = pa.concat_arrays([c.cast(pa.string()) for c in columns])
-    flat = flat.take(pa.array(np.arange(k * n).reshape(k, n).T.ravel()))
-    valid = np.asarray(flat.is_valid(), dtype=bool)
-    counts = valid.reshape(n, k).sum(axis=1)
+    columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
+    valid = np.stack([np.asarray(c.is_valid(), dtype=bool) if c.null_count else np.ones(n, dtype=bool)
+                      for c in columns], axis=1)  # (n, k)
+    entries = np.flatnonzero(valid.ravel())  # the values kept, row by row, column by column
+    source = (entries % k) * n + entries // k  # their place among the columns laid end to end
+    flat = pa.concat_arrays([c.cast(pa.string()) for c in columns]).take(pa.array(source))
+    counts = valid.sum(axis=1)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), flat.filter(pa.array(valid)),
-                                    mask=pa.array(counts == 0))
+    return pa.ListArray.from_arrays(pa.array(offsets), flat, mask=pa.array(counts == 0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,9 +465,14 @@ def first_ip(values: pa.Array, patterns: Sequence[str]) -> pa.Array:
 
 
 def ip_shaped(values: pa.Array) -> pa.Array:
-    """Keep values shaped like an IPv4/IPv6 address (no range check), null the rest."""
-    return pc.if_else(pc.match_substring_regex(
-        values, r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$"), values, NULL_STR)
+    """Keep values shaped like an IPv4/IPv6 address (no range check), null the rest (each
+    distinct value is looked at once)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if values.null_count == len(values):
+        return values
+    return per_distinct(values, lambda distinct: pc.if_else(pc.match_substring_regex(
+        distinct, r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$"), distinct, NULL_STR))
 
 
 # The IPv4 blocks `is_internal_address` calls internal (Python's table of special-purpose
@@ -375,10 +538,15 @@ def internal_ipv4_mask(values: np.ndarray) -> np.ndarray:
 
 def internal_mask(texts: pa.Array) -> pa.Array:
     """Per address string: True when internal (see the module docstring), False when it is an
-    address that is not, null when it is no address. Dotted quads are judged vectorised, other
-    strings once per distinct value."""
+    address that is not, null when it is no address. Each distinct string is judged once (a
+    log names the same clients and relays over and over): dotted quads vectorised, other
+    strings in Python."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
+    return per_distinct(texts, _internal_mask)
+
+
+def _internal_mask(texts: pa.Array) -> pa.Array:
     values, quad = ipv4_values(texts)
     inside = pa.array(internal_ipv4_mask(values), pa.bool_(), mask=~quad)
     others = ~quad & mask(texts.is_valid())

@@ -10,6 +10,7 @@ text stays literal in any CommonMark renderer (TheHive, mail clients, Git forges
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -27,9 +28,13 @@ def _is_hidden(ch: str) -> bool:
     return ch not in _KEPT and unicodedata.category(ch) in _HIDDEN_CATEGORIES
 
 
-_HIDDEN_RE = re.compile("[" + "".join(
-    re.escape(chr(c)) for c in range(0x110000)
-    if not 0xD800 <= c <= 0xDFFF and _is_hidden(chr(c))) + "\ud800-\udfff]")
+@functools.cache
+def _hidden_re() -> re.Pattern:
+    """The class of every hidden character (built on first use: scanning all of Unicode takes
+    a tenth of a second, which every command that shows no text would pay at import)."""
+    return re.compile("[" + "".join(
+        re.escape(chr(c)) for c in range(0x110000)
+        if not 0xD800 <= c <= 0xDFFF and _is_hidden(chr(c))) + "\ud800-\udfff]")
 
 
 def marker(ch: str) -> str:
@@ -48,12 +53,12 @@ def as_text(value: object) -> str:
 
 def visible(value: object) -> str:
     """`value` as text with every hidden character replaced by its visible marker."""
-    return _HIDDEN_RE.sub(lambda m: marker(m.group()), as_text(value))
+    return _hidden_re().sub(lambda m: marker(m.group()), as_text(value))
 
 
 def has_hidden(value: object) -> bool:
     """True when `value` carries at least one character that `visible` would replace."""
-    return bool(_HIDDEN_RE.search(as_text(value)))
+    return bool(_hidden_re().search(as_text(value)))
 
 
 def html_visible(value: object) -> Markup:
@@ -64,7 +69,7 @@ def html_visible(value: object) -> Markup:
         return value
     text = as_text(value)
     parts, last = [], 0
-    for m in _HIDDEN_RE.finditer(text):
+    for m in _hidden_re().finditer(text):
         parts.append(str(escape(text[last:m.start()])))
         parts.append(f'<span class="hidden-char" title="hidden character">{marker(m.group())}</span>')
         last = m.end()

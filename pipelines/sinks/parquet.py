@@ -13,9 +13,12 @@ import os
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from pipelines.parsing.base import TS_TYPE
 
 
 EVENTS_DIR = "events"
@@ -31,15 +34,31 @@ def _write(table: pa.Table, folder: Path, name: str) -> None:
     os.replace(partial, folder / f"{name}.parquet")
 
 
+def utc_days(timestamps: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """'YYYY-MM-DD' (UTC) of each timestamp, formatted once per distinct day (formatting every
+    row cost ~2% of a replay)."""
+    if isinstance(timestamps, pa.ChunkedArray):
+        timestamps = timestamps.combine_chunks()
+    if timestamps.type != TS_TYPE:
+        return pc.strftime(timestamps, format="%Y-%m-%d")
+    valid = np.asarray(timestamps.is_valid(), dtype=bool)
+    day = np.floor_divide(np.asarray(timestamps.cast(pa.int64()).fill_null(0)), 86_400_000)
+    distinct, which = np.unique(day, return_inverse=True)
+    names = pc.strftime(pa.array(distinct * 86_400_000, pa.int64()).cast(TS_TYPE), format="%Y-%m-%d")
+    return names.take(pa.array(which.ravel(), mask=~valid))
+
+
 def write_events(table: pa.Table, out_dir: str, name: str) -> Counter:
     """Write an event table into the Hive-partitioned events folder; count what was written."""
     if table.num_rows == 0:
         return Counter()
-    days = pc.strftime(table["@timestamp"], format="%Y-%m-%d")
-    keys = pa.table({"dataset": table["event.dataset"], "date": days})
-    for group in keys.group_by(["dataset", "date"]).aggregate([]).to_pylist():
+    keys = pa.table({"dataset": table["event.dataset"], "date": utc_days(table["@timestamp"])})
+    groups = keys.group_by(["dataset", "date"]).aggregate([]).to_pylist()
+    for group in groups:
         dataset, day = group["dataset"], group["date"]
-        part = table.filter(pc.and_(pc.equal(keys["dataset"], dataset), pc.equal(keys["date"], day)))
+        whole = len(groups) == 1 and dataset is not None and day is not None
+        part = table if whole else table.filter(  # one partition: no copy of every column
+            pc.and_(pc.equal(keys["dataset"], dataset), pc.equal(keys["date"], day)))
         _write(part, Path(out_dir) / EVENTS_DIR / f"dataset={dataset}" / f"date={day}", name)
     counts: Counter = Counter()
     per_family = table.group_by("event.module").aggregate([("vigie.lines", "sum"), ("event.id", "count")])

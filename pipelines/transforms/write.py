@@ -11,6 +11,8 @@ vigie-incidents-default by id (the revision is the document's version).
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import apache_beam as beam
@@ -34,28 +36,70 @@ Writer = Callable[[pa.Table, str, str], "Counter"]  # noqa: F821 - collections.C
 
 
 class WriteTablesFn(beam.DoFn):
-    """(name, table) -> files written by `writer` under the output folder; counts as metrics."""
+    """(name, table) -> files written by `writer` under the output folder; counts as metrics.
 
-    def __init__(self, writer: Writer, out_dir: str):
+    `background`: each table is written by a thread of the DoFn's own while the next element is
+    being computed (Parquet encoding releases the GIL, so a second core takes it), at most
+    IN_FLIGHT tables at a time; the bundle does not finish before every file is written, and a
+    failed write fails the bundle as it would have. Counts are taken on this thread."""
+
+    IN_FLIGHT = 2
+
+    def __init__(self, writer: Writer, out_dir: str, background: bool = False):
         self.writer = writer
         self.out_dir = out_dir
+        self.background = background
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque = deque()
+
+    def setup(self):
+        if self.background:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-write")
+
+    def start_bundle(self):
+        self._pending = deque()
 
     def process(self, element):
         name, table = element
-        for (section, *key), n in self.writer(table, self.out_dir, name).items():
+        if self._pool is None:
+            self._count(self.writer(table, self.out_dir, name))
+            return
+        self._pending.append(self._pool.submit(self.writer, table, self.out_dir, name))
+        while len(self._pending) > self.IN_FLIGHT:
+            self._count(self._pending.popleft().result())
+
+    def finish_bundle(self):
+        while self._pending:
+            self._count(self._pending.popleft().result())
+
+    def teardown(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    @staticmethod
+    def _count(counts) -> None:
+        for (section, *key), n in counts.items():
             count(section, *key, n=n)
+
+    def __getstate__(self):  # the pool and the pending writes stay in the process that made them
+        state = dict(self.__dict__)
+        state["_pool"], state["_pending"] = None, deque()
+        return state
 
 
 class WriteTables(beam.PTransform):
-    """Named tables -> Parquet files (events, signals or dead letters, by `writer`)."""
+    """Named tables -> Parquet files (events, signals or dead letters, by `writer`);
+    `background`: see WriteTablesFn."""
 
-    def __init__(self, writer: Writer, out_dir: str):
+    def __init__(self, writer: Writer, out_dir: str, background: bool = False):
         super().__init__()
         self.writer = writer
         self.out_dir = out_dir
+        self.background = background
 
     def expand(self, tables):
-        return tables | "Write" >> beam.ParDo(WriteTablesFn(self.writer, self.out_dir))
+        return tables | "Write" >> beam.ParDo(WriteTablesFn(self.writer, self.out_dir, self.background))
 
 
 def rows_to_signal_table(rows: list[dict]) -> pa.Table:
@@ -206,7 +250,7 @@ class WriteOutputs(beam.PTransform):
             events = analysed[label]
             tag = label.title().replace("_", "")
             (skip_written(events, f"SkipWritten{tag}", self.written_events, "event.id")
-             | f"Write{tag}" >> WriteTables(write_events, out))
+             | f"Write{tag}" >> WriteTables(write_events, out, background=True))
             if es is not None:
                 indexed = events | f"Index{tag}" >> IndexDocuments(es, es_sink.EVENTS)
                 dead_letters.append(indexed[DEAD_LETTERS])

@@ -8,6 +8,7 @@ import email.errors
 import email.header
 import re
 import urllib.parse
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -27,8 +28,13 @@ def take_prefix(texts: pa.Array, pattern: str) -> tuple[pa.StructArray, pa.Array
     captured with '(?P<rest>.*)', which costs several times more in RE2.
     """
     found = pc.extract_regex(texts, pattern)
-    rest = pc.replace_substring_regex(texts, re.sub(r"\(\?P<\w+>", "(?:", pattern), "")
-    return found, pc.if_else(found.is_valid(), rest, NULL_STR)
+    return found, pc.if_else(found.is_valid(), cut_prefix(texts, pattern), NULL_STR)
+
+
+def cut_prefix(texts: pa.Array, pattern: str) -> pa.Array:
+    """The rest of each text after the anchored prefix `pattern` (unchanged where it does not
+    match): for texts already known to match it."""
+    return pc.replace_substring_regex(texts, re.sub(r"\(\?P<\w+>", "(?:", pattern), "")
 
 
 def group(found: pa.StructArray, name: str) -> pa.Array:
@@ -66,6 +72,8 @@ def iso_timestamps(date_time: pa.Array, fraction: pa.Array, zone: pa.Array,
     """
     zone = pc.fill_null(zone, "")
     zoned = pc.not_equal(zone, "")
+    if date_time.null_count == len(date_time):  # e.g. a batch of BSD syslog headers
+        return pa.nulls(len(date_time), TS_TYPE), pc.invert(zoned)
 
     def seconds(rows: np.ndarray) -> pa.Array:
         take = pa.array(rows)
@@ -87,20 +95,41 @@ STATUS_OUTCOME = {"sent": "success", "deliverable": "success", "deferred": "unkn
 SPF_OUTCOME = {"pass": "success", "fail": "failure", "softfail": "failure"}
 
 
-def result(batch: LineBatch, fmt: LogFormat, keep: np.ndarray, is_fragment: np.ndarray,
-            timestamps: pa.Array, columns: dict[str, pa.Array], stitch_keys: pa.Array,
-            dead: list[tuple[np.ndarray, str]], skipped: int) -> ParseResult:
-    """Split the analysed rows into events and fragments, and gather dead letters and skips."""
-    def rows_of(mask: np.ndarray) -> tuple[np.ndarray, dict[str, pa.Array]]:
-        idx = np.flatnonzero(mask)
-        take = pa.array(idx)
-        return idx, {name: col.take(take) for name, col in columns.items()}
+@dataclass(frozen=True)
+class Split:
+    """The rows a parser reads on: the kept rows of its batch, fragments first then events (each
+    in log order), so that the two tables are slices of every column (no take per column)."""
 
-    ev_idx, ev_cols = rows_of(keep & ~is_fragment)
-    fr_idx, fr_cols = rows_of(keep & is_fragment)
-    events = build_events(batch, ev_idx, fmt, timestamps.take(pa.array(ev_idx)), ev_cols)
-    fragments = build_events(batch, fr_idx, fmt, timestamps.take(pa.array(fr_idx)), fr_cols,
-                             extra={STITCH_KEY: stitch_keys.take(pa.array(fr_idx))})
+    order: np.ndarray  # the batch row of each row read on
+    fragments: int  # how many of them (first) are fragments
+
+    @classmethod
+    def of(cls, keep: np.ndarray, is_fragment: np.ndarray) -> "Split":
+        fragment_rows = np.flatnonzero(keep & is_fragment)
+        return cls(np.concatenate([fragment_rows, np.flatnonzero(keep & ~is_fragment)]),
+                   len(fragment_rows))
+
+    def take(self, values):
+        """An Arrow array or a numpy array of the batch's rows -> the rows read on."""
+        if isinstance(values, np.ndarray):
+            return values[self.order]
+        return values.take(pa.array(self.order))
+
+
+def result(batch: LineBatch, fmt: LogFormat, split: Split, timestamps: pa.Array,
+           columns: dict[str, pa.Array], stitch_keys: pa.Array,
+           dead: list[tuple[np.ndarray, str]], skipped: int) -> ParseResult:
+    """The analysed rows (`split`'s) into events and fragments; dead letters and skips."""
+    fragment_count, count = split.fragments, len(split.order)
+
+    def part(start: int, stop: int) -> dict[str, pa.Array]:
+        return {name: col.slice(start, stop - start) for name, col in columns.items()}
+
+    events = build_events(batch, split.order[fragment_count:], fmt,
+                          timestamps.slice(fragment_count), part(fragment_count, count))
+    fragments = build_events(batch, split.order[:fragment_count], fmt, timestamps.slice(0, fragment_count),
+                             part(0, fragment_count),
+                             extra={STITCH_KEY: stitch_keys.slice(0, fragment_count)})
     letters = [build_dead_letters(batch, rows, reason, fmt) for rows, reason in dead if len(rows)]
     return ParseResult(
         events=events,

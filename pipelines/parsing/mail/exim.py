@@ -10,10 +10,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.parsing.base import LineBatch, LogFormat, ParseContext, ParseResult
-from pipelines.parsing.columns import NULL_STR, blank, ip_shaped, list_of, mapped, per_value
+from pipelines.parsing.columns import (NULL_STR, blank, byte_at, drop_bytes, extract_some, head_bytes, ip_shaped,
+                                      list_of, mapped, mask, per_value)
 from pipelines.parsing.mail.common import (IP_CHARS, NETWORK, STATUS_OUTCOME, decode_words,
                                            email_like, group, iso_timestamps, result,
-                                           take_prefix)
+                                           Split, cut_prefix, take_prefix)
 from pipelines.parsing.mail.direction import line_direction
 from pipelines.parsing.mail.kinds import LineKind, categories, classify, kind_values
 
@@ -108,25 +109,31 @@ EXIM_KINDS: tuple[LineKind, ...] = (
 def parse_exim(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     """Exim mainlog lines -> message fragments, events of their own, dead letters, skips."""
     empty = blank(batch.lines)
-    found_prefix, body = take_prefix(batch.lines, EXIM_PREFIX)
+    found_prefix = pc.extract_regex(batch.lines, EXIM_PREFIX)
     has_prefix = np.asarray(found_prefix.is_valid(), dtype=bool) & ~empty
     prefix = {f.name: group(found_prefix, f.name) for f in found_prefix.type}
     date_time = pc.binary_join_element_wise(prefix["date"], prefix["time"], " ")
     timestamps, read_locally = iso_timestamps(date_time, prefix["frac"], prefix["zone"], ctx)
     keep = has_prefix & np.asarray(pc.is_valid(timestamps), dtype=bool)
+    body = cut_prefix(batch.lines, EXIM_PREFIX)  # what follows the prefix, on the rows kept
+    has_id = keep & mask(pc.match_substring_regex(body, EXIM_MESSAGE))
+    no_prefix = np.flatnonzero(~empty & ~has_prefix)
+    bad_time = np.flatnonzero(has_prefix & ~keep)
 
-    body = pc.if_else(pa.array(keep), body, NULL_STR)
-    split, rest = take_prefix(body, EXIM_MESSAGE)
-    message_id = group(split, "id")
-    has_id = np.asarray(pc.is_valid(message_id), dtype=bool)
-    text = pc.if_else(pa.array(has_id), rest, body)
-    families = np.where(keep, "exim", "none").astype(object)
-    found = classify(text, families, EXIM_KINDS)
+    # from here on, the kept rows only: fragments first, then events (see common.Split)
+    split = Split.of(keep, has_id)
+    body, has_id = split.take(body), split.take(has_id)
+    # 'ID ' cut off by byte counts: an id is 6-6-2 characters (a '-' at 13) or 6-11-4 (EXIM_ID)
+    id_length = np.where(byte_at(body, 13) == ord("-"), 16, 23)
+    message_id = head_bytes(body, id_length, has_id)
+    text = drop_bytes(body, np.where(has_id, id_length + 1, 0))
+    timestamps, read_locally = split.take(timestamps), split.take(read_locally)
+    prefix = {name: split.take(prefix[name]) for name in ("host", "jhost", "pid", "jpid", "lpid")}
+    found = classify(text, "exim", EXIM_KINDS)
     g = found.get
 
-    spec = pc.extract_regex(pc.coalesce(g("hspec"), g("rhspec")), EXIM_HOSTSPEC)
-    unclassified = pa.array(found.kind < 0)
-    anywhere = pc.extract_regex(pc.if_else(unclassified, text, NULL_STR), EXIM_ANY_HOST)
+    spec = extract_some(pc.coalesce(g("hspec"), g("rhspec")), EXIM_HOSTSPEC)
+    anywhere = extract_some(text, EXIM_ANY_HOST, rows=found.kind < 0)
 
     def host_field(name: str) -> pa.Array:
         return pc.coalesce(group(spec, name), group(anywhere, name))
@@ -199,10 +206,10 @@ def parse_exim(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     }
     file_or_host = pc.coalesce(hostname, pa.scalar(batch.file_key))
     stitch_keys = pc.binary_join_element_wise(file_or_host, message_id, "/")
-    return result(batch, EXIM, keep, has_id, timestamps, columns, stitch_keys, [
-        (np.flatnonzero(~empty & ~has_prefix), "no exim timestamp: expected 'YYYY-MM-DD HH:MM:SS "
-                                               "message' (optionally 'host exim[pid]:' around it)"),
-        (np.flatnonzero(has_prefix & ~keep), "exim timestamp does not exist (bad date or zone)"),
+    return result(batch, EXIM, split, timestamps, columns, stitch_keys, [
+        (no_prefix, "no exim timestamp: expected 'YYYY-MM-DD HH:MM:SS message' (optionally "
+                    "'host exim[pid]:' around it)"),
+        (bad_time, "exim timestamp does not exist (bad date or zone)"),
     ], int(empty.sum()))
 
 

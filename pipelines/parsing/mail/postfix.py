@@ -10,10 +10,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.parsing.base import LineBatch, LogFormat, ParseContext, ParseResult
-from pipelines.parsing.columns import NULL_STR, blank, ip_shaped, list_of, mapped, per_value, without
+from pipelines.parsing.columns import (NULL_STR, blank, drop_bytes, extract_some, head_bytes, ip_shaped, list_of,
+                                      mapped, mask, per_distinct, per_value, without)
 from pipelines.parsing.mail.common import (IP_CHARS, NETWORK, SPF_OUTCOME, STATUS_OUTCOME,
                                            decode_rfc2231, decode_words, email_like, group,
-                                           result, take_prefix)
+                                           Split, result)
 from pipelines.parsing.mail.direction import line_direction
 from pipelines.parsing.mail.kinds import LineKind, categories, classify, kind_values
 from pipelines.parsing.mail.syslog import syslog_header, syslog_timestamps
@@ -144,33 +145,44 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
     keep = has_header & np.asarray(pc.is_valid(timestamps), dtype=bool)
 
     program = pc.if_else(pa.array(keep), head["program"], NULL_STR)
-    families = np.asarray(per_value(program, _postfix_family, pa.string()).fill_null("none"),
-                          dtype=object)
-    queued_family = np.isin(families, ("postfix", "opendkim", "opendmarc", "spf"))
+    families = per_value(program, _postfix_family, pa.string()).fill_null("none")
+    queued_family = mask(pc.is_in(families, pa.array(["postfix", "opendkim", "opendmarc", "spf"])))
     text = head["text"]
-    split, rest = take_prefix(pc.if_else(pa.array(queued_family), text, NULL_STR), QUEUE_ID)
-    qid = group(split, "qid")
-    has_qid = np.asarray(pc.is_valid(qid), dtype=bool)
-    own_text = pc.replace_substring_regex(text, r"^NOQUEUE: ", "")
-    body = pc.if_else(pa.array(has_qid), rest, own_text)
-    body = pc.if_else(pa.array(families == "other"), NULL_STR, body)
+    # 'QUEUEID: ' (no ':' in the id, so it ends at the first one) or 'NOQUEUE: ' is cut off the
+    # body by byte counts (below): the pattern is only matched, never captured nor replaced
+    has_qid = queued_family & mask(pc.match_substring_regex(text, QUEUE_ID))
+    no_header = np.flatnonzero(~empty & ~has_header)
+    bad_time = np.flatnonzero(has_header & ~keep)
+
+    # from here on, the kept rows only: fragments first, then events (see common.Split)
+    split = Split.of(keep, has_qid)
+    families, has_qid = split.take(families), split.take(has_qid)
+    text, program = split.take(text), split.take(program)
+    qid_length = np.asarray(pc.find_substring(text, ":").fill_null(0), dtype=np.int64)
+    qid = head_bytes(text, qid_length, has_qid)
+    noqueue = ~has_qid & mask(pc.starts_with(text, "NOQUEUE: "))
+    cut = np.where(has_qid, qid_length + 2, np.where(noqueue, len("NOQUEUE: "), 0))
+    body = drop_bytes(text, cut, nulled=mask(pc.equal(families, "other")))
+    head = {name: split.take(head[name]) for name in ("host", "program", "pid")}
+    timestamps, read_locally = split.take(timestamps), split.take(read_locally)
     found = classify(body, families, POSTFIX_KINDS)
     g = found.get
 
     # postfix lines of their own that no kind gave a client: the first 'host[ip]' they name
-    unnamed = pa.array(np.isin(families, ("postfix", "postscreen")) & ~has_qid
-                       & ~np.asarray(pc.is_valid(pc.coalesce(g("client_ip"), g("relay_ip"))), dtype=bool))
-    named = pc.extract_regex(pc.if_else(unnamed, body, NULL_STR), ANY_CLIENT)
+    postfix_rows = mask(pc.is_in(families, pa.array(["postfix", "postscreen"])))
+    unnamed = (postfix_rows & ~has_qid
+               & ~np.asarray(pc.is_valid(pc.coalesce(g("client_ip"), g("relay_ip"))), dtype=bool))
+    named = extract_some(body, ANY_CLIENT, rows=unnamed)
     client_ip = ip_shaped(pc.coalesce(g("client_ip"), group(named, "client_ip")))
     client_host = pc.coalesce(without(pc.coalesce(g("client_host"), group(named, "client_host")),
                                       "unknown"), g("listed_host"))
     client_port = pc.coalesce(g("client_port"), group(named, "client_port"))
     user = g("user")
     relay = g("relay")
-    relay_parts = pc.extract_regex(relay, r"^(?P<host>[^\[]*)\[(?P<ip>[^\]]*)\](?::(?P<port>\d{1,5}))?$")
+    relay_parts = extract_some(relay, r"^(?P<host>[^\[]*)\[(?P<ip>[^\]]*)\](?::(?P<port>\d{1,5}))?$")
     dest_ip = pc.coalesce(ip_shaped(group(relay_parts, "ip")), ip_shaped(g("relay_ip")))
 
-    header = pc.extract_regex(g("hc_text"), HEADER_TEXT)
+    header = extract_some(g("hc_text"), HEADER_TEXT)
     header_name = pc.utf8_lower(group(header, "hname"))
     header_value = group(header, "hvalue")
     subject = pc.if_else(pc.equal(header_name, "subject"), header_value, NULL_STR)
@@ -194,14 +206,13 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
                          pa.scalar("syslog"))
     origin = kind_values(found, POSTFIX_KINDS, "origin", pa.bool_()).fill_null(False)
     inside = pc.or_(pc.is_valid(user), pc.equal(action, "pickup"))
-    mail_line = pa.array(families != "other")
-    product = pc.if_else(pc.is_in(pa.array(families, pa.string()), pa.array(["postfix", "postscreen"])),
-                         "postfix", pc.utf8_lower(pc.replace_substring_regex(program, r"[/\[].*$", "")))
+    product = pc.if_else(pa.array(postfix_rows),
+                         "postfix", per_distinct(program, lambda names: pc.utf8_lower(
+                             pc.replace_substring_regex(names, r"[/\[].*$", ""))))
 
     columns = {
         "message": text,
-        "event.category": pc.if_else(mail_line, categories(found, POSTFIX_KINDS),
-                                     pa.scalar(None, pa.list_(pa.string()))),
+        "event.category": categories(found, POSTFIX_KINDS, uncategorised=mask(pc.equal(families, "other"))),
         "event.type": kind_values(found, POSTFIX_KINDS, "types", pa.list_(pa.string())),
         "event.action": action,
         "event.outcome": outcome,
@@ -244,9 +255,7 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
         "vigie.mail.dmarc_result": g("dmarc"),
     }
     stitch_keys = pc.binary_join_element_wise(head["host"], qid, "/")
-    no_header = np.flatnonzero(~empty & ~has_header)
-    bad_time = np.flatnonzero(has_header & ~keep)
-    return result(batch, POSTFIX, keep, has_qid, timestamps, columns, stitch_keys, [
+    return result(batch, POSTFIX, split, timestamps, columns, stitch_keys, [
         (no_header, "no syslog header: expected 'Mmm dd HH:MM:SS host program[pid]: message' "
                     "or an ISO 8601 / RFC 5424 timestamp header"),
         (bad_time, "syslog timestamp does not exist (bad date)"),
@@ -255,7 +264,7 @@ def parse_postfix(batch: LineBatch, ctx: ParseContext) -> ParseResult:
 
 def _attachment_names(header_values: pa.Array) -> pa.Array:
     """Content-Type / Content-Disposition values -> the file name they carry (decoded)."""
-    found = pc.extract_regex(header_values, ATTACHMENT)
+    found = extract_some(header_values, ATTACHMENT)
     name = pc.coalesce(group(found, "quoted"), group(found, "bare"))
     extended = pc.is_valid(group(found, "ext"))
     name = pc.if_else(extended, per_value(name, decode_rfc2231, pa.string()), name)

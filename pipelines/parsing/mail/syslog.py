@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from pipelines.parsing.base import ParseContext, parse_syslog
 from pipelines.parsing.columns import NULL_STR, per_run, scatter
-from pipelines.parsing.mail.common import iso_timestamps, take_prefix
+from pipelines.parsing.mail.common import cut_prefix, iso_timestamps
 from pipelines.parsing.mail.kinds import LineKind, classify
 
 _ISO_TS = (r"(?P<date>\d{4}-\d\d-\d\d)T(?P<time>\d\d:\d\d:\d\d)(?:\.(?P<frac>\d{1,9}))?"
@@ -31,7 +31,7 @@ SYSLOG_HEADERS: tuple[LineKind, ...] = (
 
 def syslog_header(lines: pa.Array) -> dict[str, pa.Array]:
     """Syslog header fields of each line and its message (null where no header reads)."""
-    found = classify(lines, np.full(len(lines), "syslog", dtype=object), SYSLOG_HEADERS)
+    found = classify(lines, "syslog", SYSLOG_HEADERS)
     fields = {name: found.get(name) for name in ("bsd", "date", "time", "frac", "zone", "host",
                                                   "program", "pid")}
     fields["pid"] = pc.if_else(pc.equal(fields["pid"], "-"), NULL_STR, fields["pid"])
@@ -39,7 +39,8 @@ def syslog_header(lines: pa.Array) -> dict[str, pa.Array]:
     for number, kind in enumerate(SYSLOG_HEADERS):
         rows = np.flatnonzero(found.kind == number)
         if len(rows):
-            texts.append((rows, take_prefix(lines.take(pa.array(rows)), kind.pattern)[1]))
+            headed = lines if len(rows) == len(lines) else lines.take(pa.array(rows))
+            texts.append((rows, cut_prefix(headed, kind.pattern)))
     fields["text"] = scatter(len(lines), texts) if texts else pa.nulls(len(lines), pa.string())
     return fields
 
