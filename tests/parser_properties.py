@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
-import pyarrow as pa
 from hypothesis import strategies as st
 
 from pipelines.parsing.base import LineBatch, LogFormat, ParseContext, ParseResult
+
+import parser_cases
 
 CTX = ParseContext(timezone="Europe/Paris", reference_time=dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
 # What attackers put in fields (and bytes that were not UTF-8, as the reader escapes them: \xNN).
@@ -25,16 +25,12 @@ VALUES = st.one_of(TEXT, st.sampled_from(ATTACKS))
 
 def batch_of(lines: list[str]) -> LineBatch:
     """Lines of one file as a LineBatch (offsets: the byte position of each line)."""
-    sizes = [len(line.encode("utf-8")) + 1 for line in lines]
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if lines else np.zeros(0, np.int64)
-    return LineBatch("prop.log", "0" * 16, pa.array(lines, pa.string()), offsets)
+    return parser_cases.batch_of(lines, "prop.log")
 
 
 def parse_checked(fmt: LogFormat, lines: list[str]) -> ParseResult:
     """Parse, and check that every line is accounted for exactly once."""
-    result = fmt.parse(batch_of(lines), CTX)
-    assert result.lines_accounted() == len(lines)
-    return result
+    return parser_cases.parse_checked(fmt, lines, CTX, "prop.log")
 
 
 def originals(result: ParseResult) -> list[str]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-import numpy as np
 import pyarrow as pa
 import pytest
 
 from pipelines.parsing import vpn
 from pipelines.parsing.base import LineBatch, ParseContext, ParseResult
+
+from parser_cases import batch_of, check, parse_checked
 
 UTC = dt.timezone.utc
 # Paris is UTC+1 in November, UTC+2 in April
@@ -19,16 +20,12 @@ CTX = ParseContext(timezone="Europe/Paris", reference_time=dt.datetime(2026, 12,
 
 def make_batch(lines: list[str], path: str = "vpn.log") -> LineBatch:
     """A LineBatch of `lines` as if read from one file (offsets: one byte per line terminator)."""
-    sizes = [len(line.encode("utf-8")) + 1 for line in lines]
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if lines else np.zeros(0, np.int64)
-    return LineBatch(path, "0" * 16, pa.array(lines, pa.string()), offsets)
+    return batch_of(lines, path)
 
 
 def parse(fmt, lines: list[str], ctx: ParseContext = CTX) -> ParseResult:
     """Parse `lines` and check that every line is accounted for exactly once."""
-    result = fmt.parse(make_batch(lines), ctx)
-    assert result.lines_accounted() == len(lines)
-    return result
+    return parse_checked(fmt, lines, ctx, "vpn.log")
 
 
 def only_event(fmt, line: str, ctx: ParseContext = CTX) -> dict:
@@ -41,11 +38,6 @@ def only_event(fmt, line: str, ctx: ParseContext = CTX) -> dict:
 
 def at(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=UTC)
-
-
-def check(event: dict, expected: dict) -> None:
-    mismatches = {k: (event[k], v) for k, v in expected.items() if event[k] != v}
-    assert not mismatches, f"field: (got, expected) {mismatches}"
 
 
 LOGIN_FAILURE = {"event.action": "vpn-login-failure", "event.category": ["authentication"],

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
-import pyarrow as pa
 import pytest
 
 from pipelines.parsing import detect_format, vpn
-from pipelines.parsing.base import LineBatch, ParseContext
+from pipelines.parsing.base import ParseContext
+
+from parser_cases import check, first_event, parse_checked
 
 UTC = dt.timezone.utc
 REFERENCE = dt.datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
@@ -20,22 +20,11 @@ ASA = "Nov 27 2026 19:02:11 asa01 : "
 
 
 def parse_lines(lines: list[str]):
-    sizes = [len(line.encode()) + 1 for line in lines]
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    result = vpn.CISCO_ASA.parse(LineBatch("asa.log", "0" * 16, pa.array(lines, pa.string()), offsets), CTX)
-    assert result.lines_accounted() == len(lines)
-    return result
+    return parse_checked(vpn.CISCO_ASA, lines, CTX, "asa.log")
 
 
 def event_of(line: str) -> dict:
-    result = parse_lines([line])
-    assert result.dead_letters.num_rows == 0, result.dead_letters.column("reason").to_pylist()
-    return result.events.to_pylist()[0]
-
-
-def check(event: dict, expected: dict) -> None:
-    mismatches = {k: (event[k], v) for k, v in expected.items() if event[k] != v}
-    assert not mismatches, f"field: (got, expected) {mismatches}"
+    return first_event(vpn.CISCO_ASA, line, CTX, "asa.log")
 
 
 START = {"event.action": "connection-start", "event.category": ["network"],

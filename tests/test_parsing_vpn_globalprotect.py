@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
-import pyarrow as pa
 import pytest
 
 from pipelines.parsing import vpn
-from pipelines.parsing.base import LineBatch, ParseContext
+from pipelines.parsing.base import ParseContext
+
+from parser_cases import first_event
 
 UTC = dt.timezone.utc
 PARIS = ParseContext(timezone="Europe/Paris", reference_time=dt.datetime(2026, 12, 31, tzinfo=UTC))
@@ -27,10 +27,7 @@ def record(received: str, generated: str, high_res: str = "") -> str:
 
 
 def event_of(line: str, ctx: ParseContext = PARIS) -> dict:
-    batch = LineBatch("gp.log", "0" * 16, pa.array([line]), np.zeros(1, dtype=np.int64))
-    result = vpn.GLOBALPROTECT.parse(batch, ctx)
-    assert result.dead_letters.num_rows == 0, result.dead_letters.column("reason").to_pylist()
-    return result.events.to_pylist()[0]
+    return first_event(vpn.GLOBALPROTECT, line, ctx, "gp.log")
 
 
 TIME_CASES = [

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
-import pyarrow as pa
 import pytest
 
 from pipelines.parsing import detect_format, vpn
-from pipelines.parsing.base import LineBatch, ParseContext
+from pipelines.parsing.base import ParseContext
+
+from parser_cases import first_event, parse_checked
 
 UTC = dt.timezone.utc
 CTX = ParseContext(timezone="Europe/Paris", reference_time=dt.datetime(2026, 12, 1, tzinfo=UTC))
@@ -18,17 +18,11 @@ OVPN = "Nov 27 19:02:11 vpn-dsi-01 ovpn-server[1187]: "
 
 
 def parse_lines(lines: list[str]):
-    sizes = [len(line.encode()) + 1 for line in lines]
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    result = vpn.OPENVPN.parse(LineBatch("openvpn.log", "0" * 16, pa.array(lines, pa.string()), offsets), CTX)
-    assert result.lines_accounted() == len(lines)
-    return result
+    return parse_checked(vpn.OPENVPN, lines, CTX, "openvpn.log")
 
 
 def event_of(line: str) -> dict:
-    result = parse_lines([line])
-    assert result.dead_letters.num_rows == 0, result.dead_letters.column("reason").to_pylist()
-    return result.events.to_pylist()[0]
+    return first_event(vpn.OPENVPN, line, CTX, "openvpn.log")
 
 
 FAILURE = {"event.action": "vpn-login-failure", "event.outcome": "failure", "event.category": ["authentication"]}

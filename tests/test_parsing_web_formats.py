@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
 import pytest
 
 from pipelines.parsing import ALL_FORMATS, detect_format, web
-from pipelines.parsing.base import LineBatch, ParseContext, ParseResult
+from pipelines.parsing.base import ParseContext, ParseResult
+
+from parser_cases import batch_of
 
 DATA = Path(__file__).resolve().parent / "data" / "web"
 UTC = dt.timezone.utc
@@ -22,12 +22,6 @@ def read_lines(name: str) -> list[str]:
     """A test log's lines, decoded as line screening does (`\\xNN` for bytes that are not UTF-8)."""
     raw = (DATA / name).read_bytes().split(b"\n")
     return [line.decode("utf-8", "backslashreplace") for line in (raw[:-1] if raw[-1] == b"" else raw)]
-
-
-def batch_of(lines: list[str], path: str = "test.log") -> LineBatch:
-    sizes = np.array([len(line.encode()) + 1 for line in lines], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    return LineBatch(path, "0" * 16, pa.array(lines, pa.string()), offsets)
 
 
 def parse_file(fmt, name: str) -> tuple[list[str], ParseResult]:

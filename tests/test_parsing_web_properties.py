@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.parsing import web
-from pipelines.parsing.base import LineBatch, ParseContext
+from pipelines.parsing.base import ParseContext
+
+from parser_properties import batch_of
 
 CTX = ParseContext(timezone="Europe/Paris")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -136,12 +136,6 @@ def fill(fmt, name: str, value: str) -> str:
 
 VALID = {fmt: [fill(FORMATS[fmt], name, json.dumps(DEFAULTS[name]) if fmt == "nginx_json" else DEFAULTS[name])
                for name in templates] for fmt, templates in TEMPLATES.items()}
-
-
-def batch_of(lines: list[str]) -> LineBatch:
-    sizes = np.array([len(line.encode()) + 1 for line in lines], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if lines else np.zeros(0, np.int64)
-    return LineBatch("prop.log", "0" * 16, pa.array(lines, pa.string()), offsets)
 
 
 def parse_checked(fmt, lines: list[str]):

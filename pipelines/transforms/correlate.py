@@ -31,6 +31,7 @@ the BundleBasedDirectRunner, cannot make a result of level 1 arrive late at leve
 """
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -161,16 +162,9 @@ class CorrelateShardsFn(beam.DoFn):
             state.done_until = tombstone
         ready.sort(key=lambda item: item[2].time)
         results: list[dict] = []
-        i = 0
-        while i < len(ready):
-            t = ready[i][2].time
-            j = i + 1
-            while j < len(ready) and ready[j][2].time == t:
-                j += 1
-            judge_time(self.rules, self.emissions, self.router, state.groups, t, ready[i:j],
-                       results, self.metadata)
-            state.done_until = t
-            i = j
+        last = judge_in_time_order(self, state.groups, ready, results)
+        if last is not None:
+            state.done_until = last
         for row in results:
             yield window.TimestampedValue(row, timestamp_ms(row["@timestamp"]) / 1000)
         shard.write(state)
@@ -234,19 +228,21 @@ class JudgeShardFn(beam.DoFn):
     def process(self, element):
         _, items = element
         items = sorted(items, key=lambda item: item[2].time)
-        groups: dict = {}
         results: list[dict] = []
-        i = 0
-        while i < len(items):
-            t = items[i][2].time
-            j = i + 1
-            while j < len(items) and items[j][2].time == t:
-                j += 1
-            judge_time(self.rules, self.emissions, self.router, groups, t, items[i:j], results,
-                       self.metadata)
-            i = j
+        judge_in_time_order(self, {}, items, results)
         for row in results:
             yield window.TimestampedValue(row, timestamp_ms(row["@timestamp"]) / 1000)
+
+
+def judge_in_time_order(fn: Any, groups: dict, items: list, results: list[dict]) -> int | None:
+    """Routed signals sorted by time -> judged by `fn`'s rules one event time after the other
+    (the signals of one time together), results appended to `results`; the last time judged,
+    None when there was none."""
+    last = None
+    for t, same_time in itertools.groupby(items, key=lambda item: item[2].time):
+        judge_time(fn.rules, fn.emissions, fn.router, groups, t, list(same_time), results, fn.metadata)
+        last = t
+    return last
 
 
 class CountResultsFn(beam.DoFn):
