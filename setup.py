@@ -57,7 +57,9 @@ setup(
     # installed `vigie` render them.
     package_data={"pipelines.reports": ["templates/*"]},
     include_package_data=True,
-    extras_require={"test": ["pytest>=8", "hypothesis>=6.100", "mmdb-writer>=0.2.7", "pySigma-backend-sqlite>=2.0", "sigma-cli>=3.1",
+    # `pip install -e ".[gcp]"`: Cloud Storage paths and the Dataflow runner (deploy/dataflow).
+    extras_require={"gcp": ["apache-beam[gcp]==2.75.0"],
+                    "test": ["pytest>=8", "hypothesis>=6.100", "mmdb-writer>=0.2.7", "pySigma-backend-sqlite>=2.0", "sigma-cli>=3.1",
                              "aiosmtpd>=1.4.6", "cryptography>=42"]},
     entry_points={"console_scripts": ["vigie=pipelines.cli:main"]},
 )

@@ -40,7 +40,7 @@ SLOW_MODULES = {"test_replay", "test_replay_safety", "test_golden_replay", "test
 
 
 # Streaming modules that run when named on the command line.
-STREAMING_MODULES = ("test_streaming_stack", "test_stream_prism", "test_stream_flink", "test_replay_flink")
+STREAMING_MODULES = ("test_streaming_stack", "test_expansion_environment", "test_stream_prism", "test_stream_flink", "test_replay_flink")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -14,16 +14,17 @@ import datetime as dt
 import json
 import shutil
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines import storage
 from pipelines.correlation.travel import TRAVEL_RULE
 from pipelines.enrichment.enrich import Enricher, build_enricher
 from pipelines.errors import VigieError
@@ -97,19 +98,38 @@ def add_duplicates(counts: RunCounts, plan: Plan) -> None:
         counts.files.setdefault(info.path, Counter())["lines_read"] += n
 
 
-def written_rows(out: Path) -> dict[str, int]:
+def _parquet_files(folder: Path | str) -> list[str]:
+    """The Parquet files below an output's folder (local or remote), without partial ones."""
+    if not storage.is_folder(folder):
+        return []
+    return [p for p in storage.files_under(folder) if p.endswith(".parquet")
+            and not storage.basename(p).startswith((".", "_"))]
+
+
+def _read_columns(folder: Path | str, columns: list[str]) -> list[dict]:
+    """The rows of every Parquet file below `folder`, `columns` only, file by file in order."""
+    rows: list[dict] = []
+    for path in _parquet_files(folder):
+        with storage.open_read(path) as handle:
+            rows.extend(pq.read_table(handle, columns=columns).to_pylist())
+    return rows
+
+
+def written_rows(out: Path | str) -> dict[str, int]:
     """Rows actually in the output's Parquet files (from their metadata), per kind (incident
     deliveries that failed are the handoff's own count)."""
-    def rows(folder: Path, where=None) -> int:
-        if not folder.is_dir():
-            return 0
+    def rows(name: str, where=None) -> int:
+        folder = storage.join(out, name)
         if where is None:
-            return sum(pq.ParquetFile(p).metadata.num_rows for p in folder.rglob("*.parquet"))
-        table = ds.dataset(folder, format="parquet").to_table(columns=["stage"])
-        return sum(1 for stage in table["stage"].to_pylist() if where(stage))
-    return {"events": rows(out / EVENTS_DIR), "signals": rows(out / SIGNALS_DIR),
-            "dead_letters": rows(out / DEAD_LETTER_DIR, lambda stage: stage not in ("index", "deliver")),
-            "documents_dead_lettered": rows(out / DEAD_LETTER_DIR, lambda stage: stage == "index")}
+            total = 0
+            for path in _parquet_files(folder):
+                with storage.open_read(path) as handle:
+                    total += pq.ParquetFile(handle).metadata.num_rows
+            return total
+        return sum(1 for row in _read_columns(folder, ["stage"]) if where(row["stage"]))
+    return {"events": rows(EVENTS_DIR), "signals": rows(SIGNALS_DIR),
+            "dead_letters": rows(DEAD_LETTER_DIR, lambda stage: stage not in ("index", "deliver")),
+            "documents_dead_lettered": rows(DEAD_LETTER_DIR, lambda stage: stage == "index")}
 
 
 def written_mismatches(written: dict[str, int], total: dict[str, int]) -> list[str]:
@@ -118,14 +138,11 @@ def written_mismatches(written: dict[str, int], total: dict[str, int]) -> list[s
             for name, n in written.items() if n != total.get(name, 0)]
 
 
-def dead_letter_examples(out: Path) -> dict[tuple[str, str], list[dict]]:
+def dead_letter_examples(out: Path | str) -> dict[tuple[str, str], list[dict]]:
     """A few dead letters of each cause: where they came from and what is particular to them."""
-    folder = out / DEAD_LETTER_DIR
     examples: dict[tuple[str, str], list[dict]] = {}
-    if not folder.is_dir():
-        return examples
     columns = ["stage", "reason", "detail", "origin.path", "origin.offset"]
-    for row in ds.dataset(folder, format="parquet").to_table(columns=columns).to_pylist():
+    for row in _read_columns(storage.join(out, DEAD_LETTER_DIR), columns):
         found = examples.setdefault((row["stage"], row["reason"]), [])
         if len(found) < EXAMPLES_PER_CAUSE:
             found.append({"origin.path": row["origin.path"], "origin.offset": row["origin.offset"],
@@ -162,7 +179,7 @@ def files_section(plan: Plan, counts: RunCounts, timezone: str, reference: dt.da
     out = []
     for f in plan.files:
         c = counts.files.get(f.path, Counter())
-        ref = reference or dt.datetime.fromtimestamp(Path(f.path).stat().st_mtime, dt.timezone.utc)
+        ref = reference or dt.datetime.fromtimestamp(storage.modified(f.path), dt.timezone.utc)
         entry = {"path": f.path, "format": f.format_name, "family": f.family, "bytes": f.size,
                  "compressed": f.compressed, "detection_score": round(f.detection_score, 3),
                  "lines_read": int(c.get("lines_read", 0)), "lines_parsed": int(c.get("lines_parsed", 0)),
@@ -177,33 +194,40 @@ def files_section(plan: Plan, counts: RunCounts, timezone: str, reference: dt.da
     return out
 
 
-def finish_incidents(staging: Path, final: Path, destinations: list, values: argparse.Namespace,
-                     counts: RunCounts, say: Callable[[str], None]) -> dict:
+def finish_incidents(staging: Path | str, final: Path | str, destinations: list,
+                     values: argparse.Namespace, counts: RunCounts,
+                     say: Callable[[str], None]) -> dict:
     """After the pipeline: render the incidents' reports (French and English) and hand the
-    incidents to the configured destinations; summary.json's `incidents` section."""
+    incidents to the configured destinations; summary.json's `incidents` section. On an object
+    store the reports and the handoff's ledger are written in a local folder, then uploaded."""
     records = read_incidents(incidents_path(staging))
     live = [r for r in records if r.get("incident.status") != "merged"]
-    reports = render_reports(records, staging, REPORT_LANGUAGES) if records else []
-    section = {"incidents": int(counts.incidents.get("incidents", 0)),
-               "merged": int(counts.incidents.get("incidents_merged", 0)),
-               "late_signals": int(counts.incidents.get("late_signals", 0)),
-               "file": str(incidents_path(final)),
-               "index": str(final / "incidents" / "index.html") if records else None,
-               "reports": [str(final / p.relative_to(staging)) for p in reports],
-               "list": [{"id": r["incident.id"], "title": r.get("incident.title"),
-                         "severity": r.get("incident.severity_label"), "kind": r.get("incident.kind")}
-                        for r in sorted(live, key=lambda r: (-(r.get("incident.severity") or 0), r["incident.id"]))]}
-    if destinations:
-        # Deliveries already made from the output this run replaces are facts: keep the ledger,
-        # so that replaying a case again does not send its incidents again.
-        earlier = final / INCIDENTS_DIR / LEDGER_NAME
-        if earlier.is_file():
-            shutil.copy2(earlier, staging / INCIDENTS_DIR / LEDGER_NAME)
-        result = deliver_incidents(live, staging, destinations, policy=retry_policy(values), say=say)
-        section["handoff"] = {"delivered": sum(result.delivered.values()),
-                              "already_delivered": sum(result.skipped.values()),
-                              "dead_lettered": sum(result.dead_lettered.values()),
-                              "lines": summary_lines(result, destinations)}
+    with tempfile.TemporaryDirectory(prefix="vigie-finish-") as scratch:
+        work = Path(scratch) if storage.is_remote(staging) else Path(staging)
+        reports = render_reports(records, work, REPORT_LANGUAGES) if records else []
+        section = {"incidents": int(counts.incidents.get("incidents", 0)),
+                   "merged": int(counts.incidents.get("incidents_merged", 0)),
+                   "late_signals": int(counts.incidents.get("late_signals", 0)),
+                   "file": str(incidents_path(final)),
+                   "index": storage.join(final, "incidents", "index.html") if records else None,
+                   "reports": [storage.join(final, *p.relative_to(work).parts) for p in reports],
+                   "list": [{"id": r["incident.id"], "title": r.get("incident.title"),
+                             "severity": r.get("incident.severity_label"), "kind": r.get("incident.kind")}
+                            for r in sorted(live, key=lambda r: (-(r.get("incident.severity") or 0), r["incident.id"]))]}
+        if destinations:
+            # Deliveries already made from the output this run replaces are facts: keep the
+            # ledger, so that replaying a case again does not send its incidents again (a
+            # remote --out is always new: there is no earlier ledger).
+            earlier = Path(storage.local(final)) / INCIDENTS_DIR / LEDGER_NAME
+            if not storage.is_remote(final) and earlier.is_file():
+                shutil.copy2(earlier, work / INCIDENTS_DIR / LEDGER_NAME)
+            result = deliver_incidents(live, work, destinations, policy=retry_policy(values), say=say)
+            section["handoff"] = {"delivered": sum(result.delivered.values()),
+                                  "already_delivered": sum(result.skipped.values()),
+                                  "dead_lettered": sum(result.dead_lettered.values()),
+                                  "lines": summary_lines(result, destinations)}
+        if storage.is_remote(staging):
+            storage.upload_tree(work, str(staging))
     return section
 
 
@@ -268,6 +292,7 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
     # output folder is touched: a failure leaves an earlier run's output as it was.
     es = es_cluster.settings_from_options(values)
     es_notes = es_cluster.prepare_cluster(es, say) if es else []
+    storage.configure(PipelineOptions(argv))  # --beam_plugins filesystems, before any path is read
     plan = plan_inputs(inputs, values.log_format, values.split_bytes, reference, timezone)
     options = PipelineOptions(with_default_runner(argv, sum(f.size for f in plan.files)))
     folder = OutputFolder.prepare(values.out, inputs)
@@ -324,7 +349,8 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
             "written": written,
             "balanced": not unbalanced(datasets) and not index_unbalanced(datasets) and not mismatches,
         }
-        (folder.staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        storage.write_bytes(storage.join(folder.staging, "summary.json"),
+                            (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     except BaseException:
         folder.abandon()
         raise
@@ -333,7 +359,7 @@ def run_replay(inputs: list[str], argv: list[str], say: Callable[[str], None] = 
          if index_unbalanced(datasets) else []) + mismatches
     folder.commit()
     if problems:
-        raise VigieError("; ".join(problems) + f" (see {folder.final / 'summary.json'}); "
+        raise VigieError("; ".join(problems) + f" (see {storage.join(folder.final, 'summary.json')}); "
                          "this is a Vigie bug, please report it", exit_code=1)
     return summary
 

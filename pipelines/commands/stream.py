@@ -38,6 +38,7 @@ from apache_beam.runners.runner import PipelineState
 from pipelines.commands.replay import _checked_timezone, compile_rules
 from pipelines.commands.stream_metrics import flink_rest_url, iso_time, live_counts, status_fields
 from pipelines.enrichment.enrich import build_enricher
+from pipelines import storage
 from pipelines.errors import VigieError
 from pipelines.options import (VigieOptions, named_runner, split_argv, vigie_options,
                               with_stream_runner)
@@ -311,6 +312,10 @@ def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
         argv, lambda: prism.prism_options(streaming=True) + ["--prism_log_level=warn"])))
     if not values.out:
         raise VigieError("stream needs --out DIR (where events/, signals/, incidents/ and deadletter/ go)")
+    if storage.is_remote(values.out):
+        raise VigieError(f"--out {values.out}: the live job appends incidents and rewrites signal "
+                         "files under a lock, which an object store cannot do; give a folder on a "
+                         "disk every worker shares (deploy/dataflow/README.md)")
     where = parse_source(values)
     timezone = _checked_timezone(values.timezone)
     out = Path(values.out).resolve()

@@ -12,10 +12,12 @@ address.
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
 
+from pipelines import storage
 from pipelines.errors import VigieError
 
 
@@ -52,15 +54,24 @@ def _as_columns(records: list[GeoRecord]) -> dict[str, list]:
     return {name: [getattr(r, name) for r in records] for name in GEO_COLUMNS}
 
 
+def _open_db(path: str):
+    """A MaxMind DB reader of a local file (memory-mapped), or of a file on a Beam filesystem
+    (gs://...: read whole into memory, so Dataflow workers need no copy in their image)."""
+    import maxminddb
+
+    if storage.is_remote(path):
+        return maxminddb.open_database(io.BytesIO(storage.read_bytes(path)), maxminddb.MODE_FD)
+    return maxminddb.open_database(storage.local(path))
+
+
 def _check_db(path: str, flag: str) -> None:
     """Fail early, with what to do, when a database file cannot be used."""
     import maxminddb
 
-    file = Path(path)
-    if not file.is_file():
+    if not (storage.exists(path) if storage.is_remote(path) else Path(path).is_file()):
         raise VigieError(f"{flag} {path}: no such file; give the path of a MaxMind DB (.mmdb) file")
     try:
-        reader = maxminddb.open_database(str(file))
+        reader = _open_db(path)
         reader.metadata()
         reader.close()
     except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
@@ -97,9 +108,7 @@ class MaxMindGeo:
 
     def _open(self) -> tuple:
         if self._readers is None:
-            import maxminddb
-
-            self._readers = tuple(maxminddb.open_database(p) if p else None
+            self._readers = tuple(_open_db(p) if p else None
                                   for p in (self.city_db, self.asn_db))
         return self._readers
 

@@ -10,7 +10,10 @@ Command line: python -m pipelines.services.expansion start|stop|status [--port P
 """
 from __future__ import annotations
 
+import os
 import sys
+
+from pipelines.errors import VigieError
 
 from pipelines.services import java_workers, process
 from pipelines.services.beam_java import (java_service_running, service_main, start_java_service,
@@ -38,19 +41,34 @@ def address(port: int | None = None) -> str:
 KAFKA_READ_EXPERIMENT = "use_unbounded_sdf_wrapper"
 
 
-def expansion_options(workers_port: int) -> list[str]:
-    """Beam options of the expansion service: expanded Java transforms use the worker pool;
-    KafkaIO reads through its unbounded source (KAFKA_READ_EXPERIMENT)."""
-    return ["--defaultEnvironmentType=EXTERNAL",
-            f"--defaultEnvironmentConfig=127.0.0.1:{workers_port}",
-            f"--experiments={KAFKA_READ_EXPERIMENT}"]
+ENVIRONMENT_VARIABLE = "VIGIE_EXPANSION_ENVIRONMENT"
 
 
-def start_expansion_service(port: int | None = None, workers_port: int | None = None) -> int:
+def expansion_options(workers_port: int, environment: str | None = None) -> list[str]:
+    """Beam options of the expansion service. By default expanded Java transforms use the local
+    worker pool and KafkaIO reads through its unbounded source (KAFKA_READ_EXPERIMENT, for
+    Prism). `environment` "docker:IMAGE" makes them run in that Java SDK container instead,
+    which is what Dataflow (or a Flink cluster with Docker) needs; "external" is the default."""
+    environment = environment or "external"
+    if environment == "external":
+        return ["--defaultEnvironmentType=EXTERNAL",
+                f"--defaultEnvironmentConfig=127.0.0.1:{workers_port}",
+                f"--experiments={KAFKA_READ_EXPERIMENT}"]
+    kind, _, image = environment.partition(":")
+    if kind != "docker" or not image:
+        raise VigieError(f"{ENVIRONMENT_VARIABLE}={environment!r}: use 'external' (the local Java "
+                         "worker pool) or 'docker:IMAGE', e.g. docker:apache/beam_java17_sdk:2.73.0")
+    return ["--defaultEnvironmentType=DOCKER", f"--defaultEnvironmentConfig={image}"]
+
+
+def start_expansion_service(port: int | None = None, workers_port: int | None = None,
+                            environment: str | None = None) -> int:
     """Start the expansion service (or find it running) on 127.0.0.1:`port`; return its pid.
+    `environment`: see expansion_options (default: $VIGIE_EXPANSION_ENVIRONMENT, else external).
 
-    An already running service keeps the worker-pool address it was started with."""
-    options = expansion_options(workers_port or java_workers.default_port())
+    An already running service keeps the environment it was started with."""
+    options = expansion_options(workers_port or java_workers.default_port(),
+                                environment or os.environ.get(ENVIRONMENT_VARIABLE))
     return start_java_service(MODE, port or default_port(), options, "Beam Java expansion service")
 
 

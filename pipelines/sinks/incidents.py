@@ -17,6 +17,7 @@ schemas/incidents.yml (times become timestamps) and back, losslessly.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 
+from pipelines import storage
 from pipelines.errors import VigieError
 from pipelines.incidents.assembly import latest_revisions
 from pipelines.incidents.times import iso, to_ms
@@ -33,8 +35,10 @@ INCIDENTS_DIR = "incidents"
 INCIDENTS_FILE = "incidents.jsonl"
 
 
-def incidents_path(out_dir: str | os.PathLike) -> Path:
-    """DIR/incidents/incidents.jsonl of an output folder."""
+def incidents_path(out_dir: str | os.PathLike) -> Path | str:
+    """DIR/incidents/incidents.jsonl of an output folder (its URL when DIR is remote)."""
+    if storage.is_remote(out_dir):
+        return storage.join(out_dir, INCIDENTS_DIR, INCIDENTS_FILE)
     return Path(out_dir) / INCIDENTS_DIR / INCIDENTS_FILE
 
 
@@ -51,6 +55,9 @@ def write_incidents(path: str | os.PathLike, records: Iterable[dict]) -> int:
     """Batch: write the final revision of each incident, one line each (replacing the file
     atomically); returns the number of lines written."""
     final = sorted(latest_revisions(records), key=_final_order)
+    if storage.is_remote(path):  # an object appears whole when written
+        storage.write_bytes(path, "".join(incident_line(r) for r in final).encode("ascii"))
+        return len(final)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.tmp")
@@ -61,7 +68,8 @@ def write_incidents(path: str | os.PathLike, records: Iterable[dict]) -> int:
 
 
 def append_incidents(path: str | os.PathLike, records: Iterable[dict]) -> int:
-    """Streaming: append each record (revision) as a line and flush; returns how many."""
+    """Streaming: append each record (revision) as a line and flush; returns how many (a local
+    file only: object stores cannot append, `vigie stream` refuses a remote --out)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     lines = [incident_line(r) for r in records]
@@ -78,7 +86,7 @@ def read_incidents(path: str | os.PathLike, include_merged: bool = True) -> list
     incident.id, ordered by detection time then id; without the merged ones if asked. A line
     that is not an incident record raises VigieError naming the file and line."""
     records = []
-    with open(path, encoding="utf-8") as handle:
+    with io.TextIOWrapper(storage.open_read(path), encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue

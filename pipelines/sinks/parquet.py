@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipelines import storage
 from pipelines.parsing.base import TS_TYPE
 
 
@@ -25,9 +26,15 @@ EVENTS_DIR = "events"
 SIGNALS_DIR = "signals"
 DEAD_LETTER_DIR = "deadletter"
 
-def _write(table: pa.Table, folder: Path, name: str) -> None:
+def _write(table: pa.Table, folder: str, name: str) -> None:
     """Write folder/NAME.parquet whole or not at all (a job cancelled mid-write, as a stopped
-    stream is, leaves no truncated file: readers skip the dot-file)."""
+    stream is, leaves no truncated file: readers skip the dot-file; on an object store the
+    object appears when it is complete)."""
+    if storage.is_remote(folder):
+        with storage.create(storage.join(folder, f"{name}.parquet")) as handle:
+            pq.write_table(table, handle, row_group_size=256 * 1024)
+        return
+    folder = Path(storage.local(folder))
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{name}.{os.getpid()}.tmp"
     pq.write_table(table, partial, row_group_size=256 * 1024)
@@ -59,7 +66,7 @@ def write_events(table: pa.Table, out_dir: str, name: str) -> Counter:
         whole = len(groups) == 1 and dataset is not None and day is not None
         part = table if whole else table.filter(  # one partition: no copy of every column
             pc.and_(pc.equal(keys["dataset"], dataset), pc.equal(keys["date"], day)))
-        _write(part, Path(out_dir) / EVENTS_DIR / f"dataset={dataset}" / f"date={day}", name)
+        _write(part, storage.join(out_dir, EVENTS_DIR, f"dataset={dataset}", f"date={day}"), name)
     counts: Counter = Counter()
     per_family = table.group_by("event.module").aggregate([("vigie.lines", "sum"), ("event.id", "count")])
     for family, lines, events in zip(per_family["event.module"].to_pylist(),
@@ -110,7 +117,7 @@ def write_dead_letters(table: pa.Table, out_dir: str, name: str) -> Counter:
     Elasticsearch sink's letters, stage `index`, are counted by the sink) and per cause."""
     if table.num_rows == 0:
         return Counter()
-    _write(table, Path(out_dir) / DEAD_LETTER_DIR, name)
+    _write(table, storage.join(out_dir, DEAD_LETTER_DIR), name)
     counts: Counter = Counter()
     per_cause = table.group_by(["stage", "reason"]).aggregate([("lines", "count")])
     for stage, reason, rows in zip(per_cause["stage"].to_pylist(), per_cause["reason"].to_pylist(),
@@ -129,7 +136,7 @@ def write_signals(table: pa.Table, out_dir: str, name: str) -> Counter:
     """Write signals to DIR/signals/<name>.parquet; count them per family and per rule."""
     if table.num_rows == 0:
         return Counter()
-    _write(table, Path(out_dir) / SIGNALS_DIR, name)
+    _write(table, storage.join(out_dir, SIGNALS_DIR), name)
     counts: Counter = Counter()
     per_rule = table.group_by(["event.dataset", "rule.id"]).aggregate([("signal.id", "count")])
     for dataset, rule_id, n in zip(per_rule["event.dataset"].to_pylist(), per_rule["rule.id"].to_pylist(),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import zlib
 from dataclasses import dataclass
 from typing import Iterator
@@ -19,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines import storage
 from pipelines.errors import VigieError
 from pipelines.sources.units import LineOrigin, UnitBatch
 
@@ -93,7 +93,7 @@ def read_head(path: str) -> tuple[bytes, bool]:
     """First HEAD_BYTES of the (decompressed) file, and whether it is gzip. A damaged gzip file
     gives what could be recovered (reading it dead-letters the damage)."""
     try:
-        with open(path, "rb") as f:
+        with storage.open_read(path) as f:
             compressed = f.read(2) == GZIP_MAGIC
             if not compressed:
                 f.seek(0)
@@ -130,7 +130,7 @@ def _file_lines(path: str, compressed: bool) -> Iterator[tuple[int, bytes]]:
     """(byte offset, line) of a file in order; a damaged gzip file stops where it breaks."""
     if not compressed:
         offset = 0
-        with open(path, "rb") as f:
+        with storage.open_read(path) as f:
             for line in f:
                 yield offset, line
                 offset += len(line)
@@ -164,7 +164,7 @@ def fields_in_force(directives: tuple[tuple[int, tuple[str, ...]], ...],
 def content_chunks(path: str, compressed: bool) -> Iterator[bytes]:
     """A file's (decompressed) bytes in pieces; a damaged gzip file stops where it breaks."""
     if not compressed:
-        with open(path, "rb") as f:
+        with storage.open_read(path) as f:
             while chunk := f.read(CHUNK_BYTES):
                 yield chunk
         return
@@ -213,7 +213,7 @@ def _read_slice(piece: FileSlice, batch_bytes: int) -> Iterator[RawBatch]:
     if piece.compressed:
         yield from _read_stream(piece, batch_bytes)
         return
-    with open(piece.path, "rb") as f:
+    with storage.open_read(piece.path) as f:
         pos = piece.start
         if pos > 0:
             # A line that began before `start` belongs to the previous slice.
@@ -244,7 +244,7 @@ def decompressed_chunks(path: str) -> Iterator[bytes]:
     """
     produced = 0
     decompressor, fed = zlib.decompressobj(wbits=31), False
-    with open(path, "rb") as f:
+    with storage.open_read(path) as f:
         while data := f.read(GZIP_READ_BYTES):
             while data:
                 if not fed and not data.strip(b"\x00"):

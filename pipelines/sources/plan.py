@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines import storage
 from pipelines.errors import VigieError
 from pipelines.parsing import detect_format, format_by_name
 from pipelines.parsing.base import LineBatch, LogFormat, ParseContext
@@ -78,16 +79,15 @@ EARLIER_SUMMARY = "the summary.json of an earlier Vigie run"
 def _vigie_summary(path: str) -> bool:
     """True when `path` is the summary.json of a Vigie run."""
     try:
-        with open(path, encoding="utf-8") as f:
-            summary = json.load(f)
-    except (OSError, ValueError):
+        summary = json.loads(storage.read_bytes(path))
+    except (OSError, ValueError, VigieError):
         return False
     return isinstance(summary, dict) and summary.get("command") in ("replay", "stream") and "datasets" in summary
 
 
 def _vigie_output(folder: str) -> bool:
     """True when `folder` holds the summary.json of a Vigie run."""
-    return _vigie_summary(os.path.join(folder, "summary.json"))
+    return _vigie_summary(storage.join(folder, "summary.json"))
 
 
 def _unreadable(path: str) -> str | None:
@@ -130,6 +130,55 @@ def _walk(folder: str, files: list[str], skipped: list[SkippedInput]) -> None:
                 files.append(path)
 
 
+def _walk_prefix(folder: str, files: list[str], skipped: list[SkippedInput]) -> None:
+    """`_walk` for a folder on an object store (a prefix: every object under it, sorted)."""
+    root = folder.rstrip("/")
+    earlier_outputs: list[str] = []
+    for path in storage.files_under(root):
+        parts = path[len(root) + 1:].split("/")
+        if any(path.startswith(prefix + "/") for prefix in earlier_outputs):
+            continue
+        hidden = next((i for i, part in enumerate(parts) if part.startswith(".")), None)
+        if hidden is not None:
+            left_out = storage.join(root, *parts[:hidden + 1])
+            if not any(s.path == left_out for s in skipped):
+                skipped.append(SkippedInput(left_out, HIDDEN))
+            continue
+        name = parts[-1]
+        if name == "summary.json" and len(parts) > 1 and _vigie_summary(path):
+            earlier = storage.parent(path)
+            earlier_outputs.append(earlier)
+            skipped.append(SkippedInput(earlier, EARLIER_OUTPUT))
+            files[:] = [f for f in files if not f.startswith(earlier + "/")]
+            continue
+        reason = (NOT_A_LOG if name in NOT_LOGS else
+                  EARLIER_SUMMARY if name == "summary.json" and _vigie_summary(path) else None)
+        if reason:
+            skipped.append(SkippedInput(path, reason))
+        else:
+            files.append(path)
+
+
+def _expand_remote(item: str, files: list[str], skipped: list[SkippedInput]) -> None:
+    """One input on an object store: a glob, an object, or a prefix walked as a folder."""
+    if any(c in item for c in "*?["):
+        matches = storage.match(item)
+        if not storage.basename(item).startswith("."):  # as a shell's (and Python's) glob does
+            matches = [m for m in matches if not storage.basename(m).startswith(".")]
+        if not matches:
+            raise VigieError(f"input not found: {item} (check the path)")
+        files.extend(matches)
+    elif storage.exists(item):
+        files.append(item)
+    elif storage.is_folder(item):
+        if _vigie_output(item.rstrip("/")):
+            raise VigieError(f"{item} is the output of an earlier Vigie run, not logs; "
+                             "give the folder of the logs themselves")
+        _walk_prefix(item, files, skipped)
+    else:
+        raise VigieError(f"input not found: {item} (check the path)")
+
+
 def expand_inputs(inputs: list[str]) -> tuple[list[str], list[SkippedInput]]:
     """Paths, folders (walked recursively, sorted) and globs -> (file paths, entries left out).
 
@@ -140,6 +189,10 @@ def expand_inputs(inputs: list[str]) -> tuple[list[str], list[SkippedInput]]:
     files: list[str] = []
     skipped: list[SkippedInput] = []
     for item in inputs:
+        if storage.is_remote(item):
+            _expand_remote(item, files, skipped)
+            continue
+        item = storage.local(item)
         matches = sorted(glob.glob(item)) if any(c in item for c in "*?[") else [item]
         if not matches or not all(os.path.exists(m) for m in matches):
             raise VigieError(f"input not found: {item} (check the path)")
@@ -170,7 +223,7 @@ def sample_lines(head: bytes) -> list[str]:
 def inspect_file(path: str, forced_format: LogFormat | None) -> tuple[InputFile, bytes]:
     """Read a file's head -> (its key, compression and format (forced or detected), the head)."""
     head, compressed = read_head(path)
-    size = os.path.getsize(path)
+    size = storage.size(path)
     if forced_format is not None:
         fmt, score = forced_format, 1.0
     else:
@@ -212,7 +265,7 @@ def crosses_fall_back(info: InputFile, timezone: str, reference: dt.datetime) ->
     repeated times are settled in file order, see parsing/clock.py)."""
     if timezone in ("UTC", "Etc/UTC", "Z"):
         return False
-    with open(info.path, "rb") as f:
+    with storage.open_read(info.path) as f:
         f.seek(max(info.size - HEAD_BYTES, 0))
         tail = f.read()
         f.seek(0)
@@ -244,7 +297,7 @@ def plan_slices(files: list[InputFile], split_bytes: int, reference_time: dt.dat
     for info in files:
         if info.read_from < 0:
             continue
-        ref = reference_time or dt.datetime.fromtimestamp(os.path.getmtime(info.path), dt.timezone.utc)
+        ref = reference_time or dt.datetime.fromtimestamp(storage.modified(info.path), dt.timezone.utc)
         directives = (w3c_directives(info.path, info.compressed)
                       if info.format_name == "w3c" else [])
         first = info.read_from

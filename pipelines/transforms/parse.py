@@ -10,8 +10,10 @@ Names are deterministic: the unit's id and the batch's number.
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
+import uuid
 
 import apache_beam as beam
 import pyarrow.compute as pc
@@ -26,7 +28,8 @@ LOG = logging.getLogger("vigie")
 
 EVENTS, FRAGMENTS, DEAD_LETTERS = "events", "fragments", "dead_letters"
 # Slices parsed so far in this process (progress lines only; on a cluster each worker counts its own).
-_SLICES_DONE = itertools.count(1)
+# Slices parsed so far, per run (a process may run several replays: tests, `vigie demo`).
+_SLICES_DONE: dict[str, itertools.count] = collections.defaultdict(lambda: itertools.count(1))
 
 
 def count_batch(out: SliceOutput, path: str) -> None:
@@ -51,6 +54,7 @@ class ParseLinesFn(beam.DoFn):
     def __init__(self, settings: ReadSettings, total_units: int):
         self.settings = settings
         self.total_units = total_units
+        self.run = uuid.uuid4().hex  # travels with every copy of this DoFn: one progress count
 
     def process(self, piece: LineUnit):
         for number, out in enumerate(parse_unit(piece, self.settings)):
@@ -64,7 +68,7 @@ class ParseLinesFn(beam.DoFn):
                 yield pvalue.TaggedOutput(DEAD_LETTERS, (name, out.dead_letters))
         if self.total_units:  # a planned replay: one progress line per slice
             end = "end" if piece.end < 0 else f"{piece.end:,}"
-            LOG.info("  [%d/%d] parsed %s bytes %s..%s", next(_SLICES_DONE), self.total_units,
+            LOG.info("  [%d/%d] parsed %s bytes %s..%s", next(_SLICES_DONE[self.run]), self.total_units,
                      piece.path, f"{piece.start:,}", end)
 
 
