@@ -17,6 +17,7 @@ import pytest
 
 from pipelines import storage
 from pipelines.cli import main
+from pipelines.errors import VigieError
 from pipelines.sinks.output_folder import OutputFolder
 from pipelines.sources.plan import EARLIER_OUTPUT, HIDDEN, NOT_A_LOG, expand_inputs
 
@@ -147,11 +148,47 @@ def test_an_abandoned_remote_output_leaves_nothing(store: Path):
     assert not storage.is_folder("objstore://bucket/runs/2")
 
 
-def test_the_live_job_refuses_a_remote_out(capsys):
-    code = main(["stream", "--source", "kafka://127.0.0.1:9/logs", "--out", "gs://bucket/live"])
-    assert code == 2
-    err = capsys.readouterr().err
-    assert "--out gs://bucket/live" in err and "object store" in err and err.count("\n") == 1
+def test_the_live_job_keeps_its_own_state_on_its_machine(store: Path, tmp_path: Path, monkeypatch):
+    from pipelines.commands.stream import output_places
+    monkeypatch.setenv("VIGIE_CACHE_DIR", str(tmp_path / "cache"))
+    out, state = output_places("objstore://bucket/live/")
+    assert out == "objstore://bucket/live"
+    assert state.parent == tmp_path / "cache" / "stream" and state.name
+    assert output_places("objstore://bucket/live")[1] == state  # the same --out, the same state
+    assert output_places("objstore://bucket/other")[1] != state
+    local, local_state = output_places(str(tmp_path / "live"))
+    assert local == tmp_path / "live" and local_state == tmp_path / "live" / "stream"
+    (store / "bucket").mkdir()
+    (store / "bucket" / "file").write_text("x")
+    with pytest.raises(VigieError, match="is a file, not a folder"):
+        output_places("objstore://bucket/file")
+
+
+def test_streamed_incident_revisions_are_objects_of_their_own(store: Path):
+    from pipelines.sinks.incidents import append_incidents, incidents_path, read_incidents
+    path = incidents_path("objstore://bucket/live")
+    first = {"incident.id": "inc-a", "incident.revision": 1, "incident.detected_at": "2026-11-27T19:00:00Z"}
+    second = {**first, "incident.revision": 2, "incident.title": "grown"}
+    assert append_incidents(path, [first]) == 1
+    assert append_incidents(path, [second, first]) == 2  # a revision written again: same object
+    objects = sorted(p.name for p in (store / "bucket" / "live" / "incidents" / "revisions").iterdir())
+    assert objects == ["inc-a-00000001.json", "inc-a-00000002.json"]
+    assert read_incidents(path) == [second]
+
+
+def test_streamed_signals_are_added_once_per_window(store: Path):
+    import pyarrow as pa
+    from pipelines.schema import signal_schema
+    from pipelines.sinks.parquet import upsert_signals
+    rows = [{"signal.id": f"s{i}", "rule.id": "r1", "event.dataset": "web.access"} for i in range(3)]
+    table = pa.Table.from_pylist(rows, schema=signal_schema())
+    assert upsert_signals(table.slice(0, 2), "objstore://bucket/live", "w1")[("rules", "r1")] == 2
+    assert upsert_signals(table, "objstore://bucket/live", "w1")[("rules", "r1")] == 1  # s2 only
+    assert not upsert_signals(table, "objstore://bucket/live", "w1")  # nothing new
+    folder = store / "bucket" / "live" / "signals"
+    assert len(list(folder.glob("w1-*.parquet"))) == 2
+    ids = ds.dataset(folder, format="parquet").to_table(columns=["signal.id"])["signal.id"].to_pylist()
+    assert sorted(ids) == ["s0", "s1", "s2"]
 
 
 def test_geoip_databases_are_read_from_the_store(store: Path, tmp_path: Path, capsys):
@@ -170,3 +207,11 @@ def test_geoip_databases_are_read_from_the_store(store: Path, tmp_path: Path, ca
                  "--geoip-city-db", "objstore://bucket/geo/nothing.mmdb"])
     assert code == 2
     assert "--geoip-city-db objstore://bucket/geo/nothing.mmdb: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["es", "verify", "gs://bucket/run", "--es-url", "http://127.0.0.1:9"],
+                                     ["incidents", "send", "gs://bucket/run"]])
+def test_commands_that_read_an_output_ask_for_a_local_copy(command, capsys):
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "copy it here first" in err and err.count("\n") == 1

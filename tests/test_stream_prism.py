@@ -20,6 +20,8 @@ Run alone with:  .venv/bin/python -m pytest -q tests/test_stream_prism.py   (or 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,7 +35,9 @@ import pytest
 
 from elasticsearch import Elasticsearch
 
+from pipelines import storage
 from pipelines.commands.es import verify
+from pipelines.commands.stream import output_places
 from pipelines.scenario.chu import generate_chu
 from pipelines.services import kafka
 from pipelines.services.kafka_topics import Record, create_topics, produce
@@ -65,7 +69,7 @@ def column(out: Path, folder: str, name: str) -> list:
     return ds.dataset(files, format="parquet").to_table(columns=[name])[name].to_pylist()
 
 
-def latest_incidents(out: Path) -> dict[str, dict]:
+def latest_incidents(out: Path | str) -> dict[str, dict]:
     return {r["incident.id"]: r for r in read_incidents(incidents_path(out))}
 
 
@@ -91,7 +95,7 @@ def scenario(tmp_path_factory) -> dict:
     return {"root": root, "logs": logs, "replay": replay, "flags": flags, "timezone": truth["timezone"]}
 
 
-def stream_command(broker: kafka.Broker, topic: str, out: Path, flags: list[str], expansion: str,
+def stream_command(broker: kafka.Broker, topic: str, out: Path | str, flags: list[str], expansion: str,
                    group: str, *extra: str) -> list[str]:
     return [*VIGIE, "stream", "--source", f"kafka://{broker.bootstrap}/{topic}", "--out", str(out),
             "--group", group, "--expansion-service", expansion, "--status-seconds", "2", *flags, *extra]
@@ -104,30 +108,24 @@ def wait_for_outputs(job: subprocess.Popen, out: Path, timeout_s: float) -> None
         if any((out / "events").rglob("*.parquet")):
             return
         time.sleep(0.5)
+    err = job.communicate(timeout=60)[1][-3000:] if job.poll() is not None else ""
     raise AssertionError(f"the first job wrote no event within {timeout_s:.0f} s "
-                         f"(exit {job.poll()})")
+                         f"(exit {job.poll()}) {err}")
 
 
-def test_stream_matches_replay_across_a_restart(scenario, kafka_broker, expansion_address,  # noqa: F811
-                                                prism_binary, es_node, tmp_path):
-    replay, flags = scenario["replay"], scenario["flags"]
-    times = column(replay, "events", "@timestamp")
+def run_with_a_restart(scenario: dict, broker: kafka.Broker, command: list[str], topic: str,
+                       out: Path, extra_records=(), env: dict | None = None) -> list:
+    """Ship the first half of the scenario (and `extra_records`) to `topic`, run `command` until
+    it has written events, stop it with SIGTERM, ship the second half, run it again until idle;
+    the (partition, offset) each of `extra_records` was written at."""
+    times = column(scenario["replay"], "events", "@timestamp")
     middle = int((min(times).timestamp() + max(times).timestamp()) / 2 * 1000)
-    topic, group, out = f"chu-{uuid.uuid4().hex[:8]}", f"vigie-test-{uuid.uuid4().hex[:6]}", tmp_path / "live"
-    create_topics(kafka_broker.bootstrap, {topic: 3})
-    address = f"kafka://{kafka_broker.bootstrap}/{topic}"
+    address = f"kafka://{broker.bootstrap}/{topic}"
     first = ship([str(scenario["logs"])], address, timezone=scenario["timezone"], until_ms=middle,
                  say=lambda m: None)
-    # Garbage among the first half: no headers at all, or a format header over a non-line.
-    garbage = [Record(value=v, partition=i % 3, timestamp_ms=middle - 60_000,
-                      headers=(() if i % 2 else (("vigie.format", b"apache_combined"),)))
-               for i, v in enumerate(GARBAGE)]
-    # An empty record is a blank line (skipped with its reason, no dead letter).
-    coordinates = {(topic, p, o) for (p, o), r in zip(produce(kafka_broker.bootstrap, topic, garbage), garbage)
-                   if r.value}
-
-    command = stream_command(kafka_broker, topic, out, flags, expansion_address, group, "--es-url", es_node.url)
-    job = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    written = produce(broker.bootstrap, topic, list(extra_records)) if extra_records else []
+    job = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=env)
     try:
         wait_for_outputs(job, out, JOB_TIMEOUT_S)
         job.send_signal(signal.SIGTERM)  # in the middle: the first half is not all written yet
@@ -142,11 +140,16 @@ def test_stream_matches_replay_across_a_restart(scenario, kafka_broker, expansio
                   say=lambda m: None)
     assert sum(first.records.values()) + sum(second.records.values()) > EVENTS * 0.95
     done = subprocess.run(command + ["--stop-when-idle", "15"], cwd=REPO, capture_output=True,
-                          text=True, timeout=JOB_TIMEOUT_S)
+                          text=True, timeout=JOB_TIMEOUT_S, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert '"event": "resume"' in done.stderr  # the group was rewound
+    return written
 
-    # Events and signals: the replay's ids, each stored once.
+
+def assert_same_as_replay(out: Path, replay: Path, out_url: str | None = None) -> dict[str, dict]:
+    """Events, signals (with correlation results) and incidents of the live output (its files
+    in `out`; `out_url`: the --out the incidents are read from, when not `out`) are the
+    replay's, none missing, none stored twice; the live incidents by id."""
     for folder, name in (("events", "event.id"), ("signals", "signal.id")):
         found, expected = column(out, folder, name), column(replay, folder, name)
         assert len(found) == len(set(found)), f"{folder}: {len(found) - len(set(found))} stored twice"
@@ -154,11 +157,29 @@ def test_stream_matches_replay_across_a_restart(scenario, kafka_broker, expansio
                                              f"{len(set(found) - set(expected))} not in the replay")
     results = [r for r in column(replay, "signals", "vigie.correlation.type") if r]
     assert results, "the replay found no Sigma correlation result to compare"
-
     # Incidents: same ids, same make-up (the replay's final record vs the stream's latest revision).
-    live, replayed = latest_incidents(out), latest_incidents(replay)
-    assert set(live) == set(replayed)
+    live, replayed = latest_incidents(out_url or out), latest_incidents(replay)
+    assert live and set(live) == set(replayed)
     assert {k: incident_view(v) for k, v in live.items()} == {k: incident_view(v) for k, v in replayed.items()}
+    return live
+
+
+def test_stream_matches_replay_across_a_restart(scenario, kafka_broker, expansion_address,  # noqa: F811
+                                                prism_binary, es_node, tmp_path):
+    replay, flags = scenario["replay"], scenario["flags"]
+    times = column(replay, "events", "@timestamp")
+    middle = int((min(times).timestamp() + max(times).timestamp()) / 2 * 1000)
+    topic, group, out = f"chu-{uuid.uuid4().hex[:8]}", f"vigie-test-{uuid.uuid4().hex[:6]}", tmp_path / "live"
+    create_topics(kafka_broker.bootstrap, {topic: 3})
+    # Garbage among the first half: no headers at all, or a format header over a non-line.
+    garbage = [Record(value=v, partition=i % 3, timestamp_ms=middle - 60_000,
+                      headers=(() if i % 2 else (("vigie.format", b"apache_combined"),)))
+               for i, v in enumerate(GARBAGE)]
+    command = stream_command(kafka_broker, topic, out, flags, expansion_address, group, "--es-url", es_node.url)
+    written = run_with_a_restart(scenario, kafka_broker, command, topic, out, garbage)
+    # An empty record is a blank line (skipped with its reason, no dead letter).
+    coordinates = {(topic, p, o) for (p, o), r in zip(written, garbage) if r.value}
+    live = assert_same_as_replay(out, replay)
 
     # Garbage: one dead letter each, with the record's coordinates, never stored twice.
     letters = ds.dataset([str(p) for p in (out / "deadletter").rglob("*.parquet")], format="parquet").to_table(
@@ -180,6 +201,32 @@ def test_stream_matches_replay_across_a_restart(scenario, kafka_broker, expansio
             assert document["_version"] == record["incident.revision"]
     finally:
         client.close()
+
+
+def test_stream_to_an_object_store_across_a_restart(scenario, kafka_broker, expansion_address,  # noqa: F811
+                                                    prism_binary, tmp_path, monkeypatch):
+    """The same job writing to an object store (gs:// on Dataflow; here the test filesystem of
+    tests/objstore_fs.py, loaded with --beam_plugins): one object per write, no lock, no append,
+    and still the replay's events, signals and incidents, none stored twice across the restart."""
+    store = tmp_path / "store"
+    store.mkdir()
+    env = {**os.environ, "VIGIE_OBJSTORE_ROOT": str(store),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "tests"), os.environ.get("PYTHONPATH")]))}
+    topic, group = f"chu-{uuid.uuid4().hex[:8]}", f"vigie-test-{uuid.uuid4().hex[:6]}"
+    create_topics(kafka_broker.bootstrap, {topic: 3})
+    bucket = f"bucket-{uuid.uuid4().hex[:8]}"
+    command = stream_command(kafka_broker, topic, f"objstore://{bucket}/live", scenario["flags"],
+                             expansion_address, group, "--beam_plugins", "objstore_fs")
+    out = store / bucket / "live"
+    run_with_a_restart(scenario, kafka_broker, command, topic, out, env=env)
+    assert not list(out.rglob("incidents.jsonl")) and list((out / "incidents" / "revisions").glob("*.json"))
+    assert not (out / "stream").exists()  # the command's own state stays on its machine
+    monkeypatch.setenv("VIGIE_OBJSTORE_ROOT", str(store))
+    storage.load_plugins(["objstore_fs"])  # the output is read through the store, as vigie does
+    _, state = output_places(f"objstore://{bucket}/live")
+    assert json.loads((state / "status.json").read_text())["lag"] == 0
+    shutil.rmtree(state)
+    assert_same_as_replay(out, scenario["replay"], f"objstore://{bucket}/live")
 
 
 def test_kafka_unreachable_is_one_line_and_exit_2(tmp_path):

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines import indices
+from pipelines import storage
 from pipelines.errors import VigieError
 from pipelines.options import add_elasticsearch_flags
 from pipelines.sinks import elasticsearch as es_sink
@@ -60,6 +61,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _archive(folder: str) -> Path:
+    if storage.is_remote(folder):
+        raise VigieError(f"{folder}: `vigie es` reads an output folder on this machine; copy it here "
+                         f"first (e.g. gcloud storage cp -r {folder} DIR) and give DIR")
     path = Path(folder)
     if not (path / "summary.json").is_file() and not (path / EVENTS_DIR).is_dir():
         raise VigieError(f"{folder} is not a Vigie replay output (no summary.json, no events/)")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import orjson
 
+from pipelines import storage
 from pipelines.errors import VigieError
 from pipelines.reports.render import DEFAULT_TZ, INCIDENTS_DIR, display_timezone, render_reports
 from pipelines.sinks.handoff import settings
@@ -89,6 +90,9 @@ def read_incidents(out_dir: Path, say=lambda line: None) -> list[dict]:
 
 
 def _out_dir(value: str) -> Path:
+    if storage.is_remote(value):
+        raise VigieError(f"{value}: `vigie incidents` reads an output folder on this machine; copy it here "
+                         f"first (e.g. gcloud storage cp -r {value} DIR) and give DIR")
     out = Path(value)
     if not out.is_dir():
         raise VigieError(f"{value} is not a folder (give the --out DIR of `vigie replay`)")

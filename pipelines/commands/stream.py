@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -43,10 +44,11 @@ from pipelines.errors import VigieError
 from pipelines.options import (VigieOptions, named_runner, split_argv, vigie_options,
                               with_stream_runner)
 from pipelines.services import expansion, flink, kafka_topics, process, prism
+from pipelines.services.classpath import cache_root
 from pipelines.sinks import es_cluster
 from pipelines.sinks.handoff.run import deliver_incidents
 from pipelines.sinks.handoff.settings import destinations_from, retry_policy
-from pipelines.sinks.incidents import incidents_path, read_incidents
+from pipelines.sinks.incidents import incident_lines, incidents_path, read_incidents
 from pipelines.sources import kafka as ks
 from pipelines.sources import resume
 from pipelines.sources.ingest import ReadSettings
@@ -170,10 +172,11 @@ def rewind_ms(values: argparse.Namespace) -> int:
 
 
 class Lock:
-    """DIR/stream/job.pid: one live job per output folder (a dead job's lock is taken over)."""
+    """STATE/job.pid: one live job per output folder (a dead job's lock is taken over)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, out: str):
         self.path = folder / "job.pid"
+        self.out = out
 
     def take(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,7 +185,7 @@ class Lock:
                 pid = int(self.path.read_text().strip())
                 os.kill(pid, 0)
                 if pid != os.getpid():
-                    raise VigieError(f"another vigie stream (pid {pid}) writes to {self.path.parent.parent}; "
+                    raise VigieError(f"another vigie stream (pid {pid}) writes to {self.out}; "
                                      "stop it first or choose another --out")
             except (ValueError, ProcessLookupError):
                 pass
@@ -199,10 +202,14 @@ class Lock:
 class Monitor:
     """Watches the running job: status lines, lag, outages, idleness, handoff."""
 
-    def __init__(self, result, out: Path, source, values: argparse.Namespace, destinations: list,
+    def __init__(self, result, out: Path | str, source, values: argparse.Namespace, destinations: list,
                  es_url: str | None, say: Callable[[str], None], flink_rest: str | None = None,
-                 settle_ms: int | None = None):
+                 settle_ms: int | None = None, state: Path | None = None):
         self.result, self.out, self.source, self.values = result, out, source, values
+        self.state = state or Path(out) / STATE_DIR
+        # The handoff's ledger and its dead letters: in the output, or beside the state when
+        # the output is on an object store (they are appended to).
+        self.handoff_dir = self.state if storage.is_remote(out) else Path(out)
         self.flink_rest, self.settle_ms = flink_rest, settle_ms
         self.last_live: tuple[RunCounts | None, dict] | None = None
         self.destinations, self.es_url, self.say = destinations, es_url, say
@@ -269,11 +276,11 @@ class Monitor:
             self.last_fields = moved
         if self.destinations and records:
             live = [r for r in records if r.get("incident.status") != "merged"]
-            handed = deliver_incidents(live, self.out, self.destinations, policy=retry_policy(self.values),
+            handed = deliver_incidents(live, self.handoff_dir, self.destinations, policy=retry_policy(self.values),
                                        say=lambda m: log("handoff", detail=m))
             fields["handoff_delivered"] = sum(handed.delivered.values())
         log("status", **fields)
-        status_dir = self.out / STATE_DIR
+        status_dir = self.state
         status_dir.mkdir(parents=True, exist_ok=True)
         (status_dir / "status.tmp").write_text(json.dumps(fields, indent=2, default=str) + "\n")
         os.replace(status_dir / "status.tmp", status_dir / "status.json")
@@ -312,16 +319,11 @@ def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
         argv, lambda: prism.prism_options(streaming=True) + ["--prism_log_level=warn"])))
     if not values.out:
         raise VigieError("stream needs --out DIR (where events/, signals/, incidents/ and deadletter/ go)")
-    if storage.is_remote(values.out):
-        raise VigieError(f"--out {values.out}: the live job appends incidents and rewrites signal "
-                         "files under a lock, which an object store cannot do; give a folder on a "
-                         "disk every worker shares (deploy/dataflow/README.md)")
     where = parse_source(values)
     timezone = _checked_timezone(values.timezone)
-    out = Path(values.out).resolve()
-    if out.exists() and not out.is_dir():
-        raise VigieError(f"--out {values.out} exists and is not a folder")
     options = PipelineOptions(flags)
+    storage.configure(options)  # --beam_plugins filesystems, before --out is looked at
+    out, state = output_places(values.out)
     analysis = analysis_settings(values, timezone)
     destinations = destinations_from(values)
     if destinations:
@@ -337,7 +339,7 @@ def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
         partitions = {}
         source = FolderSource(where, values.watch_seconds, timezone, values.log_format)
     es_notes = es_cluster.prepare_cluster(es, lambda m: log("elasticsearch", detail=m)) if es else []
-    lock = Lock(out / STATE_DIR)
+    lock = Lock(state, str(out))
     lock.take()
     try:
         earlier = resume.earlier_revisions(_all_revisions(out))
@@ -352,7 +354,7 @@ def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
                 log("already_written", events=len(written.events), dead_letters=len(written.dead_letters),
                     note="rows earlier runs wrote from the records read again: left out of the Parquet files")
         runner = options.get_all_options()["runner"]
-        log("start", source=values.source, out=str(out), runner=runner, group=values.group
+        log("start", source=values.source, out=str(out), state=str(state), runner=runner, group=values.group
             if isinstance(source, KafkaSource) else None, partitions=partitions,
             out_of_order_seconds=values.out_of_order_seconds, es=es.public() if es else None,
             es_notes=es_notes, earlier_incidents=len(earlier))
@@ -360,18 +362,35 @@ def run_stream(argv: list[str], say: Callable[[str], None] = print) -> int:
         windows = SignalWindows(values.window_seconds, int(values.late_signal_hours * 3600))
         result = start_stream(options, source, analysis, str(out), es, windows, earlier, written)
         return watch(result, out, source, values, destinations, es.url if es else None, say,
-                     flink_rest_url(options), settle_ms(analysis, windows))
+                     flink_rest_url(options), settle_ms(analysis, windows), state)
     finally:
         lock.release()
 
 
-def _all_revisions(out: Path) -> list[dict]:
-    """Every incident record earlier runs appended (all revisions)."""
+def output_places(out: str) -> tuple[Path | str, Path]:
+    """--out -> (where the job writes, the local folder of the command's own state: its lock,
+    status.json and the handoff's ledger). A local --out keeps its state in DIR/stream; an
+    --out on an object store (written by the workers, one object per write) keeps it in
+    Vigie's cache folder (~/.cache/vigie/stream/, $VIGIE_CACHE_DIR), in a folder named after
+    the --out."""
+    if storage.is_remote(out):
+        name = hashlib.blake2b(out.rstrip("/").encode(), digest_size=6).hexdigest()
+        if storage.exists(out.rstrip("/")):
+            raise VigieError(f"--out {out} is a file, not a folder")
+        return out.rstrip("/"), cache_root() / "stream" / name
+    folder = Path(storage.local(out)).resolve()
+    if folder.exists() and not folder.is_dir():
+        raise VigieError(f"--out {out} exists and is not a folder")
+    return folder, folder / STATE_DIR
+
+
+def _all_revisions(out: Path | str) -> list[dict]:
+    """Every incident record earlier runs wrote (all revisions)."""
     path = incidents_path(out)
-    if not path.exists():
+    if not storage.is_remote(path) and not Path(path).exists():
         return []
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for _, line in incident_lines(path):
         try:
             record = json.loads(line)
         except ValueError:
@@ -381,9 +400,9 @@ def _all_revisions(out: Path) -> list[dict]:
     return records
 
 
-def watch(result, out: Path, source, values: argparse.Namespace, destinations: list,
+def watch(result, out: Path | str, source, values: argparse.Namespace, destinations: list,
           es_url: str | None, say: Callable[[str], None], flink_rest: str | None = None,
-          settle: int | None = None) -> int:
+          settle: int | None = None, state: Path | None = None) -> int:
     """Follow the running job (see the module docstring); the exit status."""
     stop = {"signal": None}
 
@@ -391,7 +410,7 @@ def watch(result, out: Path, source, values: argparse.Namespace, destinations: l
         stop["signal"] = signal.Signals(number).name
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    monitor = Monitor(result, out, source, values, destinations, es_url, say, flink_rest, settle)
+    monitor = Monitor(result, out, source, values, destinations, es_url, say, flink_rest, settle, state)
     try:
         next_status = time.monotonic()
         while True:

@@ -5,7 +5,8 @@ How incidents.jsonl holds updates:
   highest incident.revision per incident.id), ordered by detection time then id, written to a
   temporary file and renamed, so a reader never sees half a file;
 - streaming: every revision is appended as it is emitted (`append_incidents`), so the file is
-  a log of updates;
+  a log of updates (on an object store, which cannot append: one object per revision under
+  incidents/revisions/);
 - readers (`read_incidents`) apply one rule to both: the highest incident.revision per
   incident.id wins. A merged incident's last line has status "merged" and names its survivor.
 Lines are JSON with every non-ASCII character escaped (log content is attacker-controlled:
@@ -21,7 +22,7 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 
@@ -33,6 +34,7 @@ from pipelines.schema import OBJECT, Field, incident_fields, incident_schema
 
 INCIDENTS_DIR = "incidents"
 INCIDENTS_FILE = "incidents.jsonl"
+REVISIONS_DIR = "revisions"  # a live job's revisions on an object store, one object each
 
 
 def incidents_path(out_dir: str | os.PathLike) -> Path | str:
@@ -67,18 +69,43 @@ def write_incidents(path: str | os.PathLike, records: Iterable[dict]) -> int:
     return len(final)
 
 
+def revision_object(path: str, record: dict) -> str:
+    """Where an object store keeps one streamed revision: beside incidents.jsonl, under
+    revisions/<incident.id>-<revision>.json (written again, the same object)."""
+    return storage.join(storage.parent(path), REVISIONS_DIR,
+                        f"{record['incident.id']}-{int(record['incident.revision']):08d}.json")
+
+
 def append_incidents(path: str | os.PathLike, records: Iterable[dict]) -> int:
-    """Streaming: append each record (revision) as a line and flush; returns how many (a local
-    file only: object stores cannot append, `vigie stream` refuses a remote --out)."""
+    """Streaming: append each record (revision) as a line and flush; returns how many. On an
+    object store, which cannot append, each revision is an object of its own instead
+    (`revision_object`); readers take both forms."""
+    lines = [(r, incident_line(r)) for r in records]
+    if storage.is_remote(path):
+        for record, line in lines:
+            storage.write_bytes(revision_object(str(path), record), line.encode("ascii"))
+        return len(lines)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    lines = [incident_line(r) for r in records]
     if lines:
         with open(target, "a", encoding="ascii", newline="\n") as handle:
-            handle.writelines(lines)
+            handle.writelines(line for _, line in lines)
             handle.flush()
             os.fsync(handle.fileno())
     return len(lines)
+
+
+def incident_lines(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
+    """(where, line) of every record of an incidents.jsonl, or on an object store of the
+    revision objects beside it when the file is not there (a live job's output)."""
+    if storage.is_remote(path) and not storage.exists(path):
+        for item in storage.match(storage.join(storage.parent(str(path)), REVISIONS_DIR, "*.json")):
+            for line in storage.read_bytes(item).decode("utf-8").splitlines():
+                yield item, line
+        return
+    with io.TextIOWrapper(storage.open_read(path), encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            yield f"{path} line {number}", line
 
 
 def read_incidents(path: str | os.PathLike, include_merged: bool = True) -> list[dict]:
@@ -86,18 +113,17 @@ def read_incidents(path: str | os.PathLike, include_merged: bool = True) -> list
     incident.id, ordered by detection time then id; without the merged ones if asked. A line
     that is not an incident record raises VigieError naming the file and line."""
     records = []
-    with io.TextIOWrapper(storage.open_read(path), encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if not isinstance(record, dict) or not isinstance(record.get("incident.id"), str) \
-                        or not isinstance(record.get("incident.revision"), int):
-                    raise ValueError("no incident.id and incident.revision")
-            except ValueError as exc:
-                raise VigieError(f"{path} line {number}: not an incident record ({exc})") from None
-            records.append(record)
+    for where, line in incident_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("incident.id"), str) \
+                    or not isinstance(record.get("incident.revision"), int):
+                raise ValueError("no incident.id and incident.revision")
+        except ValueError as exc:
+            raise VigieError(f"{where}: not an incident record ({exc})") from None
+        records.append(record)
     final = sorted(latest_revisions(records), key=_final_order)
     return [r for r in final if include_merged or r.get("incident.status") != "merged"]
 

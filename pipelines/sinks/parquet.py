@@ -9,6 +9,7 @@ pipelines/summary.py (e.g. ("datasets", "web", "events")).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 from collections import Counter
 from pathlib import Path
@@ -80,9 +81,12 @@ def write_events(table: pa.Table, out_dir: str, name: str) -> Counter:
 def upsert_signals(table: pa.Table, out_dir: str, name: str) -> Counter:
     """Streaming: merge signals into DIR/signals/<name>.parquet by signal.id (a window's file
     takes its late signals, and a signal derived again after a restart is not stored twice);
-    the file is replaced atomically, under a lock; only signals new to it are counted."""
+    the file is replaced atomically, under a lock; only signals new to it are counted. On an
+    object store: one more object per write instead (`_add_signal_object`)."""
     if table.num_rows == 0:
         return Counter()
+    if storage.is_remote(out_dir):
+        return _add_signal_object(table, storage.join(out_dir, SIGNALS_DIR), name)
     folder = Path(out_dir) / SIGNALS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.parquet"
@@ -98,6 +102,24 @@ def upsert_signals(table: pa.Table, out_dir: str, name: str) -> Counter:
         table = table.sort_by("signal.id")
         pq.write_table(table, folder / f".{name}.tmp", row_group_size=256 * 1024)
         os.replace(folder / f".{name}.tmp", path)
+    return _signal_counts(fresh)
+
+
+def _add_signal_object(table: pa.Table, folder: str, name: str) -> Counter:
+    """`upsert_signals` on an object store, where nothing can be locked or rewritten in place:
+    the window's signals not yet in any of its objects (NAME-*.parquet) become one more object,
+    named by a digest of their ids (the same signals written again land on the same object)."""
+    stored: set[str] = set()
+    for path in storage.match(storage.join(folder, f"{name}-*.parquet")):
+        with storage.open_read(path) as handle:
+            stored.update(pq.read_table(handle, columns=["signal.id"])["signal.id"].to_pylist())
+    fresh = table.filter(pc.invert(pc.is_in(table["signal.id"], value_set=pa.array(sorted(stored), pa.string())))) \
+        if stored else table
+    if fresh.num_rows == 0:
+        return Counter()
+    fresh = fresh.sort_by("signal.id")
+    digest = hashlib.blake2b("\n".join(fresh["signal.id"].to_pylist()).encode(), digest_size=8).hexdigest()
+    _write(fresh, folder, f"{name}-{digest}")
     return _signal_counts(fresh)
 
 

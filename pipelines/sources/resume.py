@@ -194,31 +194,42 @@ def _coordinates_at_or_after(table, starts: Mapping[Partition, int], topic_col: 
     return ids
 
 
-def written_ids(out_dir: Path, topics: Iterable[str], starts: Mapping[Partition, int]) -> WrittenIds:
-    """What earlier runs wrote to `out_dir` from records of `topics` at or after `starts` (the
-    offsets the restarted job reads from): event ids from DIR/events, dead-letter ids from
-    DIR/deadletter. Only those rows are held in memory, so the cost follows the rewind."""
+def written_ids(out_dir: Path | str, topics: Iterable[str], starts: Mapping[Partition, int]) -> WrittenIds:
+    """What earlier runs wrote to `out_dir` (local or on an object store) from records of
+    `topics` at or after `starts` (the offsets the restarted job reads from): event ids from
+    DIR/events, dead-letter ids from DIR/deadletter. Only those rows are held in memory, so the
+    cost follows the rewind."""
+    import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
 
+    from pipelines import storage
     from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR
 
-    topics = list(topics)
+    topics = pa.array(list(topics), pa.string())
 
-    def rows(folder: Path, columns: list[str], topic_col: str) -> list[str]:
-        files = sorted(str(p) for p in folder.rglob("*.parquet")) if folder.is_dir() else []
-        if not files:
-            return []
-        dataset = ds.dataset(files, format="parquet")
-        if topic_col not in dataset.schema.names:
-            return []
-        table = dataset.to_table(columns=columns, filter=pc.field(topic_col).isin(topics))
-        return _coordinates_at_or_after(table, starts, *columns[1:])
+    def rows(folder: str, columns: list[str], topic_col: str) -> list[str]:
+        found: list[str] = []
+        if not storage.is_folder(folder):
+            return found
+        for path in storage.files_under(folder):
+            if not path.endswith(".parquet") or storage.basename(path).startswith("."):
+                continue
+            with storage.open_read(path) as handle:
+                parquet = pq.ParquetFile(handle)
+                if topic_col not in parquet.schema_arrow.names:
+                    continue
+                table = parquet.read(columns=columns)
+            # a file of lines read from files only has its topics all null (type null)
+            table = table.filter(pc.is_in(table[topic_col].cast(pa.string()), value_set=topics))
+            found.extend(_coordinates_at_or_after(table, starts, *columns[1:]))
+        return found
 
-    events = rows(out_dir / EVENTS_DIR, ["event.id", "vigie.stream.topic", "vigie.stream.partition",
-                                         "vigie.stream.offset"], "vigie.stream.topic")
-    letters = rows(out_dir / DEAD_LETTER_DIR, ["id", "origin.topic", "origin.partition", "origin.offset"],
-                   "origin.topic")
+    events = rows(storage.join(out_dir, EVENTS_DIR), ["event.id", "vigie.stream.topic",
+                                                      "vigie.stream.partition", "vigie.stream.offset"],
+                  "vigie.stream.topic")
+    letters = rows(storage.join(out_dir, DEAD_LETTER_DIR), ["id", "origin.topic", "origin.partition",
+                                                            "origin.offset"], "origin.topic")
     return WrittenIds(frozenset(events), frozenset(letters))
 
 
