@@ -8,7 +8,8 @@ this process with Prism, or submitted to the project's Flink session cluster thr
 job server with the runner options `vigie stream` adds (flink.LIVE_JOB_FLAGS), LOOPBACK either
 way (the Python worker runs here), plus two taps on its outputs:
 every event table (rows counted: the job's progress) and every signal row (the time it
-exists), tapped per signal source as the Elasticsearch sink reads them (analyse.signal_parts). The input is the Apache lines of a generated hospital scenario (benign browsing and the
+exists), tapped per signal source as the Elasticsearch sink reads them (analyse.signal_parts).
+The input is the Apache lines of a generated hospital scenario (benign browsing and the
 attack's scans and injections, ~4 % of them raise a signal), re-stamped with the time they are
 sent, sent as the shipper sends them (headers: format, a file key per partition, the line's
 number as offset; CreateTime = the line's time).

@@ -91,10 +91,11 @@ class AnalysisSettings:
 SIGNAL_PART = "signals/"  # key prefix of the per-source signal PCollections (module docstring)
 
 
-def signal_parts(analysed: dict) -> dict:
+def signal_parts(analysed: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
     """The per-source signal PCollections of AnalyseEvents' output, by source name ("signals/"
     keys); {"All": analysed["signals"]} when there are none (no detection)."""
-    parts = {key[len(SIGNAL_PART):]: pcoll for key, pcoll in analysed.items() if key.startswith(SIGNAL_PART)}
+    parts = {key[len(SIGNAL_PART):]: pcoll for key, pcoll in analysed.items()
+             if key.startswith(SIGNAL_PART)}
     return parts or {"All": analysed["signals"]}
 
 
@@ -138,7 +139,8 @@ class AnalyseEvents(beam.PTransform):
                 signal_tables["ImpossibleTravel"] = events | "DetectImpossibleTravel" >> DetectImpossibleTravel(
                     s.travel.max_speed_kmh, gap_hours=s.travel.gap_hours,
                     delay_seconds=s.travel.delay_seconds)
-        parts = {source: tables | f"{source}SignalRows" >> SignalRows() for source, tables in signal_tables.items()}
+        parts = {source: tables | f"{source}SignalRows" >> SignalRows()
+                 for source, tables in signal_tables.items()}
         signals = (list(parts.values()) | "AllSignals" >> beam.Flatten() if parts
                    else units.pipeline | "NoSignals" >> beam.Create([]))
         dead = [parsed[DEAD_LETTERS]]
