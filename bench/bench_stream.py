@@ -8,7 +8,8 @@ this process with Prism, or submitted to the project's Flink session cluster thr
 job server with the runner options `vigie stream` adds (flink.LIVE_JOB_FLAGS), LOOPBACK either
 way (the Python worker runs here), plus two taps on its outputs:
 every event table (rows counted: the job's progress) and every signal row (the time it
-exists). The input is the Apache lines of a generated hospital scenario (benign browsing and the
+exists), tapped per signal source as the Elasticsearch sink reads them (analyse.signal_parts).
+The input is the Apache lines of a generated hospital scenario (benign browsing and the
 attack's scans and injections, ~4 % of them raise a signal), re-stamped with the time they are
 sent, sent as the shipper sends them (headers: format, a file key per partition, the line's
 number as offset; CreateTime = the line's time).
@@ -63,6 +64,7 @@ from pipelines.services import (beam_java, expansion, flink, java_workers, kafka
                                 prism, process)
 from pipelines.sources import kafka as ks  # noqa: E402
 from pipelines.stream import KafkaSource, SignalWindows, build_stream  # noqa: E402
+from pipelines.transforms.analyse import signal_parts  # noqa: E402
 
 RATES = [int(r) for r in os.environ.get("BENCH_RATES", "1000,2500,5000,10000,20000").split(",")]
 STEP_S = float(os.environ.get("BENCH_STEP_S", "30"))
@@ -366,7 +368,8 @@ def start_job(bootstrap: str, topic: str, out: Path, taps: Path):
                             windows=SignalWindows(values.window_seconds, int(values.late_signal_hours * 3600)))
     for label in ("events", "stitched_events"):
         analysed[label] | f"Tap{label}" >> beam.ParDo(TapFn(str(taps), "E"))
-    analysed["signals"] | "TapSignals" >> beam.ParDo(TapFn(str(taps), "S"))
+    for source, part in signal_parts(analysed).items():  # what the Elasticsearch sink reads
+        part | f"TapSignals{source}" >> beam.ParDo(TapFn(str(taps), "S"))
     return pipeline.run()
 
 

@@ -21,7 +21,7 @@ from pipelines.scenario.chu.clock import END_MS, HOUR, MINUTE, START_MS
 from pipelines.sources.ingest import ReadSettings
 from pipelines.sources.plan import plan_inputs
 from pipelines.transforms.analyse import (AnalyseEvents, AnalysisSettings, IncidentSettings,
-                                          TravelSettings)
+                                          TravelSettings, signal_parts)
 
 PARIS = "Europe/Paris"
 REFERENCE = dt.datetime(2026, 11, 28, 12, tzinfo=dt.timezone.utc)
@@ -50,6 +50,9 @@ def _ids(analysed: dict) -> dict:
         "events": analysed["events"] | "EventIds" >> beam.FlatMap(table_ids("event.id")),
         "stitched": analysed["stitched_events"] | "StitchedIds" >> beam.FlatMap(table_ids("event.id")),
         "signals": analysed["signals"] | "SignalIds" >> beam.Map(lambda row: row["signal.id"]),
+        # what the Elasticsearch sink indexes: the per-source signals, before any Flatten
+        "signal_parts": (list(signal_parts(analysed).values()) | "AllSignalParts" >> beam.Flatten()
+                         | "SignalPartIds" >> beam.Map(lambda row: row["signal.id"])),
         "incidents": analysed["incidents"] | "IncidentRevisions" >> beam.Map(json.dumps, default=str),
     }
 
@@ -107,6 +110,7 @@ def test_batch_runner_analysis_finds_the_attack(scenario, tmp_path):
     slices, settings = scenario
     found = _batch_ids(slices, settings, tmp_path)
     assert len(found["events"]) > 4000 and found["stitched"] and len(found["signals"]) > 20
+    assert found["signal_parts"] == found["signals"]  # the sources together: every signal
     assert found["incidents"], "the scenario's attack opens at least one incident"
 
 
@@ -145,8 +149,9 @@ def test_streaming_mode_gives_the_same_ids_as_the_batch_runner(scenario, tmp_pat
     with beam.Pipeline(options=options) as pipeline:
         names = _collect(pipeline, stream, live, streamed)
     got = _read_ids(streamed, names)
-    for name in ("events", "stitched", "signals"):
+    for name in ("events", "stitched", "signals", "signal_parts"):
         assert got[name] == expected[name], (name, len(got[name]), len(expected[name]))
+    assert got["signal_parts"] == got["signals"]
     # The same final incidents, ids and content; the stream published more revisions.
     assert final_incidents(expected["incidents"])
     assert final_incidents(got["incidents"]) == final_incidents(expected["incidents"])

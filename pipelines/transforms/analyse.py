@@ -7,6 +7,13 @@ In: units of lines (planned file slices; Kafka record sets in streaming). Out, a
 - "signals": every signal as a dict, timestamped with its event time — Sigma rules on events and
   on the lines of dead letters (keyword rules), impossible travel, and the results of the Sigma
   correlation rules, which attach where every other signal source meets;
+- "signals/<source>" (signal_parts()): the same signals, one PCollection per source (Sigma,
+  StitchedSigma, DeadLetterKeywords, ImpossibleTravel, CorrelationResults) before any Flatten.
+  Sinks that should see a signal as soon as it exists (Elasticsearch, the benchmark's tap) read
+  these: on Prism a stage receives new input only when its producer's output watermark moves,
+  and the output watermark of "signals" is held back by the correlation stage (a stateful step
+  whose bundles hold it while they run), so a consumer of "signals" waited seconds for every
+  Sigma signal (docs/live-detection.md, "Latency and throughput");
 - "incidents": incident records (dicts, schemas/incidents.yml), each revision as it is made;
 - "late_signals": signal rows that reached incident assembly after their time was settled;
 - "dead_letters": (name, dead-letter table) of parsing, of signals that reached correlation after
@@ -81,6 +88,17 @@ class AnalysisSettings:
     total_units: int = 0  # for progress lines
 
 
+SIGNAL_PART = "signals/"  # key prefix of the per-source signal PCollections (module docstring)
+
+
+def signal_parts(analysed: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
+    """The per-source signal PCollections of AnalyseEvents' output, by source name ("signals/"
+    keys); {"All": analysed["signals"]} when there are none (no detection)."""
+    parts = {key[len(SIGNAL_PART):]: pcoll for key, pcoll in analysed.items()
+             if key.startswith(SIGNAL_PART)}
+    return parts or {"All": analysed["signals"]}
+
+
 LATE_REASON = "signal arrived after its correlation window was judged (beyond the allowed lateness)"
 
 
@@ -121,21 +139,24 @@ class AnalyseEvents(beam.PTransform):
                 signal_tables["ImpossibleTravel"] = events | "DetectImpossibleTravel" >> DetectImpossibleTravel(
                     s.travel.max_speed_kmh, gap_hours=s.travel.gap_hours,
                     delay_seconds=s.travel.delay_seconds)
-        rows = [tables | f"{source}SignalRows" >> SignalRows() for source, tables in signal_tables.items()]
-        signals = (rows | "AllSignals" >> beam.Flatten() if rows
+        parts = {source: tables | f"{source}SignalRows" >> SignalRows()
+                 for source, tables in signal_tables.items()}
+        signals = (list(parts.values()) | "AllSignals" >> beam.Flatten() if parts
                    else units.pipeline | "NoSignals" >> beam.Create([]))
         dead = [parsed[DEAD_LETTERS]]
         if s.correlations is not None and s.correlations.rules:
             correlated = signals | "CorrelateSignals" >> CorrelateSignals(
                 s.correlations, s.allowed_lateness_seconds)
             signals = (signals, correlated[RESULTS]) | "SignalsAndCorrelations" >> beam.Flatten()
+            parts["CorrelationResults"] = correlated[RESULTS]
             dead.append(typed_as_named_tables(
                 correlated[LATE]
                 | "LateInGlobalWindow" >> beam.WindowInto(window.GlobalWindows())
                 | "BatchLate" >> beam.BatchElements(min_batch_size=1, max_batch_size=1000)
                 | "LateToDeadLetters" >> beam.Map(late_dead_letters)))
         out = {"events": events, "stitched_events": stitched, "signals": signals,
-               "dead_letters": dead[0] if len(dead) == 1 else dead | "AllParseDeadLetters" >> beam.Flatten()}
+               "dead_letters": dead[0] if len(dead) == 1 else dead | "AllParseDeadLetters" >> beam.Flatten(),
+               **{f"{SIGNAL_PART}{source}": part for source, part in parts.items()}}
         if s.incidents is not None:  # "incidents" and "late_signals" only when assembling
             inventory = s.enricher.inventory if s.enricher is not None else None
             assembled = signals | "AssembleIncidents" >> AssembleIncidents(

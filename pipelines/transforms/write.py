@@ -26,6 +26,7 @@ from pipelines.sinks import es_cluster
 from pipelines.sinks.parquet import upsert_signals, write_dead_letters, write_events, write_signals
 from pipelines.sources.resume import without_written
 from pipelines.summary import count
+from pipelines.transforms.analyse import signal_parts
 from pipelines.transforms.coders import typed_as_named_tables
 from pipelines.incidents.assembly import latest_revisions
 from pipelines.transforms.incidents import WriteIncidents
@@ -257,10 +258,11 @@ class WriteOutputs(beam.PTransform):
         signals = analysed["signals"]
         (signals | "SignalTables" >> SignalTables(self.window_seconds, self.allowed_lateness_s)
          | "WriteSignals" >> WriteTables(upsert_signals if self.streaming else write_signals, out))
-        if es is not None:
-            indexed = (signals | "BatchSignals" >> BatchSignals()
-                       | "IndexSignals" >> IndexDocuments(es, es_sink.SIGNALS))
-            dead_letters.append(indexed[DEAD_LETTERS])
+        if es is not None:  # per source, not from `signals`: see analyse.signal_parts
+            for source, part in signal_parts(analysed).items():
+                indexed = (part | f"BatchSignals{source}" >> BatchSignals()
+                           | f"IndexSignals{source}" >> IndexDocuments(es, es_sink.SIGNALS))
+                dead_letters.append(indexed[DEAD_LETTERS])
         incidents = analysed.get("incidents")
         if incidents is not None:
             written = incidents | "WriteIncidents" >> WriteIncidents(out, "append" if self.streaming else "final")
