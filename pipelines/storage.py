@@ -180,7 +180,10 @@ def is_folder(path: str | os.PathLike) -> bool:
     path = str(path)
     if not is_remote(path):
         return os.path.isdir(local(path))
-    return bool(files_under(path))
+    try:
+        return bool(_beam().match([path.rstrip("/") + "/**"], limits=[1])[0].metadata_list)
+    except Exception as exc:  # noqa: BLE001
+        raise _failed(path, "list", exc) from exc
 
 
 def delete_files(paths: Iterable[str]) -> None:
