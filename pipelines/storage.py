@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 from pipelines.errors import VigieError
 
@@ -61,6 +61,16 @@ def _failed(path: str, action: str, exc: Exception) -> VigieError:
     return VigieError(f"cannot {action} {path}: {detail}; check the path and your access to it")
 
 
+def _on_store(path: str, action: str, call: Callable):
+    """`call(FileSystems)` for a path on a Beam filesystem; a failure is a VigieError saying
+    what could not be done to `path`."""
+    filesystems = _beam()
+    try:
+        return call(filesystems)
+    except Exception as exc:  # noqa: BLE001 - every filesystem raises its own kinds
+        raise _failed(path, action, exc) from exc
+
+
 def join(base: str | os.PathLike, *parts: str) -> str:
     """`base`/`parts` in the path's own syntax."""
     base = str(base)
@@ -89,10 +99,7 @@ def open_read(path: str | os.PathLike) -> BinaryIO:
     if not is_remote(path):
         return open(local(path), "rb")
     from apache_beam.io.filesystem import CompressionTypes
-    try:
-        return _beam().open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-    except Exception as exc:  # noqa: BLE001 - every filesystem raises its own kinds
-        raise _failed(path, "read", exc) from exc
+    return _on_store(path, "read", lambda fs: fs.open(path, compression_type=CompressionTypes.UNCOMPRESSED))
 
 
 def create(path: str | os.PathLike) -> BinaryIO:
@@ -103,10 +110,7 @@ def create(path: str | os.PathLike) -> BinaryIO:
         os.makedirs(os.path.dirname(local(path)) or ".", exist_ok=True)
         return open(local(path), "wb")
     from apache_beam.io.filesystem import CompressionTypes
-    try:
-        return _beam().create(path, compression_type=CompressionTypes.UNCOMPRESSED)
-    except Exception as exc:  # noqa: BLE001
-        raise _failed(path, "write", exc) from exc
+    return _on_store(path, "write", lambda fs: fs.create(path, compression_type=CompressionTypes.UNCOMPRESSED))
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
@@ -126,10 +130,7 @@ def exists(path: str | os.PathLike) -> bool:
     path = str(path)
     if not is_remote(path):
         return os.path.exists(local(path))
-    try:
-        return _beam().exists(path)
-    except Exception as exc:  # noqa: BLE001
-        raise _failed(path, "look up", exc) from exc
+    return _on_store(path, "look up", lambda fs: fs.exists(path))
 
 
 def size(path: str | os.PathLike) -> int:
@@ -137,10 +138,7 @@ def size(path: str | os.PathLike) -> int:
     path = str(path)
     if not is_remote(path):
         return os.path.getsize(local(path))
-    try:
-        return _beam().match([path])[0].metadata_list[0].size_in_bytes
-    except Exception as exc:  # noqa: BLE001
-        raise _failed(path, "read the size of", exc) from exc
+    return _on_store(path, "read the size of", lambda fs: fs.match([path])[0].metadata_list[0].size_in_bytes)
 
 
 def modified(path: str | os.PathLike) -> float:
@@ -148,10 +146,7 @@ def modified(path: str | os.PathLike) -> float:
     path = str(path)
     if not is_remote(path):
         return os.path.getmtime(local(path))
-    try:
-        return float(_beam().last_updated(path))
-    except Exception as exc:  # noqa: BLE001
-        raise _failed(path, "read the modification time of", exc) from exc
+    return float(_on_store(path, "read the modification time of", lambda fs: fs.last_updated(path)))
 
 
 def match(pattern: str) -> list[str]:
@@ -159,10 +154,7 @@ def match(pattern: str) -> list[str]:
     if not is_remote(pattern):
         import glob
         return sorted(glob.glob(local(pattern), recursive=True))
-    try:
-        found = _beam().match([pattern])[0].metadata_list
-    except Exception as exc:  # noqa: BLE001
-        raise _failed(pattern, "list", exc) from exc
+    found = _on_store(pattern, "list", lambda fs: fs.match([pattern])[0].metadata_list)
     return sorted(m.path for m in found)
 
 
@@ -180,10 +172,8 @@ def is_folder(path: str | os.PathLike) -> bool:
     path = str(path)
     if not is_remote(path):
         return os.path.isdir(local(path))
-    try:
-        return bool(_beam().match([path.rstrip("/") + "/**"], limits=[1])[0].metadata_list)
-    except Exception as exc:  # noqa: BLE001
-        raise _failed(path, "list", exc) from exc
+    pattern = path.rstrip("/") + "/**"
+    return bool(_on_store(path, "list", lambda fs: fs.match([pattern], limits=[1])[0].metadata_list))
 
 
 def delete_files(paths: Iterable[str]) -> None:
@@ -197,10 +187,7 @@ def delete_files(paths: Iterable[str]) -> None:
             except FileNotFoundError:
                 pass
     if remote:
-        try:
-            _beam().delete(remote)
-        except Exception as exc:  # noqa: BLE001
-            raise _failed(remote[0], "delete", exc) from exc
+        _on_store(remote[0], "delete", lambda fs: fs.delete(remote))
 
 
 def upload_tree(local_folder: str | os.PathLike, target: str) -> list[str]:

@@ -69,6 +69,12 @@ def column(out: Path, folder: str, name: str) -> list:
     return ds.dataset(files, format="parquet").to_table(columns=[name])[name].to_pylist()
 
 
+def middle_ms(replay: Path) -> int:
+    """The event time (ms) halfway between the replay's first and last events."""
+    times = column(replay, "events", "@timestamp")
+    return int((min(times).timestamp() + max(times).timestamp()) / 2 * 1000)
+
+
 def latest_incidents(out: Path | str) -> dict[str, dict]:
     return {r["incident.id"]: r for r in read_incidents(incidents_path(out))}
 
@@ -118,8 +124,7 @@ def run_with_a_restart(scenario: dict, broker: kafka.Broker, command: list[str],
     """Ship the first half of the scenario (and `extra_records`) to `topic`, run `command` until
     it has written events, stop it with SIGTERM, ship the second half, run it again until idle;
     the (partition, offset) each of `extra_records` was written at."""
-    times = column(scenario["replay"], "events", "@timestamp")
-    middle = int((min(times).timestamp() + max(times).timestamp()) / 2 * 1000)
+    middle = middle_ms(scenario["replay"])
     address = f"kafka://{broker.bootstrap}/{topic}"
     first = ship([str(scenario["logs"])], address, timezone=scenario["timezone"], until_ms=middle,
                  say=lambda m: None)
@@ -167,8 +172,7 @@ def assert_same_as_replay(out: Path, replay: Path, out_url: str | None = None) -
 def test_stream_matches_replay_across_a_restart(scenario, kafka_broker, expansion_address,  # noqa: F811
                                                 prism_binary, es_node, tmp_path):
     replay, flags = scenario["replay"], scenario["flags"]
-    times = column(replay, "events", "@timestamp")
-    middle = int((min(times).timestamp() + max(times).timestamp()) / 2 * 1000)
+    middle = middle_ms(replay)
     topic, group, out = f"chu-{uuid.uuid4().hex[:8]}", f"vigie-test-{uuid.uuid4().hex[:6]}", tmp_path / "live"
     create_topics(kafka_broker.bootstrap, {topic: 3})
     # Garbage among the first half: no headers at all, or a format header over a non-line.

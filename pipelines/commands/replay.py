@@ -33,7 +33,7 @@ from pipelines.replay import run_replay_pipeline
 from pipelines.resources import data_dir
 from pipelines.sinks import es_cluster
 from pipelines.sinks.output_folder import OutputFolder
-from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR
+from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR, SIGNALS_DIR, parquet_files
 from pipelines.sources.ingest import ReadSettings
 from pipelines.sources.plan import Plan, plan_inputs
 from pipelines.summary import (RunCounts, dead_letter_section, index_unbalanced, rules_counts,
@@ -98,18 +98,10 @@ def add_duplicates(counts: RunCounts, plan: Plan) -> None:
         counts.files.setdefault(info.path, Counter())["lines_read"] += n
 
 
-def _parquet_files(folder: Path | str) -> list[str]:
-    """The Parquet files below an output's folder (local or remote), without partial ones."""
-    if not storage.is_folder(folder):
-        return []
-    return [p for p in storage.files_under(folder) if p.endswith(".parquet")
-            and not storage.basename(p).startswith((".", "_"))]
-
-
 def _read_columns(folder: Path | str, columns: list[str]) -> list[dict]:
     """The rows of every Parquet file below `folder`, `columns` only, file by file in order."""
     rows: list[dict] = []
-    for path in _parquet_files(folder):
+    for path in parquet_files(folder):
         with storage.open_read(path) as handle:
             rows.extend(pq.read_table(handle, columns=columns).to_pylist())
     return rows
@@ -122,7 +114,7 @@ def written_rows(out: Path | str) -> dict[str, int]:
         folder = storage.join(out, name)
         if where is None:
             total = 0
-            for path in _parquet_files(folder):
+            for path in parquet_files(folder):
                 with storage.open_read(path) as handle:
                     total += pq.ParquetFile(handle).metadata.num_rows
             return total

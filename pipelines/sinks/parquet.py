@@ -42,6 +42,15 @@ def _write(table: pa.Table, folder: str, name: str) -> None:
     os.replace(partial, folder / f"{name}.parquet")
 
 
+def parquet_files(folder: str | os.PathLike) -> list[str]:
+    """The data files below a folder of an output (local or on an object store), sorted:
+    `.parquet` files whose names do not start with '.' or '_' (partial writes, markers)."""
+    if not storage.is_folder(folder):
+        return []
+    return [p for p in storage.files_under(folder) if p.endswith(".parquet")
+            and not storage.basename(p).startswith((".", "_"))]
+
+
 def utc_days(timestamps: pa.ChunkedArray | pa.Array) -> pa.Array:
     """'YYYY-MM-DD' (UTC) of each timestamp, formatted once per distinct day (formatting every
     row cost ~2% of a replay)."""

@@ -204,17 +204,13 @@ def written_ids(out_dir: Path | str, topics: Iterable[str], starts: Mapping[Part
     import pyarrow.parquet as pq
 
     from pipelines import storage
-    from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR
+    from pipelines.sinks.parquet import DEAD_LETTER_DIR, EVENTS_DIR, parquet_files
 
     topics = pa.array(list(topics), pa.string())
 
     def rows(folder: str, columns: list[str], topic_col: str) -> list[str]:
         found: list[str] = []
-        if not storage.is_folder(folder):
-            return found
-        for path in storage.files_under(folder):
-            if not path.endswith(".parquet") or storage.basename(path).startswith("."):
-                continue
+        for path in parquet_files(folder):
             with storage.open_read(path) as handle:
                 parquet = pq.ParquetFile(handle)
                 if topic_col not in parquet.schema_arrow.names:
